@@ -1,0 +1,74 @@
+"""Hook implementations of the accounts feature (identity, node resolution, settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from gateway import hookimpl
+from gateway.accounts import loaders, models
+from gateway.accounts.mutations import AccountMutations
+from gateway.accounts.queries import AccountQueries
+from gateway.accounts.types import Team, User, Viewer
+from gateway.auth import Identity, decode_token
+from gateway.nodes import NodeQueries
+from gateway.org_settings import SettingsMutations, SettingsQueries
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+    from gateway.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+
+
+@hookimpl
+def register_types() -> list[type]:
+    return [User, Team, Viewer]
+
+
+@hookimpl
+def register_queries() -> list[type]:
+    return [NodeQueries, AccountQueries, SettingsQueries]
+
+
+@hookimpl
+def register_mutations() -> list[type]:
+    return [AccountMutations, SettingsMutations]
+
+
+@hookimpl
+def register_loaders(context: OperationContext) -> dict[str, Any]:
+    return {
+        "users_by_id": loaders.UsersByIdLoader(context),
+        "teams_by_user": loaders.TeamsByUserLoader(context),
+        "members_by_team": loaders.MembersByTeamLoader(context),
+    }
+
+
+async def _users(context: OperationContext, pks: Sequence[int]) -> list[Any]:
+    return await context.loaders["users_by_id"].load_many(list(pks))
+
+
+async def _teams(context: OperationContext, pks: Sequence[int]) -> list[Any]:
+    async with context.read() as session:
+        rows = (await session.execute(select(models.Team.id, models.Team.name).where(models.Team.id.in_(list(pks))))).all()
+    found = {row.id: Team(pk=row.id, name=row.name) for row in rows}
+    return [found.get(pk) for pk in pks]
+
+
+@hookimpl
+def register_node_types() -> dict[str, Any]:
+    return {"User": _users, "Team": _teams}
+
+
+@hookimpl
+def register_migrations() -> list[Path]:
+    return [MIGRATIONS]
+
+
+@hookimpl(trylast=True)
+def authenticate(token: str, settings: Settings) -> Identity | None:
+    return decode_token(settings, token)

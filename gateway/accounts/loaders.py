@@ -1,0 +1,71 @@
+"""Per-operation loaders of users and teams."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from aiodataloader import DataLoader
+from sqlalchemy import select
+
+from gateway.accounts import models
+from gateway.accounts.types import USER_COLUMNS, Team, User, user_from_row
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["MembersByTeamLoader", "TeamsByUserLoader", "UsersByIdLoader"]
+
+
+class UsersByIdLoader(DataLoader[int, "User | None"]):
+    def __init__(self, context: OperationContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: list[int]) -> list[User | None]:  # type: ignore[override]
+        async with self.context.read() as session:
+            rows = (await session.execute(select(*USER_COLUMNS).where(models.User.id.in_(keys)))).all()
+        found = {row.id: user_from_row(row) for row in rows}
+        return [found.get(key) for key in keys]
+
+
+class TeamsByUserLoader(DataLoader[int, list[Team]]):
+    def __init__(self, context: OperationContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Team]]:  # type: ignore[override]
+        async with self.context.read() as session:
+            rows = (
+                await session.execute(
+                    select(models.TeamMembership.user_id, models.Team.id, models.Team.name)
+                    .join(models.Team, models.Team.id == models.TeamMembership.team_id)
+                    .where(models.TeamMembership.user_id.in_(keys))
+                    .order_by(models.Team.name)
+                )
+            ).all()
+        teams: dict[int, list[Team]] = defaultdict(list)
+        for row in rows:
+            teams[row.user_id].append(Team(pk=row.id, name=row.name))
+        return [teams[key] for key in keys]
+
+
+class MembersByTeamLoader(DataLoader[int, list[User]]):
+    def __init__(self, context: OperationContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: list[int]) -> list[list[User]]:  # type: ignore[override]
+        async with self.context.read() as session:
+            rows = (
+                await session.execute(
+                    select(models.TeamMembership.team_id, *USER_COLUMNS)
+                    .join(models.User, models.User.id == models.TeamMembership.user_id)
+                    .where(models.TeamMembership.team_id.in_(keys))
+                    .order_by(models.User.name)
+                )
+            ).all()
+        members: dict[int, list[User]] = defaultdict(list)
+        for row in rows:
+            members[row.team_id].append(user_from_row(row))
+        return [members[key] for key in keys]

@@ -1,0 +1,137 @@
+"""Admin mutations on users and teams."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import strawberry
+from sqlalchemy import delete, func, select
+
+from gateway.accounts import models, services
+from gateway.accounts.types import Role, Team, User
+from gateway.errors import UserError, UserErrors
+from gateway.relay import InvalidID, decode_id
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["AccountMutations"]
+
+
+@strawberry.input(description="A new user of your organisation.")
+class UserCreateInput:
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="E-mail address, unique in the organisation.")
+    handle: str = strawberry.field(description="`@handle`, unique in the organisation.")
+    role: Role = strawberry.field(default=models.Role.MEMBER, description="Role; MEMBER by default.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Changes to a user; fields left out stay as they are.")
+class UserUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The user to change.")
+    name: str | None = strawberry.field(default=None, description="New full name.")
+    role: Role | None = strawberry.field(default=None, description="New role.")  # type: ignore[valid-type]
+    is_active: bool | None = strawberry.field(default=None, description="False deactivates the user.")
+
+
+@strawberry.type(description="The outcome of a user mutation.")
+class UserPayload:
+    user: User | None = strawberry.field(default=None, description="The user, when the mutation succeeded.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
+
+
+@strawberry.type(description="The outcome of a team mutation.")
+class TeamPayload:
+    team: Team | None = strawberry.field(default=None, description="The team, when the mutation succeeded.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
+
+
+def _user(user: models.User) -> User:
+    return User(pk=user.id, name=user.name, handle=user.handle, email=user.email, role=user.role, is_active=user.is_active)
+
+
+async def _load(session: object, model: type, global_id: str, type_name: str, *path: str) -> object:
+    try:
+        _, pk = decode_id(global_id, type_name)
+    except InvalidID as exc:
+        raise UserErrors.invalid(str(exc), *path) from exc
+    row = await session.get(model, pk)  # type: ignore[attr-defined]
+    if row is None:
+        raise UserErrors.not_found(f"No {type_name.lower()} with this ID.", *path)
+    return row
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Create a user (admins only).")
+    async def user_create(self, info: strawberry.Info, input: UserCreateInput) -> UserPayload:
+        context: OperationContext = info.context
+
+        async def change() -> UserPayload:
+            context.require_role_error(admin=True)
+            session = await context.session()
+            user = await services.create_user(
+                session, name=input.name, email=input.email, handle=input.handle, role=input.role, path=("input",)
+            )
+            return UserPayload(user=_user(user))
+
+        return await context.mutate(change, UserPayload)
+
+    @strawberry.mutation(description="Change a user's name, role or active flag (admins only).")
+    async def user_update(self, info: strawberry.Info, input: UserUpdateInput) -> UserPayload:
+        context: OperationContext = info.context
+
+        async def change() -> UserPayload:
+            viewer = context.require_role_error(admin=True)
+            session = await context.session()
+            user = await _load(session, models.User, input.id, "User", "input", "id")
+            assert isinstance(user, models.User)
+            if input.name is not None:
+                user.name = services.check_name(input.name, "input", "name")
+            if user.id == viewer.user_id and (input.is_active is False or (input.role not in (None, models.Role.ADMIN))):
+                raise UserErrors.conflict("You cannot demote or deactivate yourself.", "input")
+            if input.role is not None:
+                user.role = input.role
+            if input.is_active is not None:
+                user.is_active = input.is_active
+            await session.flush()
+            return UserPayload(user=_user(user))
+
+        return await context.mutate(change, UserPayload)
+
+    @strawberry.mutation(description="Create a team (admins only).")
+    async def team_create(self, info: strawberry.Info, name: str) -> TeamPayload:
+        context: OperationContext = info.context
+
+        async def change() -> TeamPayload:
+            context.require_role_error(admin=True)
+            session = await context.session()
+            clean = services.check_name(name, "name")
+            if await session.scalar(select(func.count()).select_from(models.Team).where(models.Team.name == clean)):
+                raise UserErrors.conflict(f"A team named {clean!r} exists already.", "name")
+            team = models.Team(name=clean)
+            session.add(team)
+            await session.flush()
+            return TeamPayload(team=Team(pk=team.id, name=team.name))
+
+        return await context.mutate(change, TeamPayload)
+
+    @strawberry.mutation(description="Replace the members of a team (admins only).")
+    async def team_set_members(self, info: strawberry.Info, team_id: strawberry.ID, user_ids: list[strawberry.ID]) -> TeamPayload:
+        context: OperationContext = info.context
+
+        async def change() -> TeamPayload:
+            context.require_role_error(admin=True)
+            session = await context.session()
+            team = await _load(session, models.Team, team_id, "Team", "teamId")
+            assert isinstance(team, models.Team)
+            wanted: set[int] = set()
+            for index, global_id in enumerate(user_ids):
+                user = await _load(session, models.User, global_id, "User", "userIds", str(index))
+                wanted.add(user.id)  # type: ignore[attr-defined]
+            await session.execute(delete(models.TeamMembership).where(models.TeamMembership.team_id == team.id))
+            session.add_all(models.TeamMembership(team_id=team.id, user_id=user_id) for user_id in sorted(wanted))
+            await session.flush()
+            return TeamPayload(team=Team(pk=team.id, name=team.name))
+
+        return await context.mutate(change, TeamPayload)

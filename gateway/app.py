@@ -1,0 +1,182 @@
+"""The ASGI application: ``/graphql`` (POST, GET, WebSocket, GraphiQL), ``/healthz``,
+``/readyz``, the GraphiQL assets and plugin routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pluggy
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from gateway import graphiql
+from gateway.auth import authenticate_token, bearer_token
+from gateway.broker import broker_from_url
+from gateway.context import AppState, ConnectionContext
+from gateway.db import Database
+from gateway.logs import configure_logging
+from gateway.plugins import get_plugin_manager
+from gateway.schema import build_schema
+from gateway.settings import Settings
+
+__all__ = ["FicheGraphQL", "build_state", "create_app"]
+
+log = logging.getLogger("fiche.app")
+
+
+def build_state(settings: Settings, pm: pluggy.PluginManager, db: Database | None = None) -> AppState:
+    """Registries collected once from the plugins, plus the database and broker handles."""
+    node_resolvers: dict[str, Any] = {}
+    for contributed in pm.hook.register_node_types():
+        clash = node_resolvers.keys() & contributed.keys()
+        if clash:
+            raise RuntimeError(f"node types registered twice: {sorted(clash)}")
+        node_resolvers.update(contributed)
+    subject_types = frozenset(name for names in pm.hook.register_subject_types() for name in names)
+    missing = subject_types - node_resolvers.keys()
+    if missing:
+        raise RuntimeError(f"subject types without a node resolver: {sorted(missing)}")
+    kinds = {kind.name: kind for kinds in pm.hook.register_notification_kinds() for kind in kinds}
+    specs = {spec.key: spec for specs in pm.hook.register_settings() for spec in specs}
+    return AppState(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        broker=broker_from_url(settings.broker_url, settings.broker_namespace),
+        pm=pm,
+        node_resolvers=node_resolvers,
+        subject_types=subject_types,
+        notification_kinds=kinds,
+        setting_specs=specs,
+    )
+
+
+class FicheGraphQL(GraphQL):
+    """Strawberry's ASGI view with Fiche's authentication, context and offline GraphiQL."""
+
+    def __init__(self, state: AppState, schema: Any) -> None:
+        settings = state.settings
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            keep_alive=True,
+            keep_alive_interval=20,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            multipart_uploads_enabled=True,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.state = state
+
+    async def get_context(self, request: Any, response: Any) -> ConnectionContext:  # type: ignore[override]
+        context = ConnectionContext(self.state, request, response)
+        if request.scope["type"] == "http":
+            token = bearer_token(request.headers.get("authorization"))
+            context.viewer = await authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
+        return context
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("Authorization") or params.get("authorization")
+        token = bearer_token(raw) or (params.get("token") if isinstance(params.get("token"), str) else None)
+        viewer = await authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
+        if viewer is None:
+            raise ConnectionRejectionError({"message": "Authentication required: send a valid token in connection_init."})
+        context.viewer = viewer
+        return await super().on_ws_connect(context)
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        return HTMLResponse(graphiql.graphiql_html(request.url.path))
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+class UploadLimit:
+    """Refuse request bodies larger than the upload limit before reading them (HTTP 413)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                response = JSONResponse(
+                    {"errors": [{"message": f"Request body larger than {self.max_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | None = None, state: AppState | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    pm = pm or (state.pm if state else get_plugin_manager(settings))
+    state = state or build_state(settings, pm)
+    schema = build_schema(pm, settings)
+    view = FicheGraphQL(state, schema)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        for name, probe in (("database", state.db.ping), ("broker", state.broker.ping)):
+            try:
+                await probe()
+                checks[name] = "ok"
+            except Exception as exc:  # readiness reports, it does not crash
+                checks[name] = f"unavailable: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.broker.connect()
+        try:
+            yield
+        finally:
+            await state.broker.disconnect()
+            await state.db.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *graphiql.asset_routes(),
+    ]
+    for contributed in pm.hook.register_routes(settings=settings):
+        routes.extend(contributed)
+    middleware = [Middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)]
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        )
+    app = Starlette(debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.fiche = state
+    app.state.schema = schema
+    return app

@@ -1,0 +1,123 @@
+"""Bearer-token authentication and the :class:`Viewer` every resolver acts for.
+
+The default token is a JWT (HS256, ``FICHE_SECRET_KEY``) whose ``sub`` is the user id and
+``org`` the organisation id. A plugin can replace the check with the ``authenticate`` hook;
+either way the gateway then loads the user and refuses inactive users or a user who is not
+in the organisation the token names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import inspect
+from typing import Any
+
+import jwt
+from sqlalchemy import select
+
+from gateway.accounts import models
+from gateway.db import Database, utcnow
+from gateway.settings import Settings
+
+__all__ = ["Identity", "Viewer", "authenticate_token", "bearer_token", "decode_token", "issue_token", "load_viewer"]
+
+ALGORITHM = "HS256"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a valid token says the caller is."""
+
+    user_id: int
+    organization_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Viewer:
+    """The authenticated user a request or WebSocket connection acts for."""
+
+    user_id: int
+    organization_id: int
+    role: models.Role
+    name: str
+    handle: str
+    team_ids: frozenset[int]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is models.Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        """Managers and admins: the roles that may merge, delete and see manager-only notes."""
+        return self.role in (models.Role.ADMIN, models.Role.MANAGER)
+
+    def has_role(self, *roles: models.Role) -> bool:
+        return self.role in roles
+
+
+def issue_token(settings: Settings, user_id: int, organization_id: int, *, ttl: int | None = None) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(user_id),
+        "org": organization_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + dt.timedelta(seconds=ttl or settings.token_ttl_seconds)).timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str) -> Identity | None:
+    """The default ``authenticate`` implementation: a valid, unexpired JWT or None."""
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        return Identity(user_id=int(claims["sub"]), organization_id=int(claims["org"]))
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+
+
+def bearer_token(value: Any) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value, else None."""
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
+    async with db.reader(identity.organization_id) as session:
+        user = (
+            await session.execute(
+                select(models.User.id, models.User.role, models.User.name, models.User.handle, models.User.is_active).where(
+                    models.User.id == identity.user_id
+                )
+            )
+        ).one_or_none()
+        if user is None or not user.is_active:
+            return None
+        teams = (
+            await session.scalars(select(models.TeamMembership.team_id).where(models.TeamMembership.user_id == user.id))
+        ).all()
+    return Viewer(
+        user_id=user.id,
+        organization_id=identity.organization_id,
+        role=user.role,
+        name=user.name,
+        handle=user.handle,
+        team_ids=frozenset(teams),
+    )
+
+
+async def authenticate_token(pm: Any, settings: Settings, db: Database, token: str | None) -> Viewer | None:
+    """Run the ``authenticate`` hook (first answer wins) and load the viewer it names."""
+    if not token:
+        return None
+    identity = pm.hook.authenticate(token=token, settings=settings)
+    if inspect.isawaitable(identity):
+        identity = await identity
+    if identity is None:
+        return None
+    return await load_viewer(db, identity)

@@ -1,0 +1,235 @@
+"""The ``fiche`` command: serve, migrate, export the schema, seed a demo, manage users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.settings import Settings
+
+__all__ = ["main"]
+
+SCHEMA_FILE = Path("schema.graphql")
+
+
+def _pm(settings: Settings) -> Any:
+    from gateway.plugins import get_plugin_manager
+
+    return get_plugin_manager(settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from gateway.migrate import upgrade
+
+    if settings.is_sqlite:
+        # The embedded database brings itself up to date: the first run needs no other command.
+        asyncio.run(upgrade(_pm(settings), settings.database_url))
+    print(f"Fiche on http://{args.host}:{args.port}/graphql (GraphiQL in a browser)", flush=True)
+    uvicorn.run(
+        "gateway.cli:asgi_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        log_level=settings.log_level.lower(),
+        ws="websockets",
+    )
+    return 0
+
+
+def asgi_app() -> Any:
+    """The uvicorn factory (settings from the environment)."""
+    from gateway.app import create_app
+    from gateway.gc import tame_gc
+
+    app = create_app(Settings.from_env())
+    tame_gc()
+    return app
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.migrate import upgrade
+
+    asyncio.run(upgrade(_pm(settings), settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.migrate import revision
+
+    revision(_pm(settings), args.plugin, args.message, depends_on=args.depends_on or None)
+    return 0
+
+
+def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.schema import build_schema, export_sdl
+
+    sdl = export_sdl(build_schema(_pm(settings), settings))
+    path = Path(args.path)
+    if args.check:
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            print(f"{path} differs from the schema the code builds: run `fiche schema export`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    path.write_text(sdl)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.db import Database
+    from gateway.demo import create_demo
+    from gateway.migrate import upgrade
+
+    async def run() -> Any:
+        pm = _pm(settings)
+        await upgrade(pm, settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            return await create_demo(settings, db, pm, size=args.size, seed=args.seed)
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    print(f"Demo organisation {result.slug!r} created (id {result.organization_id}).")
+    print(f"GraphiQL: {settings.public_url.rstrip('/')}/graphql — paste a token into the headers as")
+    print('  {"Authorization": "Bearer <token>"}')
+    for email, token in result.tokens.items():
+        print(f"\n{email}\n  {token}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.accounts import models, services
+    from gateway.auth import issue_token
+    from gateway.db import Database
+    from gateway.errors import UserErrors
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.session(system=True) as session, session.begin():
+                organization = await session.scalar(select(models.Organization).where(models.Organization.slug == args.org))
+                if organization is None:
+                    if not args.create_org:
+                        print(f"no organisation {args.org!r} (add --create-org)", file=sys.stderr)
+                        return 1
+                    organization = models.Organization(name=args.org_name or args.org, slug=args.org)
+                    session.add(organization)
+                    await session.flush()
+                session.info["organization_id"] = organization.id
+                try:
+                    user = await services.create_user(
+                        session, name=args.name, email=args.email, handle=args.handle, role=models.Role(args.role)
+                    )
+                except UserErrors as exc:
+                    print(f"refused: {exc}", file=sys.stderr)
+                    return 1
+                user_id, organization_id = user.id, organization.id
+            print(f"created user {args.email} (id {user_id})")
+            print(issue_token(settings, user_id, organization_id))
+            return 0
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.accounts import models
+    from gateway.auth import issue_token
+    from gateway.db import Database
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.reader(None, system=True) as session:
+                stmt = (
+                    select(models.User.id, models.User.organization_id, models.Organization.slug)
+                    .join(models.Organization, models.Organization.id == models.User.organization_id)
+                    .where(models.User.email == args.email, models.User.is_active.is_(True))
+                )
+                if args.org:
+                    stmt = stmt.where(models.Organization.slug == args.org)
+                rows = (await session.execute(stmt)).all()
+        finally:
+            await db.dispose()
+        if not rows:
+            print(f"no active user {args.email}", file=sys.stderr)
+            return 1
+        if len(rows) > 1:
+            print(f"{args.email} is in several organisations; add --org ({', '.join(r.slug for r in rows)})", file=sys.stderr)
+            return 1
+        print(issue_token(settings, rows[0].id, rows[0].organization_id, ttl=args.ttl))
+        return 0
+
+    return asyncio.run(run())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="fiche", description="Fiche GraphQL gateway")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)
+    up = db.add_parser("upgrade", help="apply every plugin's migrations")
+    up.set_defaults(run=cmd_db_upgrade)
+    rev = db.add_parser("revision", help="autogenerate a plugin's next migration (developers)")
+    rev.add_argument("--plugin", required=True)
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--depends-on", action="append")
+    rev.set_defaults(run=cmd_db_revision)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema").add_subparsers(dest="schema_command", required=True)
+    export = schema.add_parser("export", help="write (or --check) schema.graphql")
+    export.add_argument("--check", action="store_true", help="fail when the file differs from the code")
+    export.add_argument("--path", default=str(SCHEMA_FILE))
+    export.set_defaults(run=cmd_schema_export)
+
+    demo = commands.add_parser("demo", help="create a demo organisation and print tokens")
+    demo.add_argument("--size", type=int, default=50, help="how many customers (plugins scale the rest)")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(run=cmd_demo)
+
+    users = commands.add_parser("users", help="users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user and print a token")
+    create.add_argument("--org", required=True, help="organisation slug")
+    create.add_argument("--create-org", action="store_true")
+    create.add_argument("--org-name")
+    create.add_argument("--name", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--handle", required=True)
+    create.add_argument("--role", default="member", choices=["admin", "manager", "member", "technician"])
+    create.set_defaults(run=cmd_users_create)
+
+    token = commands.add_parser("token", help="print a bearer token for a user")
+    token.add_argument("--email", required=True)
+    token.add_argument("--org", help="organisation slug, when the e-mail is in several")
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.set_defaults(run=cmd_token)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    return int(args.run(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Per-connection and per-operation contexts.
+
+Strawberry calls ``get_context`` once per HTTP request but only once per *WebSocket
+connection*; loaders made there would be shared by every operation on the socket. So
+``get_context`` returns a :class:`ConnectionContext` (who is connected) and the
+:class:`OperationScope` extension swaps in a fresh :class:`OperationContext` (loaders,
+sessions, pending events) for each operation, and closes it when the operation ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions import SchemaExtension
+
+from gateway.accounts.models import Role
+from gateway.errors import PublicError, UserErrors
+from gateway.relay import decode_id
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from gateway.auth import Viewer
+    from gateway.broker import Broker
+    from gateway.db import Database
+    from gateway.nodes import NodeResolver
+    from gateway.notifications.kinds import NotificationKind
+    from gateway.org_settings import OrganizationSettingSpec
+    from gateway.settings import Settings
+
+__all__ = ["AppState", "ConnectionContext", "OperationContext", "OperationScope", "operation_context"]
+
+log = logging.getLogger("fiche.context")
+P = TypeVar("P")
+
+
+@dataclasses.dataclass
+class AppState:
+    """Everything built once per process: settings, database, broker, plugins and registries."""
+
+    settings: Settings
+    db: Database
+    broker: Broker
+    pm: pluggy.PluginManager
+    node_resolvers: dict[str, NodeResolver]
+    subject_types: frozenset[str]
+    notification_kinds: dict[str, NotificationKind]
+    setting_specs: dict[str, OrganizationSettingSpec]
+
+
+class ConnectionContext:
+    """Who is on the other end of an HTTP request or a WebSocket connection."""
+
+    def __init__(self, app: AppState, request: Any = None, response: Any = None, viewer: Viewer | None = None) -> None:
+        self.app = app
+        self.request = request
+        self.response = response
+        self.viewer = viewer
+        self.connection_params: dict[str, Any] | None = None
+
+
+class OperationContext:
+    """``info.context`` of every resolver: one per GraphQL operation."""
+
+    def __init__(self, connection: ConnectionContext) -> None:
+        self.connection = connection
+        self.app = connection.app
+        self.settings = connection.app.settings
+        self.db = connection.app.db
+        self.broker = connection.app.broker
+        self.pm = connection.app.pm
+        self._loaders: dict[str, DataLoader[Any, Any]] | None = None
+        self._node_loaders: dict[str, DataLoader[int, Any]] = {}
+        self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    # -- who -----------------------------------------------------------------------------
+    @property
+    def viewer(self) -> Viewer | None:
+        return self.connection.viewer
+
+    @property
+    def request(self) -> Any:
+        return self.connection.request
+
+    def require_viewer(self) -> Viewer:
+        viewer = self.connection.viewer
+        if viewer is None:
+            raise PublicError.unauthenticated()
+        return viewer
+
+    def require_role_error(self, *, admin: bool = False, manager: bool = False, roles: Sequence[Role] = ()) -> Viewer:
+        """The viewer, or :class:`UserErrors` FORBIDDEN when their role is not enough."""
+        viewer = self.require_viewer()
+        if admin and not viewer.is_admin:
+            raise UserErrors.forbidden("Only an admin can do this.")
+        if manager and not viewer.is_manager:
+            raise UserErrors.forbidden("Only a manager or an admin can do this.")
+        if roles and viewer.role not in roles:
+            raise UserErrors.forbidden("Your role does not allow this.")
+        return viewer
+
+    # -- loaders -------------------------------------------------------------------------
+    @property
+    def loaders(self) -> dict[str, DataLoader[Any, Any]]:
+        """This operation's loaders by name (made on first use, never shared)."""
+        if self._loaders is None:
+            loaders: dict[str, DataLoader[Any, Any]] = {}
+            for contributed in self.pm.hook.register_loaders(context=self):
+                clash = loaders.keys() & contributed.keys()
+                if clash:
+                    raise RuntimeError(f"loader names registered twice: {sorted(clash)}")
+                loaders.update(contributed)
+            self._loaders = loaders
+        return self._loaders
+
+    def reset_loaders(self) -> None:
+        """Forget cached loads (a long subscription calls this before each event)."""
+        self._loaders = None
+        self._node_loaders = {}
+
+    def node_loader(self, type_name: str) -> DataLoader[int, Any]:
+        loader = self._node_loaders.get(type_name)
+        if loader is None:
+            resolver = self.app.node_resolvers[type_name]
+
+            async def batch(pks: list[int]) -> list[Any]:
+                return list(await resolver(self, pks))
+
+            loader = self._node_loaders[type_name] = DataLoader(batch)
+        return loader
+
+    async def load_node(self, global_id: str, expected: str | Sequence[str] | None = None) -> Any:
+        """The object behind a global ID, or None when missing, hidden or of another organisation.
+
+        Raises ``InvalidID`` for a malformed ID or one of an unexpected type."""
+        type_name, pk = decode_id(global_id, expected)
+        if type_name not in self.app.node_resolvers:
+            return None
+        return await self.node_loader(type_name).load(pk)
+
+    async def load_nodes(self, global_ids: Sequence[str]) -> list[Any]:
+        return list(await asyncio.gather(*(self.load_node(gid) for gid in global_ids)))
+
+    # -- database ------------------------------------------------------------------------
+    def read(self) -> Any:
+        """A short-lived read session for one loader batch or resolver (never shared)."""
+        viewer = self.require_viewer()
+        return self.db.reader(viewer.organization_id)
+
+    async def session(self) -> AsyncSession:
+        """The operation's write session (mutations run one at a time, so one is enough)."""
+        if self._session is None:
+            viewer = self.require_viewer()
+            self._session = self.db.session(organization_id=viewer.organization_id, user_id=viewer.user_id)
+        return self._session
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the write session has committed (e.g. publish an event)."""
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # a broker outage must not turn a committed write into an error
+                log.exception("after-commit callback failed")
+
+    async def rollback(self) -> None:
+        self._after_commit = []
+        if self._session is not None:
+            await self._session.rollback()
+
+    async def mutate(self, change: Callable[[], Awaitable[P]], payload: Callable[..., P]) -> P:
+        """Run ``change`` in the write transaction: commit on success, roll back and return
+        ``payload(errors=...)`` on :class:`UserErrors`, roll back and re-raise otherwise."""
+        try:
+            result = await change()
+        except UserErrors as exc:
+            await self.rollback()
+            return payload(errors=exc.errors)
+        except BaseException:
+            await self.rollback()
+            raise
+        await self.commit()
+        return result
+
+    async def close(self) -> None:
+        self._after_commit = []
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class OperationScope(SchemaExtension):
+    """Gives each operation its own :class:`OperationContext` and refuses anonymous ones."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        connection = self.execution_context.context
+        operation = OperationContext(connection) if isinstance(connection, ConnectionContext) else connection
+        self.execution_context.context = operation
+        try:
+            yield
+        finally:
+            await operation.close()
+
+    def on_execute(self) -> Any:
+        context = self.execution_context.context
+        if isinstance(context, OperationContext) and context.viewer is None:
+            raise PublicError.unauthenticated()
+        yield
+
+
+@asynccontextmanager
+async def operation_context(app: AppState, viewer: Viewer | None) -> AsyncIterator[OperationContext]:
+    """An operation context outside GraphQL (CLI, tests, background work)."""
+    context = OperationContext(ConnectionContext(app, viewer=viewer))
+    try:
+        yield context
+    finally:
+        await context.close()
+

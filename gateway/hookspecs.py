@@ -1,0 +1,151 @@
+"""Every hook a Fiche plugin can implement. The docstrings are the reference documentation.
+
+Implement a hook with ``@gateway.hookimpl`` on a function of the same name in your
+plugin's ``hooks`` module; an implementation may accept any subset of the arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gateway import hookspec
+
+if TYPE_CHECKING:
+    from aiodataloader import DataLoader
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from starlette.routing import BaseRoute
+
+    from gateway.auth import Identity
+    from gateway.context import OperationContext
+    from gateway.demo import DemoContext
+    from gateway.nodes import NodeResolver
+    from gateway.notifications.kinds import NotificationKind
+    from gateway.org_settings import OrganizationSettingSpec
+    from gateway.schema import TypeExtension
+    from gateway.settings import Settings
+
+
+@hookspec
+def register_types() -> Sequence[type]:
+    """Strawberry types to put in the schema even when no root field reaches them
+    (typically implementations of an interface such as ``Node``)."""
+
+
+@hookspec
+def register_queries() -> Sequence[type]:
+    """``@strawberry.type`` classes whose fields are merged into ``Query``.
+    A field name used by two plugins is an error when the schema is built."""
+
+
+@hookspec
+def register_mutations() -> Sequence[type]:
+    """``@strawberry.type`` classes whose fields are merged into ``Mutation``."""
+
+
+@hookspec
+def register_subscriptions() -> Sequence[type]:
+    """``@strawberry.type`` classes whose fields are merged into ``Subscription``."""
+
+
+@hookspec
+def register_type_extensions() -> Sequence[TypeExtension]:
+    """Fields to add to a type owned by another plugin, e.g.
+    ``TypeExtension("Customer", [notes_field])``. A field whose name the type already has is
+    an error; an extension of a type that is not in the schema (its plugin is disabled) is
+    skipped."""
+
+
+@hookspec
+def register_loaders(context: OperationContext) -> Mapping[str, DataLoader[Any, Any]]:
+    """DataLoaders for one GraphQL operation, by name (``ThingsByKeyLoader`` style).
+
+    :param context: the operation's context; loaders close over it to reach the database
+        (``context.read()``) and the viewer. Called at most once per operation, lazily.
+    """
+
+
+@hookspec
+def register_node_types() -> Mapping[str, NodeResolver]:
+    """What ``node(id:)`` can resolve: GraphQL type name -> ``async (context, pks) -> objects``.
+
+    The resolver returns one object (or None) per primary key, in order. It must apply every
+    rule that hides a row from the viewer: an ID the viewer may not see resolves like a
+    missing one."""
+
+
+@hookspec
+def register_subject_types() -> Sequence[str]:
+    """GraphQL type names that notes, tasks and documents can be attached to (``Customer``,
+    ``Order``, ...). Each must also be a node type, so a subject ID can be checked."""
+
+
+@hookspec
+def register_notification_kinds() -> Sequence[NotificationKind]:
+    """The notification kinds a plugin sends (``MENTION``, ``TASK_ASSIGNED``, ...), with a
+    description and whether they are on by default in users' preferences."""
+
+
+@hookspec
+def register_settings() -> Sequence[OrganizationSettingSpec]:
+    """Organisation-level settings a plugin reads (e.g. the GPS radius), with their type,
+    default and description. Admins change them with ``organizationSettingSet``."""
+
+
+@hookspec
+def register_migrations() -> Sequence[Path]:
+    """Alembic version directories of the plugin. Each plugin's migrations form their own
+    branch (``branch_labels = ("<plugin>",)``), depending on the branches they need."""
+
+
+@hookspec
+def register_routes(settings: Settings) -> Sequence[BaseRoute]:
+    """Extra Starlette routes (e.g. an authenticated file download).
+
+    :param settings: the gateway settings."""
+
+
+@hookspec(firstresult=True)
+def authenticate(token: str, settings: Settings) -> Identity | Awaitable[Identity | None] | None:
+    """Who a bearer token identifies, replacing the default JWT check; the first non-None
+    answer wins (return None to let the next implementation try). May return an awaitable.
+
+    :param token: the raw token from ``Authorization: Bearer`` or ``connection_init``.
+    :param settings: the gateway settings (e.g. ``secret_key``)."""
+
+
+@hookspec
+def seed_demo(demo: DemoContext) -> Awaitable[None] | None:
+    """Add demo data to a new demo organisation. Called in plugin registration order, so a
+    plugin finds the rows of the plugins registered before it (customers before notes).
+
+    :param demo: the session, organisation, users, teams, requested size and a seeded
+        random generator; ``demo.shared`` passes facts between plugins."""
+
+
+@hookspec
+def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> Awaitable[None] | None:
+    """Re-point every row of the plugin from customer ``source_id`` (the duplicate) to
+    ``target_id`` (the record kept). Runs inside the merge transaction; raise
+    ``UserErrors`` to abort the whole merge.
+
+    :param session: the merge transaction's session (tenant-scoped).
+    :param source_id: primary key of the duplicate, deleted after the hooks ran.
+    :param target_id: primary key of the record kept."""
+
+
+@hookspec
+def customer_deletion_blockers(session: AsyncSession, customer_id: int) -> Awaitable[Sequence[str]] | None:
+    """Reasons that forbid deleting a customer (e.g. billing documents exist), or an empty list.
+
+    :param session: the deletion transaction's session.
+    :param customer_id: primary key of the customer to delete."""
+
+
+@hookspec
+def customer_deleted(session: AsyncSession, customer_id: int) -> Awaitable[None] | None:
+    """Remove or detach the plugin's rows of a customer being deleted, in the same transaction.
+
+    :param session: the deletion transaction's session.
+    :param customer_id: primary key of the deleted customer."""

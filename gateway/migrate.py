@@ -1,0 +1,109 @@
+"""Alembic, driven programmatically: one version directory (and branch) per plugin.
+
+``upgrade`` brings a database to every branch's head (``fiche db upgrade``). ``revision``
+autogenerates a plugin's next migration from its models alone (``fiche db revision``), so
+plugin authors never hand-write DDL for both databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.db import Base
+
+__all__ = ["alembic_config", "revision", "upgrade"]
+
+HERE = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(pm: pluggy.PluginManager) -> Config:
+    locations = [str(path) for paths in pm.hook.register_migrations() for path in paths]
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("version_locations", " ".join(locations))
+    config.set_main_option("path_separator", "space")
+    return config
+
+
+async def _run(url: str, action: Any) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(action)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(pm: pluggy.PluginManager, url: str) -> None:
+    """Apply every plugin's migrations up to its head."""
+    config = alembic_config(pm)
+
+    def run(connection: Any) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")
+
+    await _run(url, run)
+
+
+def _tables_of(package: str) -> set[str]:
+    tables = set()
+    for mapper in Base.registry.mappers:
+        if mapper.class_.__module__.startswith(package + "."):
+            tables.update(table.name for table in mapper.tables)
+    return tables
+
+
+def revision(pm: pluggy.PluginManager, plugin: str, message: str, depends_on: list[str] | None = None) -> None:
+    """Autogenerate ``plugin``'s next migration (compared on a scratch SQLite database)."""
+    module = pm.get_plugin(plugin)
+    if module is None:
+        raise SystemExit(f"no plugin named {plugin!r}")
+    package = module.__name__.rsplit(".", 1)[0]
+    if package.startswith("gateway."):
+        package = "gateway"  # the core features share one branch
+    label = "gateway" if package == "gateway" else plugin
+    versions = [path for path in (module.register_migrations() if hasattr(module, "register_migrations") else [])]
+    if not versions:
+        raise SystemExit(f"plugin {plugin!r} registers no migrations directory")
+    version_path = Path(versions[0])
+    version_path.mkdir(parents=True, exist_ok=True)
+    owned = _tables_of(package)
+    config = alembic_config(pm)
+    script = ScriptDirectory.from_config(config)
+    start: dict[str, Any]
+    try:
+        script.get_revision(f"{label}@head")
+        start = {"head": f"{label}@head"}
+    except Exception:  # alembic raises several kinds for an unknown branch label
+        start = {"head": "base", "branch_label": label}
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        return table is None or table.name in owned
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{folder}/scratch.db"
+        asyncio.run(upgrade(pm, url))
+
+        def run(connection: Any) -> None:
+            config.attributes["connection"] = connection
+            config.attributes["include_object"] = include_object
+            command.revision(
+                config,
+                message=message,
+                autogenerate=True,
+                version_path=str(version_path),
+                depends_on=depends_on,
+                **start,
+            )
+
+        asyncio.run(_run(url, run))

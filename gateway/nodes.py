@@ -1,0 +1,44 @@
+"""``node(id:)`` and ``nodes(ids:)``: resolve any global ID through the resolvers plugins
+register, tenant-checked and visibility-checked by those resolvers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from gateway.errors import PublicError
+from gateway.relay import InvalidID, Node, decode_id
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["NodeQueries", "NodeResolver"]
+
+NodeResolver = Callable[["OperationContext", Sequence[int]], Awaitable[Sequence[Any]]]
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="The object with this global ID, or null when it does not exist or you may not see it.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        context: OperationContext = info.context
+        context.require_viewer()
+        try:
+            return await context.load_node(id)
+        except InvalidID as exc:
+            raise PublicError.bad_request(str(exc)) from exc
+
+    @strawberry.field(description="The objects with these global IDs, in order; null for each one missing or hidden.")
+    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        if len(ids) > context.settings.max_page_size:
+            raise PublicError.bad_request(f"At most {context.settings.max_page_size} IDs at once.")
+        try:
+            for global_id in ids:
+                decode_id(global_id)
+        except InvalidID as exc:
+            raise PublicError.bad_request(str(exc)) from exc
+        return list(await context.load_nodes(ids))

@@ -1,0 +1,241 @@
+"""Inbox queries, mutations and the ``notifications`` subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+import strawberry
+from sqlalchemy import func, select, update
+
+from gateway.db import utcnow
+from gateway.errors import PublicError, UserError, UserErrors
+from gateway.notifications import models
+from gateway.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
+from gateway.notifications.types import Notification, NotificationPreference, notification_from_record
+from gateway.relay import Connection, InvalidID, SortKey, decode_id, page_size, paginate
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions"]
+
+REPLAY_BATCH = 200
+
+
+def _build(row: object) -> Notification:
+    return notification_from_record(record_from_row(row))
+
+
+@strawberry.type
+class NotificationQueries:
+    @strawberry.field(description="Your inbox, newest first.")
+    async def notifications(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[Notification]:
+        context: OperationContext = info.context
+        viewer = context.require_viewer()
+        size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+        stmt = select(*RECORD_COLUMNS).where(models.Notification.recipient_id == viewer.user_id)
+        if unread_only:
+            stmt = stmt.where(models.Notification.read_at.is_(None))
+        async with context.read() as session:
+            return await paginate(session, stmt, [SortKey(models.Notification.id, descending=True)], first=size, after=after, build=_build)
+
+    @strawberry.field(description="How many notifications of your inbox are unread.")
+    async def unread_notification_count(self, info: strawberry.Info) -> int:
+        context: OperationContext = info.context
+        viewer = context.require_viewer()
+        async with context.read() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(models.Notification)
+                .where(models.Notification.recipient_id == viewer.user_id, models.Notification.read_at.is_(None))
+            )
+        return int(count or 0)
+
+    @strawberry.field(description="Every notification kind, and whether you receive it.")
+    async def notification_preferences(self, info: strawberry.Info) -> list[NotificationPreference]:
+        context: OperationContext = info.context
+        viewer = context.require_viewer()
+        async with context.read() as session:
+            stored = dict(
+                (
+                    await session.execute(
+                        select(models.NotificationPreference.kind, models.NotificationPreference.enabled).where(
+                            models.NotificationPreference.user_id == viewer.user_id
+                        )
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        return [
+            NotificationPreference(kind=kind.name, description=kind.description, enabled=stored.get(kind.name, kind.default_enabled))
+            for kind in sorted(context.app.notification_kinds.values(), key=lambda kind: kind.name)
+        ]
+
+
+@strawberry.type(description="The outcome of marking notifications read.")
+class MarkNotificationsReadPayload:
+    unread_count: int | None = strawberry.field(default=None, description="Your unread count afterwards.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
+
+
+@strawberry.type(description="The outcome of changing a notification preference.")
+class NotificationPreferencePayload:
+    preference: NotificationPreference | None = strawberry.field(default=None, description="The preference afterwards.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
+
+
+async def _unread(context: OperationContext, user_id: int) -> int:
+    session = await context.session()
+    count = await session.scalar(
+        select(func.count())
+        .select_from(models.Notification)
+        .where(models.Notification.recipient_id == user_id, models.Notification.read_at.is_(None))
+    )
+    return int(count or 0)
+
+
+@strawberry.type
+class NotificationMutations:
+    @strawberry.mutation(description="Mark some of your notifications read.")
+    async def mark_notifications_read(self, info: strawberry.Info, ids: list[strawberry.ID]) -> MarkNotificationsReadPayload:
+        context: OperationContext = info.context
+
+        async def change() -> MarkNotificationsReadPayload:
+            viewer = context.require_viewer()
+            pks = []
+            for index, global_id in enumerate(ids):
+                try:
+                    pks.append(decode_id(global_id, "Notification")[1])
+                except InvalidID as exc:
+                    raise UserErrors.invalid(str(exc), "ids", str(index)) from exc
+            session = await context.session()
+            await session.execute(
+                update(models.Notification)
+                .where(
+                    models.Notification.id.in_(pks),
+                    models.Notification.recipient_id == viewer.user_id,
+                    models.Notification.read_at.is_(None),
+                )
+                .values(read_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return MarkNotificationsReadPayload(unread_count=await _unread(context, viewer.user_id))
+
+        return await context.mutate(change, MarkNotificationsReadPayload)
+
+    @strawberry.mutation(description="Mark your whole inbox read.")
+    async def mark_all_notifications_read(self, info: strawberry.Info) -> MarkNotificationsReadPayload:
+        context: OperationContext = info.context
+
+        async def change() -> MarkNotificationsReadPayload:
+            viewer = context.require_viewer()
+            session = await context.session()
+            await session.execute(
+                update(models.Notification)
+                .where(models.Notification.recipient_id == viewer.user_id, models.Notification.read_at.is_(None))
+                .values(read_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return MarkNotificationsReadPayload(unread_count=0)
+
+        return await context.mutate(change, MarkNotificationsReadPayload)
+
+    @strawberry.mutation(description="Turn one kind of notification on or off for yourself.")
+    async def notification_preference_set(self, info: strawberry.Info, kind: str, enabled: bool) -> NotificationPreferencePayload:
+        context: OperationContext = info.context
+
+        async def change() -> NotificationPreferencePayload:
+            viewer = context.require_viewer()
+            spec = context.app.notification_kinds.get(kind)
+            if spec is None:
+                raise UserErrors.not_found(f"There is no notification kind {kind!r}.", "kind")
+            session = await context.session()
+            row = await session.scalar(
+                select(models.NotificationPreference).where(
+                    models.NotificationPreference.user_id == viewer.user_id, models.NotificationPreference.kind == kind
+                )
+            )
+            if row is None:
+                session.add(models.NotificationPreference(user_id=viewer.user_id, kind=kind, enabled=enabled))
+            else:
+                row.enabled = enabled
+            return NotificationPreferencePayload(
+                preference=NotificationPreference(kind=kind, description=spec.description, enabled=enabled)
+            )
+
+        return await context.mutate(change, NotificationPreferencePayload)
+
+
+async def _missed(context: OperationContext, user_id: int, after_pk: int) -> list[NotificationRecord]:
+    async with context.read() as session:
+        rows = (
+            await session.execute(
+                select(*RECORD_COLUMNS)
+                .where(models.Notification.recipient_id == user_id, models.Notification.id > after_pk)
+                .order_by(models.Notification.id)
+                .limit(REPLAY_BATCH)
+            )
+        ).all()
+    return [record_from_row(row) for row in rows]
+
+
+async def _latest_id(context: OperationContext, user_id: int) -> int:
+    async with context.read() as session:
+        latest = await session.scalar(select(func.max(models.Notification.id)).where(models.Notification.recipient_id == user_id))
+    return int(latest or 0)
+
+
+@strawberry.type
+class NotificationSubscriptions:
+    @strawberry.subscription(
+        description=(
+            "Your new notifications, live. Pass the ID of the last notification you received as `after` "
+            "and you first get every one you missed, oldest first, then the live ones: nothing is lost "
+            "when a connection drops."
+        )
+    )
+    async def notifications(self, info: strawberry.Info, after: strawberry.ID | None = None) -> AsyncGenerator[Notification, None]:
+        context: OperationContext = info.context
+        viewer = context.require_viewer()
+        last = 0
+        if after is not None:
+            try:
+                last = decode_id(after, "Notification")[1]
+            except InvalidID as exc:
+                raise PublicError.bad_request(str(exc)) from exc
+        # Subscribe before reading the inbox, so nothing committed in between is missed.
+        async with context.broker.subscribe(user_topic(viewer.organization_id, viewer.user_id)) as events:
+            replay = after is not None
+            if not replay:
+                last = await _latest_id(context, viewer.user_id)
+            while True:
+                if replay:
+                    while True:
+                        missed = await _missed(context, viewer.user_id, last)
+                        for record in missed:
+                            last = record.id
+                            context.reset_loaders()
+                            yield notification_from_record(record)
+                        if len(missed) < REPLAY_BATCH:
+                            break
+                    replay = False
+                message = await events.get()
+                if message is None or events.lost:
+                    # Messages were dropped (slow consumer, broker reconnect): catch up from the inbox.
+                    events.lost = False
+                    replay = True
+                    continue
+                record = NotificationRecord.from_message(message)
+                if record.id <= last:
+                    continue
+                last = record.id
+                context.reset_loaders()
+                yield notification_from_record(record)

@@ -1,0 +1,146 @@
+"""``notify()``: inbox rows in the caller's transaction, published once it commits."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from gateway.db import utcnow
+from gateway.notifications import models
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["NotificationRecord", "notify", "user_topic"]
+
+
+def user_topic(organization_id: int, user_id: int) -> str:
+    """One topic per user: an event reaches only the sockets that should get it."""
+    return f"notifications:{organization_id}:{user_id}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    """A notification as read from the inbox or received from the broker."""
+
+    id: int
+    recipient_id: int
+    kind: str
+    actor_id: int | None
+    target_id: str | None
+    subject_id: str | None
+    message: str
+    link: str | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    def to_message(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["read_at"] = self.read_at.isoformat() if self.read_at else None
+        return data
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> NotificationRecord:
+        values = dict(data)
+        values["created_at"] = dt.datetime.fromisoformat(values["created_at"])
+        values["read_at"] = dt.datetime.fromisoformat(values["read_at"]) if values.get("read_at") else None
+        return cls(**values)
+
+
+RECORD_COLUMNS = (
+    models.Notification.id,
+    models.Notification.recipient_id,
+    models.Notification.kind,
+    models.Notification.actor_id,
+    models.Notification.target_id,
+    models.Notification.subject_id,
+    models.Notification.message,
+    models.Notification.link,
+    models.Notification.created_at,
+    models.Notification.read_at,
+)
+
+
+def record_from_row(row: Any) -> NotificationRecord:
+    return NotificationRecord(
+        id=row.id,
+        recipient_id=row.recipient_id,
+        kind=row.kind,
+        actor_id=row.actor_id,
+        target_id=row.target_id,
+        subject_id=row.subject_id,
+        message=row.message,
+        link=row.link,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+async def notify(
+    context: OperationContext,
+    recipients: Iterable[int],
+    kind: str,
+    *,
+    message: str,
+    target_id: str | None = None,
+    subject_id: str | None = None,
+    link: str | None = None,
+    actor_id: int | None = None,
+) -> list[int]:
+    """Write one inbox row per recipient who has ``kind`` enabled, in the operation's write
+    transaction, and publish each to its recipient once that transaction commits.
+
+    Returns the ids of the recipients actually notified. ``kind`` must be registered."""
+    spec = context.app.notification_kinds.get(kind)
+    if spec is None:
+        raise ValueError(f"notification kind {kind!r} is not registered")
+    viewer = context.require_viewer()
+    wanted = sorted(set(recipients))
+    if not wanted:
+        return []
+    session = await context.session()
+    preferences = dict(
+        (
+            await session.execute(
+                select(models.NotificationPreference.user_id, models.NotificationPreference.enabled).where(
+                    models.NotificationPreference.kind == kind,
+                    models.NotificationPreference.user_id.in_(wanted),
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    rows = [
+        models.Notification(
+            recipient_id=user_id,
+            kind=kind,
+            actor_id=viewer.user_id if actor_id is None else actor_id,
+            target_id=target_id,
+            subject_id=subject_id,
+            message=message,
+            link=link,
+            created_at=utcnow(),
+        )
+        for user_id in wanted
+        if preferences.get(user_id, spec.default_enabled)
+    ]
+    if not rows:
+        return []
+    session.add_all(rows)
+    await session.flush()
+    organization_id = viewer.organization_id
+    broker = context.broker
+    messages = [(user_topic(organization_id, row.recipient_id), record_from_row(row).to_message()) for row in rows]
+
+    async def publish() -> None:
+        for topic, payload in messages:
+            await broker.publish(topic, payload)
+
+    context.after_commit(publish)
+    return [row.recipient_id for row in rows]

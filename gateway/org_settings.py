@@ -1,0 +1,102 @@
+"""Organisation settings that plugins register (GPS radius, report time limit, ...):
+their specs, the stored values, the ``organizationSettings`` query and the admin mutation."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from sqlalchemy import select
+from strawberry.scalars import JSON
+
+from gateway.accounts import models
+from gateway.errors import UserError, UserErrors
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["OrganizationSettingSpec", "SettingsMutations", "SettingsQueries", "get_setting"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrganizationSettingSpec:
+    key: str
+    type: type  # int, float, bool or str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def validate(self, value: Any) -> Any:
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise UserErrors.invalid(f"`{self.key}` takes a {self.type.__name__}.", "value")
+        if self.minimum is not None and value < self.minimum:
+            raise UserErrors.invalid(f"`{self.key}` must be at least {self.minimum}.", "value")
+        if self.maximum is not None and value > self.maximum:
+            raise UserErrors.invalid(f"`{self.key}` must be at most {self.maximum}.", "value")
+        return value
+
+
+async def get_setting(context: OperationContext, key: str) -> Any:
+    """The organisation's value of a registered setting, or its default."""
+    spec = context.app.setting_specs[key]
+    async with context.read() as session:
+        value = await session.scalar(select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == key))
+    return spec.default if value is None else value
+
+
+@strawberry.type(description="One organisation setting, as registered by a plugin.")
+class OrganizationSettingValue:
+    key: str = strawberry.field(description="The setting's key, e.g. `activities.gps_radius_m`.")
+    value: JSON = strawberry.field(description="The organisation's value (the default when never set).")
+    default: JSON = strawberry.field(description="The value used when the organisation has not set one.")
+    description: str = strawberry.field(description="What the setting controls.")
+
+
+@strawberry.type(description="The outcome of `organizationSettingSet`.")
+class OrganizationSettingPayload:
+    setting: OrganizationSettingValue | None = strawberry.field(description="The setting after the change.")
+    errors: list[UserError] = strawberry.field(description="Why the change was refused, if it was.")
+
+
+@strawberry.type
+class SettingsQueries:
+    @strawberry.field(description="Every setting of your organisation, with its value.")
+    async def organization_settings(self, info: strawberry.Info) -> list[OrganizationSettingValue]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        async with context.read() as session:
+            stored = dict((await session.execute(select(models.OrganizationSetting.key, models.OrganizationSetting.value))).tuples().all())
+        return [
+            OrganizationSettingValue(key=spec.key, value=stored.get(spec.key, spec.default), default=spec.default, description=spec.description)
+            for spec in sorted(context.app.setting_specs.values(), key=lambda spec: spec.key)
+        ]
+
+
+@strawberry.type
+class SettingsMutations:
+    @strawberry.mutation(description="Set an organisation setting (admins only).")
+    async def organization_setting_set(self, info: strawberry.Info, key: str, value: JSON) -> OrganizationSettingPayload:
+        context: OperationContext = info.context
+
+        async def change() -> OrganizationSettingPayload:
+            context.require_role_error(admin=True)
+            spec = context.app.setting_specs.get(key)
+            if spec is None:
+                raise UserErrors.not_found(f"There is no setting `{key}`.", "key")
+            checked = spec.validate(value)
+            session = await context.session()
+            row = await session.scalar(select(models.OrganizationSetting).where(models.OrganizationSetting.key == key))
+            if row is None:
+                session.add(models.OrganizationSetting(key=key, value=checked))
+            else:
+                row.value = checked
+            return OrganizationSettingPayload(
+                setting=OrganizationSettingValue(key=key, value=checked, default=spec.default, description=spec.description),
+                errors=[],
+            )
+
+        return await context.mutate(change, OrganizationSettingPayload)

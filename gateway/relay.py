@@ -1,0 +1,241 @@
+"""Relay conventions: opaque global IDs, the ``Node`` interface and keyset-paginated
+cursor connections (plain and batched per parent)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from gateway.errors import PublicError
+
+__all__ = [
+    "Connection",
+    "Edge",
+    "InvalidID",
+    "Node",
+    "PageInfo",
+    "SortKey",
+    "decode_id",
+    "encode_id",
+    "page_size",
+    "paginate",
+    "paginate_grouped",
+]
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+class InvalidID(ValueError):
+    """A string that is not a global ID (or not of the expected type)."""
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(global_id: str, expected: str | Iterable[str] | None = None) -> tuple[str, int]:
+    """``(type name, primary key)`` of a global ID; raises :class:`InvalidID`."""
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk = raw.partition(":")
+        value = int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidID(f"{global_id!r} is not a valid ID") from exc
+    if not type_name or value <= 0:
+        raise InvalidID(f"{global_id!r} is not a valid ID")
+    if expected is not None:
+        allowed = {expected} if isinstance(expected, str) else set(expected)
+        if type_name not in allowed:
+            raise InvalidID(f"{global_id!r} is not the ID of a {' or '.join(sorted(allowed))}")
+    return type_name, value
+
+
+@strawberry.interface(description="An object with a global, opaque ID, fetchable with `node(id:)`.")
+class Node:
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="The object's global ID: opaque, stable, unique across types.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id(type(self).__strawberry_definition__.name, self.pk))  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="Where a page stands in its connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more items follow `endCursor`.")
+    has_previous_page: bool = strawberry.field(description="Whether this page was fetched with `after`.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass it as `after`.")
+
+
+@strawberry.type(description="One item of a connection with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item, for `after`.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list, paginated with `first` and `after`.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more, and where to continue.")
+
+    @strawberry.field(description="The items of this page, without cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @classmethod
+    def empty(cls) -> Connection[Any]:
+        return cls(edges=[], page_info=PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SortKey:
+    """One column of a keyset ordering. The last key of an ordering must be unique (the id)."""
+
+    column: ColumnElement[Any]
+    descending: bool = False
+
+    @property
+    def order_by(self) -> ColumnElement[Any]:
+        return self.column.desc() if self.descending else self.column.asc()
+
+
+def page_size(first: int | None, *, default: int, maximum: int) -> int:
+    if first is None:
+        return default
+    if first < 0:
+        raise PublicError.bad_request("`first` must not be negative.")
+    if first > maximum:
+        raise PublicError.bad_request(f"`first` must be at most {maximum}.")
+    return first
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"d": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"D": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "d" in value:
+            parsed = dt.datetime.fromisoformat(value["d"])
+            return parsed
+        if "D" in value:
+            return dt.date.fromisoformat(value["D"])
+        if "n" in value:
+            return Decimal(value["n"])
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in values])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError) as exc:
+        raise PublicError.bad_request("`after` is not a valid cursor.") from exc
+    if not isinstance(values, list) or len(values) != width:
+        raise PublicError.bad_request("`after` is not a valid cursor for this list.")
+    return [_decode_value(v) for v in values]
+
+
+def _after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the ordering ``keys`` (mixed directions allowed)."""
+    alternatives = []
+    for index, key in enumerate(keys):
+        equal_prefix = [keys[i].column == values[i] for i in range(index)]
+        value = values[index]
+        if value is None:
+            # NULLs sort last here; nothing is "after" them on this key.
+            continue
+        beyond = key.column < value if key.descending else key.column > value
+        alternatives.append(and_(*equal_prefix, beyond))
+    return or_(*alternatives) if alternatives else false()
+
+
+def _key_values(row: Any, width: int) -> list[Any]:
+    return [row[-width + i] for i in range(width)]
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    keys: Sequence[SortKey],
+    *,
+    first: int,
+    after: str | None,
+    build: Callable[[Any], T],
+) -> Connection[T]:
+    """Run ``stmt`` ordered by ``keys`` from ``after`` and return one page of ``build(row)``."""
+    width = len(keys)
+    stmt = stmt.add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
+    if after:
+        stmt = stmt.where(_after_condition(keys, decode_cursor(after, width)))
+    rows = (await session.execute(stmt.limit(first + 1))).all()
+    return _connection(rows[:first], len(rows) > first, after is not None, width, build)
+
+
+async def paginate_grouped(
+    session: AsyncSession,
+    stmt: Select[Any],
+    group: ColumnElement[Any],
+    group_ids: Sequence[K],
+    keys: Sequence[SortKey],
+    *,
+    first: int,
+    after: str | None,
+    build: Callable[[Any], T],
+) -> dict[K, Connection[T]]:
+    """One page per group (e.g. the 10 latest notes of each of 50 customers) in one statement.
+
+    ``stmt`` selects the columns ``build`` needs; it is filtered to ``group IN group_ids``,
+    numbered per group with a window function, and cut at ``first + 1`` rows per group.
+    """
+    width = len(keys)
+    rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
+    inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
+    inner = inner.where(group.in_(list(group_ids)))
+    if after:
+        inner = inner.where(_after_condition(keys, decode_cursor(after, width)))
+    numbered = inner.subquery("page")
+    outer = select(numbered).where(numbered.c._rank <= first + 1).order_by(numbered.c._group, numbered.c._rank)
+    rows = (await session.execute(outer)).all()
+    grouped: dict[Any, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row._group, []).append(row)
+    result: dict[K, Connection[T]] = {}
+    for group_id in group_ids:
+        members = grouped.get(group_id, [])
+        result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build)
+    return result
+
+
+def _connection(rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T]) -> Connection[T]:
+    edges = [Edge(cursor=encode_cursor(_key_values(row, width)), node=build(row)) for row in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

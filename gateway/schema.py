@@ -1,0 +1,163 @@
+"""Assembling one GraphQL schema from every plugin's contributions.
+
+Root types are merged field by field and a name two plugins use is an error. Cross-plugin
+fields (``TypeExtension``) are appended to a copy-free reset of the target type's own
+fields before each build, so building with another plugin set gives another, correct
+schema. Protection (depth, tokens, aliases, masking, introspection) is added here.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from functools import partial
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pluggy
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from gateway.context import OperationScope
+from gateway.errors import PublicError
+from gateway.settings import Settings
+
+__all__ = ["SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
+
+
+class SchemaAssemblyError(RuntimeError):
+    """Two plugins contributed the same field, or an extension is malformed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TypeExtension:
+    """Fields a plugin adds to a type another plugin owns, found by GraphQL name."""
+
+    target: str
+    fields: Sequence[StrawberryField]
+
+
+# Each extended type's own fields, recorded the first time the host touches it.
+_OWN_FIELDS: dict[type, list[StrawberryField]] = {}
+
+
+def _definition(cls: type) -> StrawberryObjectDefinition:
+    definition = getattr(cls, "__strawberry_definition__", None)
+    if not isinstance(definition, StrawberryObjectDefinition):
+        raise SchemaAssemblyError(f"{cls!r} is not a Strawberry type")
+    return definition
+
+
+def _field_names(cls: type) -> dict[str, StrawberryField]:
+    config = StrawberryConfig()
+    return {config.name_converter.get_graphql_name(field): field for field in _definition(cls).fields}
+
+
+def _flatten(results: Iterable[Sequence[Any] | None]) -> list[Any]:
+    return [item for result in results if result for item in result]
+
+
+def merge_root(name: str, classes: Sequence[type], description: str) -> type | None:
+    """One root type from many plugin classes; raises on a field two classes define."""
+    if not classes:
+        return None
+    owners: dict[str, type] = {}
+    for cls in classes:
+        for field_name in _field_names(cls):
+            if field_name in owners:
+                raise SchemaAssemblyError(
+                    f"{name}.{field_name} is defined by both {owners[field_name].__qualname__} and {cls.__qualname__}"
+                )
+            owners[field_name] = cls
+    merged = type(name, tuple(reversed(classes)), {})
+    return strawberry.type(merged, name=name, description=description)
+
+
+def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension]) -> None:
+    """Reset every known type to its own fields, then append the extension fields."""
+    by_name: dict[str, type] = {}
+    for cls in types:
+        definition = _definition(cls)
+        _OWN_FIELDS.setdefault(cls, list(definition.fields))
+        definition.fields = list(_OWN_FIELDS[cls])
+        by_name[definition.name] = cls
+    for extension in extensions:
+        cls = by_name.get(extension.target)
+        if cls is None:
+            continue  # the owner of the type is not installed: its extensions go with it
+        definition = _definition(cls)
+        existing = _field_names(cls)
+        config = StrawberryConfig()
+        for field in extension.fields:
+            if not isinstance(field, StrawberryField):
+                raise SchemaAssemblyError(f"extension of {extension.target} holds {field!r}, not a strawberry field")
+            added = copy.copy(field)
+            if added.python_name is None:
+                added.python_name = added.base_resolver.name if added.base_resolver else None
+            if added.python_name is None:
+                raise SchemaAssemblyError(f"a field added to {extension.target} has no name")
+            added.origin = cls
+            graphql_name = config.name_converter.get_graphql_name(added)
+            if graphql_name in existing:
+                raise SchemaAssemblyError(f"{extension.target}.{graphql_name} is already defined")
+            definition.fields.append(added)
+            existing[graphql_name] = added
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, PublicError)
+
+
+def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Schema:
+    """The schema of every registered plugin, with the gateway's protections."""
+    types = _flatten(pm.hook.register_types())
+    queries = _flatten(pm.hook.register_queries())
+    mutations = _flatten(pm.hook.register_mutations())
+    subscriptions = _flatten(pm.hook.register_subscriptions())
+    extensions = _flatten(pm.hook.register_type_extensions())
+    apply_extensions(types, extensions)
+
+    query = merge_root("Query", queries, "Everything you can read.")
+    if query is None:
+        raise SchemaAssemblyError("no plugin contributes a query field")
+    mutation = merge_root("Mutation", mutations, "Everything you can change.")
+    subscription = merge_root("Subscription", subscriptions, "Live events over WebSocket.")
+
+    # Factories, so that each operation gets fresh extension instances.
+    schema_extensions: list[Any] = [
+        OperationScope,
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(ParserCache, maxsize=512),
+        partial(ValidationCache, maxsize=512),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+    ]
+    if not settings.introspection:
+        schema_extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    if not settings.debug:
+        schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        types=types,
+        extensions=schema_extensions,
+    )
+
+
+def export_sdl(schema: strawberry.Schema) -> str:
+    return schema.as_str().rstrip() + "\n"

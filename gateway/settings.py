@@ -1,0 +1,128 @@
+"""Settings: every knob of the gateway, read from ``FICHE_*`` environment variables.
+
+The defaults run with no set-up at all: a SQLite file in the working directory, the
+in-memory broker, a secret key generated once and kept beside the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "SETTINGS_DOC"]
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """The gateway's configuration. Build it with :meth:`from_env` or directly in tests."""
+
+    database_url: str = "sqlite+aiosqlite:///./fiche.db"
+    broker_url: str = "memory://"
+    broker_namespace: str = "fiche"
+    secret_key: str = ""
+    token_ttl_seconds: int = 30 * 24 * 3600
+    debug: bool = False
+    introspection: bool = True
+    allowed_origins: tuple[str, ...] = ()
+    disabled_plugins: tuple[str, ...] = ()
+    max_query_depth: int = 12
+    max_query_tokens: int = 4000
+    max_aliases: int = 30
+    default_page_size: int = 20
+    max_page_size: int = 100
+    max_upload_bytes: int = 10 * 1024 * 1024
+    allowed_upload_types: tuple[str, ...] = (
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "text/plain",
+        "text/csv",
+    )
+    upload_dir: str = "./uploads"
+    log_level: str = "INFO"
+    log_json: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``FICHE_<FIELD>`` for every field; ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(f"FICHE_{field.name.upper()}")
+            if raw is None:
+                continue
+            default = field.default
+            if isinstance(default, bool):
+                values[field.name] = _bool(raw)
+            elif isinstance(default, int):
+                values[field.name] = int(raw)
+            elif isinstance(default, tuple):
+                values[field.name] = _list(raw)
+            else:
+                values[field.name] = raw
+        values.update(overrides)
+        settings = cls(**values)
+        if not settings.secret_key:
+            settings = dataclasses.replace(settings, secret_key=settings._local_secret())
+        return settings
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def _local_secret(self) -> str:
+        """A secret generated on first use and kept in ``fiche.secret`` beside a SQLite file.
+
+        Only the embedded set-up gets one: a PostgreSQL deployment must set
+        ``FICHE_SECRET_KEY`` so that every gateway instance signs the same tokens.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("FICHE_SECRET_KEY must be set when the database is not SQLite")
+        database = self.database_url.split("///", 1)[-1]
+        folder = Path(database).parent if database and ":memory:" not in database else Path(".")
+        path = folder / "fiche.secret"
+        if path.exists():
+            return path.read_text().strip()
+        folder.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SETTINGS_DOC: dict[str, str] = {
+    "database_url": "SQLAlchemy URL: `sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://user@host/db`.",
+    "broker_url": "`memory://` (one process) or `redis://host:6379/0` (several gateway instances).",
+    "broker_namespace": "Prefix of every broker channel, so several deployments can share one Redis.",
+    "secret_key": "Key that signs bearer tokens (HS256). Generated into `fiche.secret` for SQLite when unset; required otherwise.",
+    "token_ttl_seconds": "Lifetime of tokens printed by `fiche token` and `fiche demo`.",
+    "debug": "`1` shows real error messages to clients; otherwise unexpected errors are masked.",
+    "introspection": "`0` refuses introspection queries (`__schema`, `__type`).",
+    "allowed_origins": "Comma-separated origins allowed by CORS and by the WebSocket origin check, or `*`.",
+    "disabled_plugins": "Comma-separated plugin names to leave out (built-in or installed).",
+    "max_query_depth": "Deepest selection nesting accepted.",
+    "max_query_tokens": "Most lexical tokens accepted in one document.",
+    "max_aliases": "Most aliases accepted in one operation.",
+    "default_page_size": "Page size when `first` is not given.",
+    "max_page_size": "Largest `first` accepted on any connection.",
+    "max_upload_bytes": "Largest uploaded file accepted.",
+    "allowed_upload_types": "Comma-separated content types accepted for uploads.",
+    "upload_dir": "Directory of the default local file storage.",
+    "log_level": "Python logging level.",
+    "log_json": "`1` writes one JSON object per log line; `0` plain text.",
+    "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
+}

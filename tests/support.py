@@ -1,0 +1,169 @@
+"""Test helpers: databases, organisations with users, GraphQL calls, statement counts,
+a live server for WebSocket tests. Imported by conftest and by plugin test packages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import strawberry
+from sqlalchemy import event
+
+from gateway.accounts import models
+from gateway.auth import Viewer, issue_token
+from gateway.context import AppState, ConnectionContext
+from gateway.db import Database
+
+__all__ = [
+    "GraphQLResult",
+    "StatementCounter",
+    "TestOrg",
+    "count_statements",
+    "free_port",
+    "make_org",
+]
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_ADMIN_URL = os.environ.get("FICHE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("FICHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@dataclasses.dataclass
+class GraphQLResult:
+    data: Any
+    errors: list[dict[str, Any]]
+
+    @property
+    def error_codes(self) -> list[str | None]:
+        return [(error.get("extensions") or {}).get("code") for error in self.errors]
+
+
+@dataclasses.dataclass
+class TestOrg:
+    """An organisation of its own for one test, with one user per role and two teams."""
+
+    __test__ = False
+
+    state: AppState
+    schema: strawberry.Schema
+    organization_id: int
+    users: dict[str, models.User]
+    teams: dict[str, models.Team]
+
+    def viewer(self, who: str) -> Viewer:
+        user = self.users[who]
+        team_ids = frozenset(team.id for name, team in self.teams.items() if who in TEAM_MEMBERS[name])
+        return Viewer(
+            user_id=user.id,
+            organization_id=self.organization_id,
+            role=user.role,
+            name=user.name,
+            handle=user.handle,
+            team_ids=team_ids,
+        )
+
+    def token(self, who: str) -> str:
+        return issue_token(self.state.settings, self.users[who].id, self.organization_id)
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = "admin") -> GraphQLResult:
+        """Run one operation through the schema as ``as_`` (None: anonymous)."""
+        context = ConnectionContext(self.state, viewer=self.viewer(as_) if as_ else None)
+        result = await self.schema.execute(query, variable_values=variables, context_value=context)
+        errors = [error.formatted for error in result.errors or []]
+        return GraphQLResult(data=result.data, errors=errors)
+
+    async def ok(self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = "admin") -> Any:
+        """Like :meth:`gql` but fails the test on any top-level error."""
+        result = await self.gql(query, variables, as_=as_)
+        assert not result.errors, result.errors
+        return result.data
+
+
+# Which test users belong to which team.
+TEAM_MEMBERS = {"north": {"manager", "member"}, "south": {"member2", "technician"}}
+ROLES = {
+    "admin": models.Role.ADMIN,
+    "manager": models.Role.MANAGER,
+    "member": models.Role.MEMBER,
+    "member2": models.Role.MEMBER,
+    "technician": models.Role.TECHNICIAN,
+}
+
+
+async def make_org(state: AppState, schema: strawberry.Schema, name: str | None = None) -> TestOrg:
+    slug = f"org-{uuid.uuid4().hex[:10]}"
+    async with state.db.session(system=True) as session, session.begin():
+        organization = models.Organization(name=name or slug, slug=slug)
+        session.add(organization)
+        await session.flush()
+        session.info["organization_id"] = organization.id
+        users = {
+            who: models.User(name=f"{who.title()} Test", email=f"{who}@{slug}.example", handle=who, role=role)
+            for who, role in ROLES.items()
+        }
+        session.add_all(users.values())
+        teams = {team: models.Team(name=team.title()) for team in TEAM_MEMBERS}
+        session.add_all(teams.values())
+        await session.flush()
+        for team, members in TEAM_MEMBERS.items():
+            for who in sorted(members):
+                session.add(models.TeamMembership(team_id=teams[team].id, user_id=users[who].id))
+        organization_id = organization.id
+    return TestOrg(state=state, schema=schema, organization_id=organization_id, users=users, teams=teams)
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        self.statements.append(statement)
+
+
+@contextlib.contextmanager
+def count_statements(db: Database) -> Iterator[StatementCounter]:
+    """Count the SQL statements sent to the database inside the block."""
+    counter = StatementCounter()
+    event.listen(db.sync_engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", counter)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def live_server(app: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields ``host:port``."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    else:  # pragma: no cover - diagnostic
+        raise RuntimeError("uvicorn did not start")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
