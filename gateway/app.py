@@ -60,6 +60,7 @@ def build_state(settings: Settings, pm: pluggy.PluginManager, db: Database | Non
         subject_types=subject_types,
         notification_kinds=kinds,
         setting_specs=specs,
+        storage=pm.hook.file_storage(settings=settings),
     )
 
 

@@ -53,6 +53,7 @@ class AppState:
     subject_types: frozenset[str]
     notification_kinds: dict[str, NotificationKind]
     setting_specs: dict[str, OrganizationSettingSpec]
+    storage: Any = None
 
 
 class ConnectionContext:

@@ -6,6 +6,7 @@ plugin's ``hooks`` module; an implementation may accept any subset of the argume
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,14 @@ if TYPE_CHECKING:
     from gateway.auth import Identity
     from gateway.context import OperationContext
     from gateway.demo import DemoContext
+    from gateway.directory import CustomerLocation
     from gateway.nodes import NodeResolver
     from gateway.notifications.kinds import NotificationKind
     from gateway.org_settings import OrganizationSettingSpec
     from gateway.schema import TypeExtension
     from gateway.settings import Settings
+    from gateway.storage import FileStorage
+    from gateway.timeline import TimelineEntry, TimelineQuery
 
 
 @hookspec
@@ -149,3 +153,66 @@ def customer_deleted(session: AsyncSession, customer_id: int) -> Awaitable[None]
 
     :param session: the deletion transaction's session.
     :param customer_id: primary key of the deleted customer."""
+
+
+@hookspec(firstresult=True)
+def customer_branches(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
+    """The branches (direct and indirect) of each customer, for "include branches" options
+    (C6). Implemented by the plugin that owns customers; see :mod:`gateway.directory`.
+
+    :param session: a tenant-scoped session.
+    :param customer_ids: primary keys of customers."""
+
+
+@hookspec(firstresult=True)
+def customer_locations(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, CustomerLocation]] | None:
+    """What other plugins may know of a customer or branch without importing its plugin:
+    parent, display name, primary-address coordinates, preferred contact. Missing
+    customers are absent from the mapping.
+
+    :param session: a tenant-scoped session.
+    :param customer_ids: primary keys of customers or branches."""
+
+
+@hookspec(firstresult=True)
+def file_storage(settings: Settings) -> FileStorage | None:
+    """The storage of uploaded files; the first answer wins, the default is a local
+    directory (``FICHE_UPLOAD_DIR``).
+
+    :param settings: the gateway settings."""
+
+
+@hookspec
+def timeline_entries(
+    context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int
+) -> Awaitable[Sequence[TimelineEntry]] | None:
+    """The plugin's part of the customer timeline (G12): for EACH location (customer or
+    branch) in ``location_ids``, its newest ``limit`` entries that match ``query`` (date
+    range, kinds, team, strictly older than ``query.before``) and that the viewer may see.
+    Use :func:`gateway.timeline.latest_per_location` to do it in one statement. Return
+    objects of your own types implementing ``TimelineEntry`` (register them in
+    ``register_types``), with ``source`` set to a constant tag of your plugin.
+
+    :param context: the operation context (viewer, ``read()`` sessions).
+    :param location_ids: customer / branch primary keys.
+    :param query: filters and cursor.
+    :param limit: how many entries per location at most."""
+
+
+@hookspec(firstresult=True)
+def create_task(
+    context: OperationContext,
+    body: str,
+    assignee_id: int,
+    target_id: str | None,
+    due_at: dt.datetime | None,
+) -> Awaitable[str] | None:
+    """Create a task in the operation's write transaction through the plugin that owns
+    tasks, so that another plugin (activities' follow-up) need not import it. Returns the
+    task's global ID; raises ``UserErrors`` on bad input (notifications included).
+
+    :param context: the operation context (its write session is used).
+    :param body: the task's text.
+    :param assignee_id: primary key of the user who gets the task.
+    :param target_id: global ID of what the task is about (a customer, ...), or None.
+    :param due_at: optional due date."""

@@ -18,6 +18,7 @@ ENTRY_POINT_GROUP = "fiche.plugins"
 
 # The gateway's own features, registered like plugins but never disabled.
 CORE_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("core", "gateway.core_hooks"),
     ("accounts", "gateway.accounts.hooks"),
     ("notifications", "gateway.notifications.hooks"),
 )

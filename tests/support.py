@@ -167,3 +167,36 @@ async def live_server(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+PARTNER_ROOT = os.path.join(os.path.dirname(__file__), "partner_plugin")
+
+
+@contextlib.contextmanager
+def partner_installed(site: str) -> Iterator[None]:
+    """Install the test partner distribution into ``site`` the way pip lays it out: the
+    package plus a ``.dist-info`` with its ``fiche.plugins`` entry point; then put ``site``
+    on ``sys.path`` so ``importlib.metadata`` (and so pluggy) discovers it."""
+    import importlib
+    import shutil
+    import sys
+    import tomllib
+
+    with open(os.path.join(PARTNER_ROOT, "pyproject.toml"), "rb") as file:
+        project = tomllib.load(file)["project"]
+    shutil.copytree(os.path.join(PARTNER_ROOT, "src", "fiche_loyalty"), os.path.join(site, "fiche_loyalty"))
+    dist_info = os.path.join(site, f"fiche_loyalty-{project['version']}.dist-info")
+    os.makedirs(dist_info)
+    with open(os.path.join(dist_info, "METADATA"), "w") as file:
+        file.write(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    with open(os.path.join(dist_info, "entry_points.txt"), "w") as file:
+        file.write("[fiche.plugins]\n")
+        for name, target in project["entry-points"]["fiche.plugins"].items():
+            file.write(f"{name} = {target}\n")
+    sys.path.insert(0, site)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(site)
+        importlib.invalidate_caches()

@@ -13,13 +13,9 @@ from gateway.accounts import loaders, models
 from gateway.accounts.mutations import AccountMutations
 from gateway.accounts.queries import AccountQueries
 from gateway.accounts.types import Team, User, Viewer
-from gateway.auth import Identity, decode_token
-from gateway.nodes import NodeQueries
-from gateway.org_settings import SettingsMutations, SettingsQueries
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
-    from gateway.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
 
@@ -31,12 +27,12 @@ def register_types() -> list[type]:
 
 @hookimpl
 def register_queries() -> list[type]:
-    return [NodeQueries, AccountQueries, SettingsQueries]
+    return [AccountQueries]
 
 
 @hookimpl
 def register_mutations() -> list[type]:
-    return [AccountMutations, SettingsMutations]
+    return [AccountMutations]
 
 
 @hookimpl
@@ -68,7 +64,3 @@ def register_node_types() -> dict[str, Any]:
 def register_migrations() -> list[Path]:
     return [MIGRATIONS]
 
-
-@hookimpl(trylast=True)
-def authenticate(token: str, settings: Settings) -> Identity | None:
-    return decode_token(settings, token)

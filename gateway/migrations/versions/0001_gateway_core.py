@@ -1,6 +1,6 @@
 """gateway core: organisations, users, teams, settings, notifications
 
-Revision ID: b636cc80411f
+Revision ID: gateway0001
 Revises:
 Create Date: 2026-11-24 22:41:50.725416
 """
@@ -15,7 +15,7 @@ from alembic import op
 import gateway.db
 
 
-revision: str = 'b636cc80411f'
+revision: str = 'gateway0001'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ('gateway',)
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,259 @@
+"""The unified customer timeline (G12).
+
+Every plugin contributes entries through the ``timeline_entries`` hook: the newest
+``limit`` entries of each location (customer or branch) it is asked about, strictly
+older than the cursor. The gateway merges them per customer (with its branches when
+asked), newest first, and pages with a stable cursor ``(occurred_at, source, id)``. A
+DataLoader batches all customers of a page into one hook call per plugin, so
+``customers(first: 50) { timeline(first: 20) }`` costs a constant number of statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import inspect
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import strawberry
+from aiodataloader import DataLoader
+from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from gateway.directory import customer_branches
+from gateway.errors import PublicError
+from gateway.relay import Connection, Edge, InvalidID, Node, PageInfo, decode_cursor, decode_id, encode_cursor, encode_id, page_size
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = [
+    "TimelineEntry",
+    "TimelineFilter",
+    "TimelineQuery",
+    "latest_per_location",
+    "timeline_field",
+    "latest_events_field",
+]
+
+
+@strawberry.interface(description="One event of a customer's timeline, whatever plugin it comes from.")
+class TimelineEntry:
+    occurred_at: dt.datetime = strawberry.field(description="When it happened (the sort key, newest first).")
+    kind: str = strawberry.field(description="What it is: `NOTE`, `TASK`, `ACTIVITY`, `REPORT`, `CUSTOMER_CREATED`, ...")
+    summary: str = strawberry.field(description="A one-line description, ready to display.")
+    location_pk: strawberry.Private[int]
+    source: strawberry.Private[str]  # the contributing plugin's tag, e.g. "notes"
+    source_pk: strawberry.Private[int]  # the row's id in that source
+
+    @strawberry.field(description="The customer or branch where it happened.")
+    async def location(self, info: strawberry.Info) -> Node | None:
+        context: OperationContext = info.context
+        return await context.load_node(encode_id("Customer", self.location_pk))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimelineQuery:
+    """What a ``timeline_entries`` implementation must honour."""
+
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+    kinds: frozenset[str] | None = None  # None: every kind
+    team_id: int | None = None
+    before: tuple[dt.datetime, str, int] | None = None  # exclusive cursor (occurred_at, source, id)
+
+    def wants(self, *kinds: str) -> bool:
+        return self.kinds is None or bool(self.kinds.intersection(kinds))
+
+
+@strawberry.input(description="Which timeline entries to show.")
+class TimelineFilter:
+    from_: dt.datetime | None = strawberry.field(default=None, name="from", description="Only entries at or after this time.")
+    to: dt.datetime | None = strawberry.field(default=None, description="Only entries before this time.")
+    kinds: list[str] | None = strawberry.field(default=None, description="Only these kinds (`NOTE`, `ACTIVITY`, ...).")
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="Only entries of this team.")
+    include_branches: bool = strawberry.field(default=False, description="Also the entries of the customer's branches.")
+
+
+class _Timestamped(Protocol):
+    occurred_at: dt.datetime
+    source: str
+    source_pk: int
+
+
+def _order_key(entry: _Timestamped) -> tuple[dt.datetime, str, int]:
+    return (entry.occurred_at, entry.source, entry.source_pk)
+
+
+def before_condition(occurred: ColumnElement[Any], pk: ColumnElement[Any], source: str, before: tuple[dt.datetime, str, int] | None) -> ColumnElement[bool]:
+    """SQL for "strictly older than the cursor" in the merged order, for one source."""
+    if before is None:
+        return true()
+    at, cursor_source, cursor_pk = before
+    if source < cursor_source:
+        return occurred <= at
+    if source > cursor_source:
+        return occurred < at
+    return or_(occurred < at, and_(occurred == at, pk < cursor_pk))
+
+
+async def latest_per_location(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    location: ColumnElement[Any],
+    occurred: ColumnElement[Any],
+    pk: ColumnElement[Any],
+    source: str,
+    location_ids: Sequence[int],
+    query: TimelineQuery,
+    limit: int,
+    build: Callable[[Any], TimelineEntry],
+) -> list[TimelineEntry]:
+    """The newest ``limit`` rows of ``stmt`` per location, in one statement (window function).
+
+    ``stmt`` selects what ``build`` needs and applies the plugin's own filters (kinds,
+    team, visibility); this adds the locations, date range and cursor."""
+    conditions = [location.in_(list(location_ids)), before_condition(occurred, pk, source, query.before)]
+    if query.date_from is not None:
+        conditions.append(occurred >= query.date_from)
+    if query.date_to is not None:
+        conditions.append(occurred < query.date_to)
+    rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
+    numbered = stmt.add_columns(rank).where(*conditions).subquery("latest")
+    rows = (await session.execute(select(numbered).where(numbered.c._rank <= limit))).all()
+    return [build(row) for row in rows]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Key:
+    customer_pk: int
+    first: int
+    after: str | None
+    include_branches: bool
+    query: TimelineQuery
+
+
+def _cursor(entry: _Timestamped) -> str:
+    return encode_cursor([entry.occurred_at, entry.source, entry.source_pk])
+
+
+class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
+    """Pages of the merged timeline of many customers, one hook call per plugin per batch."""
+
+    def __init__(self, context: OperationContext) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: list[_Key]) -> list[Connection[TimelineEntry]]:  # type: ignore[override]
+        groups: dict[tuple[Any, ...], list[_Key]] = defaultdict(list)
+        for key in keys:
+            groups[(key.first, key.after, key.include_branches, key.query)].append(key)
+        pages: dict[_Key, Connection[TimelineEntry]] = {}
+        for (first, _after, include_branches, query), members in groups.items():
+            roots = sorted({key.customer_pk for key in members})
+            scopes: dict[int, set[int]] = {root: {root} for root in roots}
+            if include_branches:
+                async with self.context.read() as session:
+                    branches = await customer_branches(self.context.pm, session, roots)
+                for root in roots:
+                    scopes[root].update(branches.get(root, ()))
+            locations = sorted(set().union(*scopes.values()))
+            entries = await _collect(self.context, locations, query, first + 1)
+            by_location: dict[int, list[TimelineEntry]] = defaultdict(list)
+            for entry in entries:
+                by_location[entry.location_pk].append(entry)
+            for key in members:
+                merged = sorted(
+                    (entry for location in scopes[key.customer_pk] for entry in by_location.get(location, ())),
+                    key=_order_key,
+                    reverse=True,
+                )
+                page = merged[: key.first]
+                edges = [Edge(cursor=_cursor(entry), node=entry) for entry in page]
+                pages[key] = Connection(
+                    edges=edges,
+                    page_info=PageInfo(
+                        has_next_page=len(merged) > key.first,
+                        has_previous_page=key.after is not None,
+                        start_cursor=edges[0].cursor if edges else None,
+                        end_cursor=edges[-1].cursor if edges else None,
+                    ),
+                )
+        return [pages[key] for key in keys]
+
+
+async def _collect(context: OperationContext, locations: list[int], query: TimelineQuery, limit: int) -> list[TimelineEntry]:
+    if not locations:
+        return []
+    results = context.pm.hook.timeline_entries(context=context, location_ids=locations, query=query, limit=limit)
+    awaited = await asyncio.gather(*(result if inspect.isawaitable(result) else _ready(result) for result in results))
+    return [entry for contribution in awaited for entry in contribution or ()]
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+class HasPk(Protocol):
+    pk: int
+
+
+def _query(context: OperationContext, filter: TimelineFilter | None, after: str | None) -> tuple[TimelineQuery, bool]:
+    filter = filter or TimelineFilter()
+    team_id = None
+    if filter.team_id is not None:
+        try:
+            team_id = decode_id(filter.team_id, "Team")[1]
+        except InvalidID as exc:
+            raise PublicError.bad_request(str(exc)) from exc
+    before = None
+    if after is not None:
+        at, source, pk = decode_cursor(after, 3)
+        if not isinstance(at, dt.datetime) or not isinstance(source, str) or not isinstance(pk, int):
+            raise PublicError.bad_request("`after` is not a valid timeline cursor.")
+        before = (at, source, pk)
+    query = TimelineQuery(
+        date_from=filter.from_,
+        date_to=filter.to,
+        kinds=frozenset(filter.kinds) if filter.kinds is not None else None,
+        team_id=team_id,
+        before=before,
+    )
+    return query, filter.include_branches
+
+
+async def resolve_timeline(
+    root: HasPk,
+    info: strawberry.Info,
+    filter: TimelineFilter | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[TimelineEntry]:
+    context: OperationContext = info.context
+    size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+    query, include_branches = _query(context, filter, after)
+    return await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, after, include_branches, query))
+
+
+async def resolve_latest_events(root: HasPk, info: strawberry.Info, first: int = 5) -> list[TimelineEntry]:
+    context: OperationContext = info.context
+    size = page_size(first, default=5, maximum=context.settings.max_page_size)
+    page = await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, None, True, TimelineQuery()))
+    return [edge.node for edge in page.edges]
+
+
+timeline_field = strawberry.field(
+    resolver=resolve_timeline,
+    name="timeline",
+    description="Everything that happened with this customer, from every plugin, newest first.",
+)
+latest_events_field = strawberry.field(
+    resolver=resolve_latest_events,
+    name="latestEvents",
+    description="The few latest events (branches included), for the dashboard widget.",
+)
