@@ -23,14 +23,23 @@ def _pm(settings: Settings) -> Any:
     return get_plugin_manager(settings)
 
 
+def prepare_embedded_database(settings: Settings) -> bool:
+    """Bring an embedded SQLite database up to date, so the first run needs no other
+    command. PostgreSQL is migrated explicitly (``fiche db upgrade``) in production."""
+    from gateway.migrate import upgrade
+
+    if not settings.is_sqlite:
+        return False
+    asyncio.run(upgrade(_pm(settings), settings.database_url))
+    return True
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from gateway.migrate import upgrade
-
-    if settings.is_sqlite:
-        # The embedded database brings itself up to date: the first run needs no other command.
-        asyncio.run(upgrade(_pm(settings), settings.database_url))
+    prepare_embedded_database(settings)
+    if args.demo:
+        _print_demo(settings, _ensure_demo(settings, args.demo_size))
     print(f"Fiche on http://{args.host}:{args.port}/graphql (GraphiQL in a browser)", flush=True)
     uvicorn.run(
         "gateway.cli:asgi_app",
@@ -86,6 +95,34 @@ def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+DEMO_SLUG = "demo"
+
+
+def _ensure_demo(settings: Settings, size: int) -> Any:
+    """The ``demo`` organisation: created on first use, then only fresh tokens."""
+    from gateway.db import Database
+    from gateway.demo import create_demo, demo_tokens
+
+    async def run() -> Any:
+        db = Database(settings.database_url)
+        try:
+            existing = await demo_tokens(settings, db, DEMO_SLUG)
+            return existing or await create_demo(settings, db, _pm(settings), size=size, slug=DEMO_SLUG)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_demo(settings: Settings, result: Any) -> None:
+    print(f"Demo organisation {result.slug!r} (id {result.organization_id}).")
+    print(f"GraphiQL: {settings.public_url.rstrip('/')}/graphql - paste a token into the Headers tab as")
+    print('  {"Authorization": "Bearer <token>"}')
+    for email, token in result.tokens.items():
+        print(f"\n{email}\n  {token}")
+    print(flush=True)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.db import Database
     from gateway.demo import create_demo
@@ -100,12 +137,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await db.dispose()
 
-    result = asyncio.run(run())
-    print(f"Demo organisation {result.slug!r} created (id {result.organization_id}).")
-    print(f"GraphiQL: {settings.public_url.rstrip('/')}/graphql — paste a token into the headers as")
-    print('  {"Authorization": "Bearer <token>"}')
-    for email, token in result.tokens.items():
-        print(f"\n{email}\n  {token}")
+    _print_demo(settings, asyncio.run(run()))
     return 0
 
 
@@ -184,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true")
+    serve.add_argument("--demo", action="store_true", help="create the 'demo' organisation on first run and print its tokens")
+    serve.add_argument("--demo-size", type=int, default=50, help="customers in the demo organisation")
     serve.set_defaults(run=cmd_serve)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)

@@ -16,7 +16,7 @@ from gateway.auth import issue_token
 from gateway.db import Database
 from gateway.settings import Settings
 
-__all__ = ["DemoContext", "DemoResult", "create_demo"]
+__all__ = ["DemoContext", "DemoResult", "create_demo", "demo_tokens"]
 
 DEMO_PEOPLE: tuple[tuple[str, str, models.Role, str], ...] = (
     ("Camille Laurent", "camille", models.Role.ADMIN, "Direction"),
@@ -49,8 +49,8 @@ class DemoResult:
     tokens: dict[str, str]
 
 
-async def create_demo(settings: Settings, db: Database, pm: Any, *, size: int = 50, seed: int = 1) -> DemoResult:
-    slug = f"demo-{secrets.token_hex(3)}"
+async def create_demo(settings: Settings, db: Database, pm: Any, *, size: int = 50, seed: int = 1, slug: str | None = None) -> DemoResult:
+    slug = slug or f"demo-{secrets.token_hex(3)}"
     async with db.session(system=True) as session:
         async with session.begin():
             organization = models.Organization(name="Démo Fiche", slug=slug)
@@ -80,3 +80,22 @@ async def create_demo(settings: Settings, db: Database, pm: Any, *, size: int = 
                 await session.flush()
     tokens = {user.email: issue_token(settings, user.id, organization.id) for user in users}
     return DemoResult(organization_id=organization.id, slug=slug, tokens=tokens)
+
+
+async def demo_tokens(settings: Settings, db: Database, slug: str) -> DemoResult | None:
+    """Fresh tokens for the users of an existing demo organisation, or None if it is absent."""
+    from sqlalchemy import select
+
+    async with db.reader(None, system=True) as session:
+        organization_id = await session.scalar(select(models.Organization.id).where(models.Organization.slug == slug))
+        if organization_id is None:
+            return None
+        rows = (
+            await session.execute(
+                select(models.User.id, models.User.email)
+                .where(models.User.organization_id == organization_id, models.User.is_active.is_(True))
+                .order_by(models.User.id)
+            )
+        ).all()
+    tokens = {row.email: issue_token(settings, row.id, organization_id) for row in rows}
+    return DemoResult(organization_id=organization_id, slug=slug, tokens=tokens)
