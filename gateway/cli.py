@@ -58,8 +58,10 @@ def asgi_app() -> Any:
     from gateway.app import create_app
     from gateway.gc import tame_gc
 
-    app = create_app(Settings.from_env())
-    tame_gc()
+    settings = Settings.from_env()
+    app = create_app(settings)
+    if settings.gc_tuning:
+        tame_gc()
     return app
 
 

@@ -55,6 +55,7 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
+    gc_tuning: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -125,4 +126,5 @@ SETTINGS_DOC: dict[str, str] = {
     "log_level": "Python logging level.",
     "log_json": "`1` writes one JSON object per log line; `0` plain text.",
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
+    "gc_tuning": "`1` freezes start-up objects and raises the garbage collector's thresholds in `fiche serve`.",
 }

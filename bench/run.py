@@ -1,0 +1,201 @@
+"""Benchmark one GraphQL document against a real gateway process.
+
+Creates a fresh PostgreSQL database, migrates it, seeds a demo organisation of ``--size``
+customers through the plugins' ``seed_demo`` hooks, counts the SQL statements the
+document costs (in-process, same code path), then starts ``fiche`` under uvicorn in a
+subprocess and measures latency (p50 / p99), requests per second and server CPU per
+request from a loopback client. Prints one JSON object; drops the database at the end.
+
+    python bench/run.py --query bench/queries/customers_list.graphql --size 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gateway.app import build_state  # noqa: E402
+from gateway.auth import Viewer  # noqa: E402
+from gateway.context import ConnectionContext  # noqa: E402
+from gateway.demo import create_demo  # noqa: E402
+from gateway.migrate import upgrade  # noqa: E402
+from gateway.plugins import get_plugin_manager  # noqa: E402
+from gateway.schema import build_schema  # noqa: E402
+from gateway.settings import Settings  # noqa: E402
+from tests.support import count_statements, free_port  # noqa: E402
+
+ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) -> tuple[str, int, int]:
+    """Migrate, seed, and count statements; returns (admin token, statements, response bytes)."""
+    settings = Settings(database_url=url, secret_key=SECRET)
+    pm = get_plugin_manager(settings)
+    await upgrade(pm, url)
+    state = build_state(settings, pm)
+    try:
+        started = time.perf_counter()
+        demo = await create_demo(settings, state.db, pm, size=size)
+        print(f"seeded {size} customers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        token = next(iter(demo.tokens.values()))  # the first demo user is the admin
+        from gateway.auth import decode_token, load_viewer
+
+        identity = decode_token(settings, token)
+        assert identity is not None
+        viewer: Viewer | None = await load_viewer(state.db, identity)
+        schema = build_schema(pm, settings)
+        await schema.execute(query, variable_values=variables, context_value=ConnectionContext(state, viewer=viewer))
+        with count_statements(state.db) as counter:
+            result = await schema.execute(query, variable_values=variables, context_value=ConnectionContext(state, viewer=viewer))
+        if result.errors:
+            raise SystemExit(f"the query failed: {result.errors}")
+        body = json.dumps({"data": result.data}, default=str).encode()
+        return token, counter.count, len(body)
+    finally:
+        await state.db.dispose()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+async def load(base: str, token: str, query: str, variables: dict[str, Any], requests: int, concurrency: int, warmup: int) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    payload = {"query": query, "variables": variables}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        for _ in range(warmup):
+            (await client.post("/graphql", json=payload)).raise_for_status()
+        queue = iter(range(requests))
+
+        async def worker() -> None:
+            for _ in queue:
+                started = time.perf_counter()
+                response = await client.post("/graphql", json=payload)
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+                if b'"errors"' in response.content[:200]:
+                    raise SystemExit(response.text[:500])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(requests / elapsed, 2),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+    }
+
+
+def serve(url: str, port: int, gc_tuning: bool) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        FICHE_DATABASE_URL=url,
+        FICHE_SECRET_KEY=SECRET,
+        FICHE_LOG_LEVEL="WARNING",
+        FICHE_GC_TUNING="1" if gc_tuning else "0",
+        FICHE_MAX_PAGE_SIZE="100",
+    )
+    command = [sys.executable, "-m", "uvicorn", "gateway.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+async def wait_ready(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(200):
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("the server did not start")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--query", required=True, type=Path, help="GraphQL document file")
+    parser.add_argument("--variables", default="{}", help="JSON variables")
+    parser.add_argument("--size", type=int, default=500, help="customers in the demo organisation")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--gc", choices=["tuned", "default", "both"], default="tuned", help="server GC settings to measure")
+    args = parser.parse_args()
+    query = args.query.read_text()
+    variables = json.loads(args.variables)
+    name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    try:
+        token, statements, size_bytes = await prepare(url, args.size, query, variables)
+        runs = []
+        for gc_mode in (["tuned", "default"] if args.gc == "both" else [args.gc]):
+            port = free_port()
+            server = serve(url, port, gc_tuning=gc_mode == "tuned")
+            try:
+                base = f"http://127.0.0.1:{port}"
+                await wait_ready(base)
+                cpu_before = _cpu_seconds(server.pid)
+                figures = await load(base, token, query, variables, args.requests, args.concurrency, args.warmup)
+                cpu = _cpu_seconds(server.pid) - cpu_before
+                figures["server_cpu_ms_per_request"] = round(cpu * 1000 / args.requests, 1)
+                figures["gc"] = gc_mode
+                runs.append(figures)
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
+        print(
+            json.dumps(
+                {
+                    "query": str(args.query),
+                    "customers": args.size,
+                    "sql_statements_per_request": statements,
+                    "response_bytes": size_bytes,
+                    "runs": runs,
+                    "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "database": "PostgreSQL",
+                },
+                indent=2,
+            )
+        )
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
