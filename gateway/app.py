@@ -106,28 +106,62 @@ class FicheGraphQL(GraphQL):
         return orjson.dumps(data)
 
 
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` when a streamed body passes the limit."""
+
+
 class UploadLimit:
-    """Refuse request bodies larger than the upload limit before reading them (HTTP 413)."""
+    """Refuse request bodies larger than the upload limit (HTTP 413): up front from
+    ``Content-Length``, and while reading a body sent without one (chunked), so that no
+    client can stream an unbounded body into the parsers."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"Request body larger than {self.max_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = JSONResponse(
-                    {"errors": [{"message": f"Request body larger than {self.max_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
-                    status_code=413,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except _BodyTooLarge:
+            if started:  # too late for a clean answer; drop the connection
+                raise
+            await self._refuse(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | None = None, state: AppState | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+    # With a prepared state, its settings rule everything (CORS, limits, WebSocket origins).
+    settings = state.settings if state is not None else (settings or Settings.from_env())
     configure_logging(settings)
     pm = pm or (state.pm if state else get_plugin_manager(settings))
     state = state or build_state(settings, pm)

@@ -111,13 +111,31 @@ async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
     )
 
 
+async def _identify(pm: Any, settings: Settings, token: str) -> Identity | None:
+    """The first non-None answer of the ``authenticate`` implementations, in hook order.
+
+    pluggy's own ``firstresult`` stops at the first non-None return value, and a coroutine
+    is one even when it will resolve to None: an async plugin that declines a token would
+    then hide every implementation after it (the default JWT check included). So each
+    answer is awaited before deciding whether to ask the next implementation."""
+    arguments = {"token": token, "settings": settings}
+    # get_hookimpls() lists implementations in reverse call order (tryfirst last).
+    for impl in reversed(pm.hook.authenticate.get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        identity = impl.function(*(arguments[name] for name in impl.argnames))
+        if inspect.isawaitable(identity):
+            identity = await identity
+        if identity is not None:
+            return identity
+    return None
+
+
 async def authenticate_token(pm: Any, settings: Settings, db: Database, token: str | None) -> Viewer | None:
     """Run the ``authenticate`` hook (first answer wins) and load the viewer it names."""
     if not token:
         return None
-    identity = pm.hook.authenticate(token=token, settings=settings)
-    if inspect.isawaitable(identity):
-        identity = await identity
+    identity = await _identify(pm, settings, token)
     if identity is None:
         return None
     return await load_viewer(db, identity)

@@ -39,8 +39,11 @@ class Subscription:
 
     def mark_lost(self) -> None:
         self.lost = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)  # wake the consumer
+        if self.queue.full():
+            # Drop the oldest message (it is lost either way) to make room for the wake-up
+            # None: otherwise a consumer that drains the full queue would then wait forever.
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)  # wake the consumer
 
     async def get(self) -> Any:
         """The next message, or None when messages may have been lost (see ``lost``)."""

@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         reload=args.reload,
         log_level=settings.log_level.lower(),
-        ws="websockets",
+        ws="websockets-sansio",
     )
     return 0
 

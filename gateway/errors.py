@@ -2,7 +2,8 @@
 
 Expected failures of a mutation (bad input, a missing or forbidden object, a conflict) are
 returned in the payload as ``errors: [UserError!]!``. Services raise :class:`UserErrors`;
-the mutation helper turns them into the payload and rolls the transaction back.
+the mutation helper turns them into the payload and rolls the transaction back (one that
+escapes a payload is still shown, never masked).
 :class:`PublicError` is for the rest (an unauthenticated request, a forbidden field): a
 top-level GraphQL error whose message is safe to show and whose ``extensions.code`` says
 what happened. Anything else is a bug and is masked outside debug mode.
@@ -47,6 +48,8 @@ class UserErrors(Exception):
     def __init__(self, errors: Sequence[UserError]) -> None:
         super().__init__("; ".join(error.message for error in errors))
         self.errors = list(errors)
+        # Read by graphql-core when one escapes to the top level (outside a payload).
+        self.extensions = {"code": self.errors[0].code.value if self.errors else ErrorCode.INVALID.value}
 
     @classmethod
     def one(cls, code: ErrorCode, message: str, *path: str) -> UserErrors:

@@ -58,8 +58,9 @@ class OrganizationSettingValue:
 
 @strawberry.type(description="The outcome of `organizationSettingSet`.")
 class OrganizationSettingPayload:
-    setting: OrganizationSettingValue | None = strawberry.field(description="The setting after the change.")
-    errors: list[UserError] = strawberry.field(description="Why the change was refused, if it was.")
+    # Defaults: `context.mutate` builds a refusal as `OrganizationSettingPayload(errors=...)`.
+    setting: OrganizationSettingValue | None = strawberry.field(default=None, description="The setting after the change.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why the change was refused, if it was.")
 
 
 @strawberry.type
@@ -69,7 +70,7 @@ class SettingsQueries:
         context: OperationContext = info.context
         context.require_viewer()
         async with context.read() as session:
-            stored = dict((await session.execute(select(models.OrganizationSetting.key, models.OrganizationSetting.value))).tuples().all())
+            stored = dict((await session.execute(select(models.OrganizationSetting.key, models.OrganizationSetting.value))).all())
         return [
             OrganizationSettingValue(key=spec.key, value=stored.get(spec.key, spec.default), default=spec.default, description=spec.description)
             for spec in sorted(context.app.setting_specs.values(), key=lambda spec: spec.key)

@@ -41,10 +41,16 @@ def _available(module_name: str) -> bool:
 
 
 def get_plugin_manager(settings: Settings, extra: Iterable[tuple[str, ModuleType | object]] = ()) -> pluggy.PluginManager:
-    """A new plugin manager for ``settings``. ``extra`` registers more plugins (tests)."""
+    """A new plugin manager for ``settings``. ``extra`` registers more plugins (tests).
+
+    Raises ``ValueError`` when ``settings.disabled_plugins`` names a core feature."""
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     disabled = set(settings.disabled_plugins)
+    # pm.set_blocked would silently unregister a core feature the rest of the gateway needs.
+    core = disabled.intersection(name for name, _ in CORE_PLUGINS)
+    if core:
+        raise ValueError(f"core features cannot be disabled: {', '.join(sorted(core))}")
     for name, module_name in CORE_PLUGINS:
         pm.register(importlib.import_module(module_name), name=name)
     for name in disabled:

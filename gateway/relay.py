@@ -37,8 +37,14 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class InvalidID(ValueError):
-    """A string that is not a global ID (or not of the expected type)."""
+class InvalidID(PublicError, ValueError):
+    """A string that is not a global ID (or not of the expected type).
+
+    A resolver that does not catch it still gives the client a clear ``BAD_USER_INPUT``
+    error instead of a masked "Unexpected error."."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "BAD_USER_INPUT")
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -101,14 +107,23 @@ class Connection(Generic[T]):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SortKey:
-    """One column of a keyset ordering. The last key of an ordering must be unique (the id)."""
+    """One column of a keyset ordering. The last key of an ordering must be unique (the id).
+
+    NULLs sort last in both directions, on both databases (SQLite puts them first in
+    ascending order, PostgreSQL in descending order): the keyset condition relies on it."""
 
     column: ColumnElement[Any]
     descending: bool = False
 
     @property
+    def nullable(self) -> bool:
+        """False only for a column known to be NOT NULL (its plain ORDER BY can use an index)."""
+        return getattr(self.column, "nullable", True) is not False
+
+    @property
     def order_by(self) -> ColumnElement[Any]:
-        return self.column.desc() if self.descending else self.column.asc()
+        ordered = self.column.desc() if self.descending else self.column.asc()
+        return ordered.nulls_last() if self.nullable else ordered
 
 
 def page_size(first: int | None, *, default: int, maximum: int) -> int:
@@ -132,14 +147,22 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decode_value(value: Any) -> Any:
+    """The value ``_encode_value`` encoded; ``ValueError`` for anything it cannot have made."""
     if isinstance(value, dict):
-        if "d" in value:
-            parsed = dt.datetime.fromisoformat(value["d"])
-            return parsed
-        if "D" in value:
-            return dt.date.fromisoformat(value["D"])
-        if "n" in value:
-            return Decimal(value["n"])
+        if len(value) != 1:
+            raise ValueError("not an encoded cursor value")
+        (tag, text), = value.items()
+        if not isinstance(text, str):
+            raise ValueError("not an encoded cursor value")
+        if tag == "d":
+            return dt.datetime.fromisoformat(text)
+        if tag == "D":
+            return dt.date.fromisoformat(text)
+        if tag == "n":
+            return Decimal(text)
+        raise ValueError("not an encoded cursor value")
+    if isinstance(value, list):
+        raise ValueError("not an encoded cursor value")
     return value
 
 
@@ -154,19 +177,65 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         raise PublicError.bad_request("`after` is not a valid cursor.") from exc
     if not isinstance(values, list) or len(values) != width:
         raise PublicError.bad_request("`after` is not a valid cursor for this list.")
-    return [_decode_value(v) for v in values]
+    try:
+        return [_decode_value(v) for v in values]
+    except (ArithmeticError, ValueError) as exc:  # decimal.InvalidOperation is an ArithmeticError
+        raise PublicError.bad_request("`after` is not a valid cursor.") from exc
+
+
+def _python_type(column: ColumnElement[Any]) -> type | None:
+    """The Python type of a column's values, seen through type decorators; None if unknown."""
+    sql_type = column.type
+    for candidate in (sql_type, getattr(sql_type, "impl_instance", None)):
+        try:
+            python_type = candidate.python_type if candidate is not None else object
+        except NotImplementedError:
+            continue
+        if python_type is not object:
+            return python_type
+    return None
+
+
+def _check_value(key: SortKey, value: Any) -> None:
+    """Refuse a cursor value the key's column cannot hold.
+
+    Cursors are opaque but client-supplied: a forged one must be a client error, not a
+    database error (PostgreSQL refuses to compare a string with an integer)."""
+    expected = _python_type(key.column)
+    if value is None or expected not in (bool, int, float, Decimal, str, dt.date, dt.datetime):
+        return
+    if expected in (float, Decimal) and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return
+    timezone = getattr(getattr(key.column.type, "impl_instance", key.column.type), "timezone", False)
+    if (
+        not isinstance(value, expected)
+        or (expected is int and isinstance(value, bool))
+        or (expected is dt.date and isinstance(value, dt.datetime))
+        or (expected is dt.datetime and timezone and value.tzinfo is None)
+    ):
+        raise PublicError.bad_request("`after` is not a valid cursor for this list.")
+
+
+def _after_values(after: str, keys: Sequence[SortKey]) -> list[Any]:
+    values = decode_cursor(after, len(keys))
+    for key, value in zip(keys, values, strict=True):
+        _check_value(key, value)
+    return values
 
 
 def _after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the ordering ``keys`` (mixed directions allowed)."""
     alternatives = []
     for index, key in enumerate(keys):
+        # `column == None` compiles to IS NULL, so a NULL prefix matches the NULL rows.
         equal_prefix = [keys[i].column == values[i] for i in range(index)]
         value = values[index]
         if value is None:
-            # NULLs sort last here; nothing is "after" them on this key.
+            # NULLs sort last (see SortKey); nothing is "after" them on this key.
             continue
         beyond = key.column < value if key.descending else key.column > value
+        if key.nullable:
+            beyond = or_(beyond, key.column.is_(None))
         alternatives.append(and_(*equal_prefix, beyond))
     return or_(*alternatives) if alternatives else false()
 
@@ -188,7 +257,7 @@ async def paginate(
     width = len(keys)
     stmt = stmt.add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
     if after:
-        stmt = stmt.where(_after_condition(keys, decode_cursor(after, width)))
+        stmt = stmt.where(_after_condition(keys, _after_values(after, keys)))
     rows = (await session.execute(stmt.limit(first + 1))).all()
     return _connection(rows[:first], len(rows) > first, after is not None, width, build)
 
@@ -214,7 +283,7 @@ async def paginate_grouped(
     inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
     inner = inner.where(group.in_(list(group_ids)))
     if after:
-        inner = inner.where(_after_condition(keys, decode_cursor(after, width)))
+        inner = inner.where(_after_condition(keys, _after_values(after, keys)))
     numbered = inner.subquery("page")
     outer = select(numbered).where(numbered.c._rank <= first + 1).order_by(numbered.c._group, numbered.c._rank)
     rows = (await session.execute(outer)).all()

@@ -32,19 +32,28 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from gateway.context import OperationScope
-from gateway.errors import PublicError
+from gateway.errors import PublicError, UserErrors
 from gateway.settings import Settings
 
-__all__ = ["SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
+__all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
 
 
 class SchemaAssemblyError(RuntimeError):
     """Two plugins contributed the same field, or an extension is malformed."""
 
 
+# The target of a TypeExtension meant for every subject type (``register_subject_types``).
+SUBJECT_TYPES = "@subjects"
+
+
 @dataclasses.dataclass(frozen=True)
 class TypeExtension:
-    """Fields a plugin adds to a type another plugin owns, found by GraphQL name."""
+    """Fields a plugin adds to a type another plugin owns, found by GraphQL name.
+
+    With ``target=SUBJECT_TYPES`` the fields go on every type some plugin registers with
+    ``register_subject_types`` (``Customer``, a partner's ``LoyaltyCard``, ...), each type
+    getting its own copy; subject types absent from the schema are skipped. That is how
+    notes adds ``notes`` to subject types it cannot know in advance."""
 
     target: str
     fields: Sequence[StrawberryField]
@@ -86,8 +95,24 @@ def merge_root(name: str, classes: Sequence[type], description: str) -> type | N
     return strawberry.type(merged, name=name, description=description)
 
 
-def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension]) -> None:
-    """Reset every known type to its own fields, then append the extension fields."""
+def _expand_subjects(extensions: Sequence[TypeExtension], subject_types: Sequence[str]) -> list[TypeExtension]:
+    """One extension per subject type for each extension that targets :data:`SUBJECT_TYPES`."""
+    expanded: list[TypeExtension] = []
+    for extension in extensions:
+        if extension.target == SUBJECT_TYPES:
+            expanded.extend(TypeExtension(name, extension.fields) for name in dict.fromkeys(subject_types))
+        else:
+            expanded.append(extension)
+    return expanded
+
+
+def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension], subject_types: Sequence[str] = ()) -> set[str]:
+    """Reset every known type to its own fields, then append the extension fields
+    (extensions of :data:`SUBJECT_TYPES` go to each of ``subject_types``).
+
+    Returns the targets that are not among ``types``, whose extensions were skipped."""
+    extensions = _expand_subjects(extensions, subject_types)
+    skipped: set[str] = set()
     by_name: dict[str, type] = {}
     for cls in types:
         definition = _definition(cls)
@@ -97,6 +122,7 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension])
     for extension in extensions:
         cls = by_name.get(extension.target)
         if cls is None:
+            skipped.add(extension.target)
             continue  # the owner of the type is not installed: its extensions go with it
         definition = _definition(cls)
         existing = _field_names(cls)
@@ -115,11 +141,16 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension])
                 raise SchemaAssemblyError(f"{extension.target}.{graphql_name} is already defined")
             definition.fields.append(added)
             existing[graphql_name] = added
+    return skipped
 
 
 def _should_mask(error: GraphQLError) -> bool:
+    """Mask exceptions that are bugs; errors written for the client are shown as they are.
+
+    A ``GraphQLError`` as the original error is graphql-core describing the request (a
+    variable of the wrong type, a missing required variable): the client needs it."""
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    return original is not None and not isinstance(original, PublicError | UserErrors | GraphQLError)
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Schema:
@@ -129,7 +160,8 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     mutations = _flatten(pm.hook.register_mutations())
     subscriptions = _flatten(pm.hook.register_subscriptions())
     extensions = _flatten(pm.hook.register_type_extensions())
-    apply_extensions(types, extensions)
+    subject_types = [name for names in pm.hook.register_subject_types() for name in names or ()]
+    skipped = apply_extensions(types, extensions, subject_types)
 
     query = merge_root("Query", queries, "Everything you can read.")
     if query is None:
@@ -150,13 +182,19 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         schema_extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     if not settings.debug:
         schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         types=types,
         extensions=schema_extensions,
     )
+    # A skipped target that is in the schema after all (reachable from a field but not
+    # listed in ``register_types``) would silently lose the extension's fields.
+    unextendable = sorted(name for name in skipped if name in schema._schema.type_map)
+    if unextendable:
+        raise SchemaAssemblyError(f"cannot extend {', '.join(unextendable)}: its plugin must list it in register_types")
+    return schema
 
 
 def export_sdl(schema: strawberry.Schema) -> str:

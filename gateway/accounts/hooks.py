@@ -12,7 +12,7 @@ from gateway import hookimpl
 from gateway.accounts import loaders, models
 from gateway.accounts.mutations import AccountMutations
 from gateway.accounts.queries import AccountQueries
-from gateway.accounts.types import Team, User, Viewer
+from gateway.accounts.types import Organization, Team, User, Viewer
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -22,7 +22,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
 
 @hookimpl
 def register_types() -> list[type]:
-    return [User, Team, Viewer]
+    return [User, Team, Viewer, Organization]
 
 
 @hookimpl

@@ -70,9 +70,7 @@ class NotificationQueries:
                             models.NotificationPreference.user_id == viewer.user_id
                         )
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         return [
             NotificationPreference(kind=kind.name, description=kind.description, enabled=stored.get(kind.name, kind.default_enabled))
@@ -211,11 +209,15 @@ class NotificationSubscriptions:
                 last = decode_id(after, "Notification")[1]
             except InvalidID as exc:
                 raise PublicError.bad_request(str(exc)) from exc
-        # Subscribe before reading the inbox, so nothing committed in between is missed.
+        if after is None:
+            # "From now on": fixed BEFORE subscribing. Read after, it could include a
+            # notification committed once the subscription was in place, whose broker
+            # message would then be skipped as already seen.
+            last = await _latest_id(context, viewer.user_id)
+        # Subscribe, then replay from the inbox what committed since `last`: whatever commits
+        # in between is either replayed or delivered by the broker (duplicates are skipped).
         async with context.broker.subscribe(user_topic(viewer.organization_id, viewer.user_id)) as events:
-            replay = after is not None
-            if not replay:
-                last = await _latest_id(context, viewer.user_id)
+            replay = True
             while True:
                 if replay:
                     while True:

@@ -112,9 +112,7 @@ async def notify(
                     models.NotificationPreference.user_id.in_(wanted),
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     rows = [
         models.Notification(
