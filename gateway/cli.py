@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     prepare_embedded_database(settings)
     if args.demo:
-        _print_demo(settings, _ensure_demo(settings, args.demo_size))
+        _print_demo(settings, _ensure_demo(settings, args.demo_size), url=f"http://{args.host}:{args.port}")
     print(f"Fiche on http://{args.host}:{args.port}/graphql (GraphiQL in a browser)", flush=True)
     uvicorn.run(
         "gateway.cli:asgi_app",
@@ -116,9 +116,9 @@ def _ensure_demo(settings: Settings, size: int) -> Any:
     return asyncio.run(run())
 
 
-def _print_demo(settings: Settings, result: Any) -> None:
+def _print_demo(settings: Settings, result: Any, url: str | None = None) -> None:
     print(f"Demo organisation {result.slug!r} (id {result.organization_id}).")
-    print(f"GraphiQL: {settings.public_url.rstrip('/')}/graphql - paste a token into the Headers tab as")
+    print(f"GraphiQL: {(url or settings.public_url).rstrip('/')}/graphql - paste a token into the Headers tab as")
     print('  {"Authorization": "Bearer <token>"}')
     for email, token in result.tokens.items():
         print(f"\n{email}\n  {token}")
