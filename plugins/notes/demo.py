@@ -1,0 +1,131 @@
+"""Demo data: categories, notes (some mentioning colleagues), tasks (some overdue, some
+done) and follows on the demo customers, plus a few general notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from gateway.accounts import models as accounts
+from gateway.db import utcnow
+from plugins.notes import models, services
+
+if TYPE_CHECKING:
+    from gateway.demo import DemoContext
+
+__all__ = ["seed_demo"]
+
+CATEGORIES = (("Visite", "#1e88e5"), ("Relance", "#fb8c00"), ("Mise en place de compte", "#43a047"))
+NOTES = (
+    "Client satisfait de la dernière livraison, souhaite être recontacté au prochain trimestre.",
+    "Préfère l'e-mail aux appels téléphoniques.",
+    "Blocage crédit jusqu'au paiement de la facture en retard.",
+    "Le décisionnaire est en congés jusqu'à la fin du mois.",
+    "Rencontré au salon professionnel de Lyon : intéressé par la nouvelle gamme.",
+    "Exige un numéro de bon de commande sur toutes les commandes.",
+    "Livraisons uniquement le matin, quai n° 2.",
+    "@{handle} peux-tu vérifier le tarif négocié l'an dernier ?",
+    "@{handle} merci de faire le suivi sur le problème de paiement.",
+    "@{handle} pour info, le client ouvre un nouvel établissement au deuxième trimestre.",
+)
+TASKS = (
+    ("Rappeler pour confirmer le rendez-vous.", "Relance"),
+    ("Envoyer le devis révisé.", "Relance"),
+    ("Relancer la facture impayée.", "Relance"),
+    ("Préparer la visite de présentation de la gamme.", "Visite"),
+    ("Créer le compte client sur le portail.", "Mise en place de compte"),
+    ("Planifier la formation de l'équipe du client.", "Mise en place de compte"),
+)
+GENERAL = (
+    "Réunion commerciale lundi à 9 h : @{handle} prépare les chiffres du mois.",
+    "Nouveau catalogue disponible sur l'intranet.",
+)
+
+
+async def seed_demo(demo: DemoContext) -> None:
+    session, rng = demo.session, demo.rng
+    now = utcnow()
+    users = list(demo.users)
+    handles = {user.handle: user.id for user in users}
+    categories = {name: models.NoteCategory(name=name, color=color) for name, color in CATEGORIES}
+    session.add_all(categories.values())
+    await session.flush()
+    memberships = (await session.execute(select(accounts.TeamMembership.user_id, accounts.TeamMembership.team_id))).all()
+    team_of = {user_id: team_id for user_id, team_id in memberships}
+
+    def add(body: str, author: accounts.User, created: dt.datetime, customer_id: int | None, **task: object) -> None:
+        restricted = rng.random() < 0.15 and "@" not in body and author.id in team_of
+        note = models.Note(
+            body=body,
+            author_id=author.id,
+            created_by_id=author.id,
+            created_at=created,
+            updated_at=created,
+            category_id=categories[str(task.pop("category"))].id if "category" in task else None,
+            visibility=models.Visibility.TEAM if restricted else models.Visibility.ORGANIZATION,
+            team_id=team_of[author.id] if restricted else None,
+            target_type="Customer" if customer_id is not None else None,
+            target_id=customer_id,
+            customer_id=customer_id,
+            **task,
+        )
+        session.add(note)
+        pending.append(note)
+
+    pending: list[models.Note] = []
+    customer_ids = list(demo.shared.get("customer_ids", []))
+    for index, customer_id in enumerate(customer_ids):
+        for n in range(1 + index % 3):
+            author = rng.choice(users)
+            others = [user.handle for user in users if user.id != author.id]
+            body = NOTES[(index + n) % len(NOTES)].format(handle=rng.choice(others))
+            category = (None, "Visite", "Relance")[(index + n) % 3]
+            extra = {"category": category} if category else {}
+            add(body, author, now - dt.timedelta(days=rng.randint(0, 90), minutes=rng.randint(0, 600)), customer_id, **extra)
+        if index % 2 == 0:
+            # Every third task is overdue, every third done, the rest due later.
+            state = (index // 2) % 3
+            body, category = TASKS[(index // 2) % len(TASKS)]
+            author, assignee = rng.choice(users), rng.choice(users)
+            created = now - dt.timedelta(days=rng.randint(5, 30))
+            due = now - dt.timedelta(days=rng.randint(1, 4)) if state != 2 else now + dt.timedelta(days=rng.randint(1, 20))
+            add(
+                body,
+                author,
+                created,
+                customer_id,
+                category=category,
+                is_task=True,
+                assignee_id=assignee.id,
+                due_at=due,
+                completed_at=due if state == 1 else None,
+                completed_by_id=assignee.id if state == 1 else None,
+            )
+    for template in GENERAL:
+        author = rng.choice(users)
+        add(
+            template.format(handle=rng.choice([u.handle for u in users if u.id != author.id])),
+            author,
+            now - dt.timedelta(days=1),
+            None,
+        )
+    if len(users) > 1:
+        add(
+            "Préparer la réunion commerciale.",
+            users[0],
+            now - dt.timedelta(days=2),
+            None,
+            is_task=True,
+            assignee_id=users[1].id,
+            due_at=now + dt.timedelta(days=3),
+        )
+    await session.flush()
+    for note in pending:
+        for mention in services.resolve_mentions(services.find_mention_candidates(note.body), handles):
+            session.add(models.NoteMention(note_id=note.id, user_id=mention.user_id, start=mention.start, stop=mention.stop))
+    for user in users:
+        for customer_id in rng.sample(customer_ids, min(len(customer_ids), rng.randint(2, 5))):
+            session.add(models.CustomerFollow(customer_id=customer_id, user_id=user.id))
+    await session.flush()

@@ -1,0 +1,88 @@
+"""Keeping notes, tasks and follows in step with customers: merges and deletions (C4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, select, update
+
+from gateway.notifications import models as inbox
+from gateway.relay import encode_id
+from plugins.notes import models
+from plugins.notes.dispatch import DELETED, KINDS
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["delete_customer_rows", "merge_customer_rows"]
+
+
+async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: int) -> None:
+    """Move the duplicate's notes and tasks to the kept customer, and its followers; a user
+    who followed both keeps one follow. Notifications about those notes lead to the kept
+    customer afterwards."""
+    note = models.Note
+    await session.execute(
+        update(note)
+        .where(note.customer_id == source_id)
+        .values(customer_id=target_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(note)
+        .where(note.target_type == "Customer", note.target_id == source_id)
+        .values(target_id=target_id)
+        .execution_options(synchronize_session=False)
+    )
+    source_gid, target_gid = encode_id("Customer", source_id), encode_id("Customer", target_id)
+    await session.execute(
+        update(inbox.Notification)
+        .where(inbox.Notification.target_id == source_gid, inbox.Notification.kind.in_([kind.name for kind in KINDS]))
+        .values(target_id=target_gid, link=func.replace(inbox.Notification.link, source_gid, target_gid))
+        .execution_options(synchronize_session=False)
+    )
+    follow = models.CustomerFollow
+    already = select(follow.user_id).where(follow.customer_id == target_id)
+    await session.execute(
+        delete(follow)
+        .where(follow.customer_id == source_id, follow.user_id.in_(already))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(follow)
+        .where(follow.customer_id == source_id)
+        .values(customer_id=target_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_customer_rows(session: AsyncSession, customer_id: int) -> None:
+    """Delete (not detach) a deleted customer's notes, tasks, their mentions, and follows:
+    a note about a customer that no longer exists has no place left to be read. The
+    notifications about them stay in the inboxes, withdrawn (no quote, no link)."""
+    note = models.Note
+    doomed = select(note.id, note.is_task).where(
+        (note.customer_id == customer_id) | ((note.target_type == "Customer") & (note.target_id == customer_id))
+    )
+    rows = (await session.execute(doomed)).all()
+    ids = [row.id for row in rows]
+    for is_task in (False, True):
+        subjects = [encode_id("Note", row.id) for row in rows if row.is_task is is_task]
+        if subjects:
+            # Inbox rows stay, but no longer quote or link to what is gone.
+            await session.execute(
+                update(inbox.Notification)
+                .where(inbox.Notification.subject_id.in_(subjects))
+                .values(message=DELETED.format(what="task" if is_task else "note"), link=None)
+                .execution_options(synchronize_session=False)
+            )
+    if ids:
+        await session.execute(
+            delete(models.NoteMention).where(models.NoteMention.note_id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        await session.execute(delete(note).where(note.id.in_(ids)).execution_options(synchronize_session=False))
+    await session.execute(
+        delete(models.CustomerFollow)
+        .where(models.CustomerFollow.customer_id == customer_id)
+        .execution_options(synchronize_session=False)
+    )

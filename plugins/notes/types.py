@@ -1,0 +1,235 @@
+"""GraphQL types of notes and tasks: ``Note`` (a task is a note with an assignee),
+``Mention``, ``NoteCategory``, the visibility enum and the timeline entries.
+
+Objects are built straight from selected columns (``note_from_row``); only the edges that
+need the database (author, category, mentions, target, ...) are async loader calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from gateway.accounts.types import Team, User
+from gateway.db import utcnow
+from gateway.relay import InvalidID, Node, encode_id
+from gateway.timeline import TimelineEntry
+from plugins.notes import models, services
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = [
+    "NOTE_COLUMNS",
+    "Mention",
+    "Note",
+    "NoteCategory",
+    "NoteTimelineEntry",
+    "NoteVisibility",
+    "TaskTimelineEntry",
+    "category_from_row",
+    "note_from_entity",
+    "note_from_row",
+]
+
+
+@strawberry.enum(name="NoteVisibility", description="Who may read a note. Its author, its assignee and admins always may.")
+class NoteVisibility(enum.Enum):
+    ORGANIZATION = strawberry.enum_value("ORGANIZATION", description="Everyone in the organisation.")
+    TEAM = strawberry.enum_value(
+        "TEAM", description="The members of one team (a manager reads the notes of their own teams only)."
+    )
+    MANAGERS = strawberry.enum_value("MANAGERS", description="Managers and admins only.")
+
+
+def visibility_to_graphql(value: models.Visibility) -> NoteVisibility:
+    return NoteVisibility[value.name]
+
+
+def visibility_from_graphql(value: NoteVisibility) -> models.Visibility:
+    return models.Visibility[value.name]
+
+
+@strawberry.type(description="An organisation-defined category of notes and tasks (Visit, Follow-up, ...).")
+class NoteCategory(Node):
+    name: str = strawberry.field(description="The category's name, unique in the organisation.")
+    color: str = strawberry.field(description="Display colour as `#rrggbb`.")
+
+
+@strawberry.type(description="A colleague mentioned with `@handle` in a note, with where it stands in the body.")
+class Mention:
+    handle: str = strawberry.field(description="The handle as resolved (lowercase, without `@`).")
+    start: int = strawberry.field(description="Offset of the `@` in the body, in characters (Unicode code points).")
+    end: int = strawberry.field(description="Offset just after the handle (exclusive), in characters.")
+    user_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The mentioned user.")
+    async def user(self, info: strawberry.Info) -> User | None:
+        context: OperationContext = info.context
+        return await context.loaders["users_by_id"].load(self.user_pk)
+
+
+@strawberry.type(
+    description=(
+        "A note about a customer, a branch, any object a plugin registers as a note target, or nothing "
+        "(a general note). A task is a note assigned to a user, with an optional due date and a completion."
+    )
+)
+class Note(Node):
+    body: str = strawberry.field(description="The text. `mentions` locates the `@handle`s in it.")
+    created_at: dt.datetime = strawberry.field(description="When the note was written.")
+    updated_at: dt.datetime = strawberry.field(description="When the note (or the task's state) last changed.")
+    visibility: NoteVisibility = strawberry.field(description="Who may read the note.")
+    is_task: bool = strawberry.field(description="Whether this note is a task (it has an assignee).")
+    due_at: dt.datetime | None = strawberry.field(description="When the task is due; null for notes and undated tasks.")
+    completed_at: dt.datetime | None = strawberry.field(description="When the task was completed; null while open.")
+    author_pk: strawberry.Private[int | None]
+    category_pk: strawberry.Private[int | None]
+    team_pk: strawberry.Private[int | None]
+    target_type: strawberry.Private[str | None]
+    target_pk: strawberry.Private[int | None]
+    assignee_pk: strawberry.Private[int | None]
+    completed_by_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="Who wrote it (for a task: who assigned it); null if the user was removed.")
+    async def author(self, info: strawberry.Info) -> User | None:
+        if self.author_pk is None:
+            return None
+        context: OperationContext = info.context
+        return await context.loaders["users_by_id"].load(self.author_pk)
+
+    @strawberry.field(description="The note's category, if any.")
+    async def category(self, info: strawberry.Info) -> NoteCategory | None:
+        if self.category_pk is None:
+            return None
+        context: OperationContext = info.context
+        return await context.loaders["categories_by_id"].load(self.category_pk)
+
+    @strawberry.field(description="The team a TEAM note is restricted to; null otherwise.")
+    async def team(self, info: strawberry.Info) -> Team | None:
+        if self.team_pk is None:
+            return None
+        context: OperationContext = info.context
+        return await context.load_node(encode_id("Team", self.team_pk), "Team")
+
+    @strawberry.field(description="What the note is about (a `Customer`, a branch, ...); null for a general note or when hidden.")
+    async def target(self, info: strawberry.Info) -> Node | None:
+        gid = services.target_gid(self.target_type, self.target_pk)
+        if gid is None:
+            return None
+        context: OperationContext = info.context
+        try:
+            return await context.load_node(gid)
+        except InvalidID:
+            return None
+
+    @strawberry.field(description="The colleagues mentioned in the body, in order of appearance.")
+    async def mentions(self, info: strawberry.Info) -> list[Mention]:
+        context: OperationContext = info.context
+        return await context.loaders["mentions_by_note"].load(self.pk)
+
+    @strawberry.field(description="Who the task is assigned to; null for a note.")
+    async def assignee(self, info: strawberry.Info) -> User | None:
+        if self.assignee_pk is None:
+            return None
+        context: OperationContext = info.context
+        return await context.loaders["users_by_id"].load(self.assignee_pk)
+
+    @strawberry.field(description="Who completed the task; null while open.")
+    async def completed_by(self, info: strawberry.Info) -> User | None:
+        if self.completed_by_pk is None:
+            return None
+        context: OperationContext = info.context
+        return await context.loaders["users_by_id"].load(self.completed_by_pk)
+
+    @strawberry.field(description="Whether the task is completed (always false for a note).")
+    def is_done(self) -> bool:
+        return self.completed_at is not None
+
+    @strawberry.field(description="Whether the task is open and past its due date.")
+    def is_overdue(self) -> bool:
+        return services.is_overdue(self.due_at, self.completed_at, utcnow())
+
+    @strawberry.field(description="Whether you may edit or delete it (its author and admins may).")
+    def viewer_can_edit(self, info: strawberry.Info) -> bool:
+        viewer = info.context.viewer
+        return viewer is not None and (viewer.is_admin or viewer.user_id == self.author_pk)
+
+
+@strawberry.type(description="A note in a customer's timeline.")
+class NoteTimelineEntry(TimelineEntry):
+    note: Note = strawberry.field(description="The note.")
+
+
+@strawberry.type(description="A task in a customer's timeline.")
+class TaskTimelineEntry(TimelineEntry):
+    task: Note = strawberry.field(description="The task (a note with an assignee).")
+
+
+NOTE_COLUMNS = (
+    models.Note.id,
+    models.Note.body,
+    models.Note.created_at,
+    models.Note.updated_at,
+    models.Note.visibility,
+    models.Note.is_task,
+    models.Note.due_at,
+    models.Note.completed_at,
+    models.Note.author_id,
+    models.Note.category_id,
+    models.Note.team_id,
+    models.Note.target_type,
+    models.Note.target_id,
+    models.Note.customer_id,
+    models.Note.assignee_id,
+    models.Note.completed_by_id,
+)
+
+
+def note_from_row(row: Any) -> Note:
+    """A ``Note`` from a row of :data:`NOTE_COLUMNS` (or an entity with the same attributes)."""
+    return Note(
+        pk=row.id,
+        body=row.body,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        visibility=visibility_to_graphql(row.visibility),
+        is_task=row.is_task,
+        due_at=row.due_at,
+        completed_at=row.completed_at,
+        author_pk=row.author_id,
+        category_pk=row.category_id,
+        team_pk=row.team_id,
+        target_type=row.target_type,
+        target_pk=row.target_id,
+        assignee_pk=row.assignee_id,
+        completed_by_pk=row.completed_by_id,
+    )
+
+
+def note_from_entity(note: models.Note) -> Note:
+    return note_from_row(note)
+
+
+CATEGORY_COLUMNS = (models.NoteCategory.id, models.NoteCategory.name, models.NoteCategory.color)
+
+
+def category_from_row(row: Any) -> NoteCategory:
+    return NoteCategory(pk=row.id, name=row.name, color=row.color)
+
+
+def timeline_entry_from_row(row: Any) -> TimelineEntry:
+    note = note_from_row(row)
+    common = {
+        "occurred_at": row.created_at,
+        "summary": services.excerpt(row.body, 140),
+        "location_pk": row.customer_id,
+        "source": "notes",
+        "source_pk": row.id,
+    }
+    if row.is_task:
+        return TaskTimelineEntry(kind="TASK", task=note, **common)
+    return NoteTimelineEntry(kind="NOTE", note=note, **common)

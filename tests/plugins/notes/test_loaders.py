@@ -1,0 +1,140 @@
+"""Performance: nested note lists and the viewer's tasks cost a constant number of SQL
+statements (the same for 5 and 50 parents), and read paths stay tenant-filtered."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway.db import utcnow
+from plugins.notes import models
+from tests.plugins.notes.support import create_customer
+from tests.support import TestOrg, count_statements
+
+CUSTOMERS_WITH_NOTES = """
+query($first: Int!) {
+  customers(first: $first) { edges { node { id
+    notes(first: 10) { edges { node { body author { handle } mentions { start user { handle } } category { name } } } }
+  } } }
+}
+"""
+VIEWER_TASKS = """
+query($first: Int!) {
+  viewer { tasks(first: $first) { edges { node {
+    body target { id ... on Customer { displayName } } author { handle } assignee { handle }
+  } } } }
+}
+"""
+FOLLOW_STATE = """
+query($first: Int!) {
+  customers(first: $first) { edges { node { id isFollowed noteCount followers { edges { node { handle } } } } } }
+}
+"""
+
+
+async def seed(org: TestOrg, customers: int, *, notes_each: int = 2) -> list[int]:
+    """``customers`` customers (through the customers plugin), each with notes that mention a
+    colleague and have a category, a task for the member, a follower."""
+    from gateway.relay import decode_id
+
+    pks = [decode_id(await create_customer(org, f"Client {i:03}"))[1] for i in range(customers)]
+    authors = [org.users[who].id for who in ("admin", "manager", "member2")]
+    async with (
+        org.state.db.session(organization_id=org.organization_id, user_id=org.users["admin"].id) as session,
+        session.begin(),
+    ):
+        category = models.NoteCategory(name="Visite", color="#1e88e5")
+        session.add(category)
+        await session.flush()
+        created = utcnow() - dt.timedelta(days=1)
+        notes = []
+        for index, pk in enumerate(pks):
+            for n in range(notes_each):
+                notes.append(
+                    models.Note(
+                        body="@member à voir",
+                        author_id=authors[(index + n) % len(authors)],
+                        category_id=category.id,
+                        target_type="Customer",
+                        target_id=pk,
+                        customer_id=pk,
+                        created_at=created + dt.timedelta(seconds=index * 10 + n),
+                    )
+                )
+            notes.append(
+                models.Note(
+                    body="Rappeler",
+                    author_id=authors[index % len(authors)],
+                    target_type="Customer",
+                    target_id=pk,
+                    customer_id=pk,
+                    is_task=True,
+                    assignee_id=org.users["member"].id,
+                    created_at=created + dt.timedelta(seconds=index * 10 + 9),
+                )
+            )
+            session.add(models.CustomerFollow(customer_id=pk, user_id=authors[index % len(authors)]))
+        session.add_all(notes)
+        await session.flush()
+        session.add_all(
+            models.NoteMention(note_id=note.id, user_id=org.users["member"].id, start=0, stop=7)
+            for note in notes
+            if not note.is_task
+        )
+    return pks
+
+
+async def statements_for(org: TestOrg, query: str, first: int, *, as_: str = "admin") -> tuple[int, dict]:
+    with count_statements(org.state.db) as counter:
+        data = await org.ok(query, {"first": first}, as_=as_)
+    return counter.count, data
+
+
+@pytest.mark.parametrize("query", [CUSTOMERS_WITH_NOTES, FOLLOW_STATE], ids=["notes", "follows"])
+async def test_customer_note_fields_cost_the_same_for_5_and_50_customers(org: TestOrg, query: str) -> None:
+    # given
+    await seed(org, 50)
+    # when
+    few, small = await statements_for(org, query, 5)
+    many, large = await statements_for(org, query, 50)
+    # then
+    assert len(small["customers"]["edges"]) == 5 and len(large["customers"]["edges"]) == 50
+    assert few == many
+
+
+async def test_customer_notes_are_fully_loaded(org: TestOrg) -> None:
+    # given
+    await seed(org, 3)
+    # when
+    _, data = await statements_for(org, CUSTOMERS_WITH_NOTES, 3)
+    # then
+    for edge in data["customers"]["edges"]:
+        notes = [note["node"] for note in edge["node"]["notes"]["edges"]]
+        assert [note["body"] for note in notes] == ["Rappeler", "@member à voir", "@member à voir"]
+        notes = notes[1:]
+        assert all(note["mentions"] == [{"start": 0, "user": {"handle": "member"}}] for note in notes)
+        assert all(note["category"] == {"name": "Visite"} and note["author"]["handle"] for note in notes)
+
+
+async def test_viewer_tasks_cost_the_same_for_5_and_50_tasks(org: TestOrg) -> None:
+    # given
+    await seed(org, 50, notes_each=0)
+    # when
+    few, small = await statements_for(org, VIEWER_TASKS, 5, as_="member")
+    many, large = await statements_for(org, VIEWER_TASKS, 50, as_="member")
+    # then
+    assert len(small["viewer"]["tasks"]["edges"]) == 5 and len(large["viewer"]["tasks"]["edges"]) == 50
+    assert all(edge["node"]["target"]["displayName"].startswith("Client") for edge in large["viewer"]["tasks"]["edges"])
+    assert few == many
+
+
+async def test_note_reads_are_tenant_filtered_statements(org: TestOrg) -> None:
+    # given
+    await seed(org, 2)
+    # when
+    with count_statements(org.state.db) as counter:
+        await org.ok(CUSTOMERS_WITH_NOTES, {"first": 2})
+    # then: the ORM added the organisation to the statement that reads notes
+    [notes_sql] = [sql for sql in counter.statements if "FROM notes" in sql]
+    assert "notes.organization_id" in notes_sql
