@@ -1,0 +1,19 @@
+"""Mutations of the customers plugin, one module per area, each merged into ``Mutation``."""
+
+from __future__ import annotations
+
+from plugins.customers.mutations.custom_fields import CustomFieldMutations
+from plugins.customers.mutations.customers import CustomerMutations
+from plugins.customers.mutations.documents import DocumentMutations
+from plugins.customers.mutations.locations import LocationMutations
+from plugins.customers.mutations.relations import RelationMutations
+
+__all__ = ["MUTATIONS"]
+
+MUTATIONS: tuple[type, ...] = (
+    CustomerMutations,
+    LocationMutations,
+    RelationMutations,
+    DocumentMutations,
+    CustomFieldMutations,
+)

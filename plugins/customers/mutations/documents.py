@@ -1,0 +1,70 @@
+"""Mutations of customer documents (C9): upload through the GraphQL multipart request
+spec, and delete."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from plugins.customers import reads
+from plugins.customers.inputs import CustomerDocumentUploadInput
+from plugins.customers.mutations.common import INPUT, gid, pk_of
+from plugins.customers.payloads import CustomerDocumentDeletePayload, CustomerDocumentPayload
+from plugins.customers.services import documents
+from plugins.customers.services.customers import get_customer
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["DocumentMutations"]
+
+
+@strawberry.type
+class DocumentMutations:
+    @strawberry.mutation(
+        description="Attach a file to a customer (GraphQL multipart request). Files larger than the upload limit "
+        "are refused with LIMIT_EXCEEDED, types outside the accepted list with INVALID."
+    )
+    async def customer_document_upload(
+        self, info: strawberry.Info, input: Annotated[CustomerDocumentUploadInput, strawberry.argument(description=INPUT)]
+    ) -> CustomerDocumentPayload:
+        context: OperationContext = info.context
+
+        async def change() -> CustomerDocumentPayload:
+            context.require_viewer()
+            session = await context.session()
+            customer = await get_customer(session, pk_of(input.customer_id, "Customer", "input", "customerId"), "input", "customerId")
+            document = await documents.store_document(
+                session,
+                context.app.storage,
+                customer.id,
+                input.file,
+                max_bytes=context.settings.max_upload_bytes,
+                allowed_types=context.settings.allowed_upload_types,
+            )
+            return CustomerDocumentPayload(document=reads.document_from_row(document))
+
+        return await context.mutate(change, CustomerDocumentPayload)
+
+    @strawberry.mutation(description="Delete a customer document and its file.")
+    async def customer_document_delete(
+        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="The document to delete.")]
+    ) -> CustomerDocumentDeletePayload:
+        context: OperationContext = info.context
+
+        async def change() -> CustomerDocumentDeletePayload:
+            context.require_viewer()
+            session = await context.session()
+            document = await documents.get_document(session, pk_of(id, "CustomerDocument", "id"), "id")
+            pk = document.id
+            key = await documents.delete_document(session, document)
+            storage = context.app.storage
+
+            async def remove_file() -> None:
+                await storage.delete(key)
+
+            context.after_commit(remove_file)
+            return CustomerDocumentDeletePayload(deleted_id=gid("CustomerDocument", pk))
+
+        return await context.mutate(change, CustomerDocumentDeletePayload)
