@@ -4,7 +4,7 @@ register, tenant-checked and visibility-checked by those resolvers."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
 
@@ -22,7 +22,7 @@ NodeResolver = Callable[["OperationContext", Sequence[int]], Awaitable[Sequence[
 @strawberry.type
 class NodeQueries:
     @strawberry.field(description="The object with this global ID, or null when it does not exist or you may not see it.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")]) -> Node | None:
         context: OperationContext = info.context
         context.require_viewer()
         try:
@@ -31,7 +31,7 @@ class NodeQueries:
             raise PublicError.bad_request(str(exc)) from exc
 
     @strawberry.field(description="The objects with these global IDs, in order; null for each one missing or hidden.")
-    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(self, info: strawberry.Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs; at most the maximum page size.")]) -> list[Node | None]:
         context: OperationContext = info.context
         context.require_viewer()
         if len(ids) > context.settings.max_page_size:

@@ -4,7 +4,7 @@ their specs, the stored values, the ``organizationSettings`` query and the admin
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy import select
@@ -80,7 +80,12 @@ class SettingsQueries:
 @strawberry.type
 class SettingsMutations:
     @strawberry.mutation(description="Set an organisation setting (admins only).")
-    async def organization_setting_set(self, info: strawberry.Info, key: str, value: JSON) -> OrganizationSettingPayload:
+    async def organization_setting_set(
+        self,
+        info: strawberry.Info,
+        key: Annotated[str, strawberry.argument(description="The setting's key (see `organizationSettings`).")],
+        value: Annotated[JSON, strawberry.argument(description="The new value, of the setting's type.")],
+    ) -> OrganizationSettingPayload:
         context: OperationContext = info.context
 
         async def change() -> OrganizationSettingPayload:

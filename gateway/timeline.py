@@ -16,7 +16,7 @@ import datetime as dt
 import inspect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Annotated, TYPE_CHECKING, Any, Protocol
 
 import strawberry
 from aiodataloader import DataLoader
@@ -230,9 +230,9 @@ def _query(context: OperationContext, filter: TimelineFilter | None, after: str 
 async def resolve_timeline(
     root: HasPk,
     info: strawberry.Info,
-    filter: TimelineFilter | None = None,
-    first: int | None = None,
-    after: str | None = None,
+    filter: Annotated[TimelineFilter | None, strawberry.argument(description="Which entries; all kinds, this customer only, by default.")] = None,
+    first: Annotated[int | None, strawberry.argument(description="How many entries to return (the page size).")] = None,
+    after: Annotated[str | None, strawberry.argument(description="Return the entries after this cursor.")] = None,
 ) -> Connection[TimelineEntry]:
     context: OperationContext = info.context
     size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
@@ -240,7 +240,7 @@ async def resolve_timeline(
     return await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, after, include_branches, query))
 
 
-async def resolve_latest_events(root: HasPk, info: strawberry.Info, first: int = 5) -> list[TimelineEntry]:
+async def resolve_latest_events(root: HasPk, info: strawberry.Info, first: Annotated[int, strawberry.argument(description="How many events.")] = 5) -> list[TimelineEntry]:
     context: OperationContext = info.context
     size = page_size(first, default=5, maximum=context.settings.max_page_size)
     page = await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, None, True, TimelineQuery()))

@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
+import strawberry
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,11 +15,12 @@ from gateway.db import Base, TenantMixin, UTCDateTime, utcnow
 __all__ = ["Organization", "OrganizationSetting", "Role", "Team", "TeamMembership", "User"]
 
 
+@strawberry.enum(description="What a user may do in their organisation.")
 class Role(enum.Enum):
-    ADMIN = "admin"
-    MANAGER = "manager"
-    MEMBER = "member"
-    TECHNICIAN = "technician"
+    ADMIN = strawberry.enum_value("admin", description="Manages users, teams, settings and everything else.")
+    MANAGER = strawberry.enum_value("manager", description="Leads teams; may merge and delete customers and read manager-only notes.")
+    MEMBER = strawberry.enum_value("member", description="A sales or office user.")
+    TECHNICIAN = strawberry.enum_value("technician", description="A field technician.")
 
 
 class Organization(Base):

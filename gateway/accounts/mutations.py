@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Annotated, TYPE_CHECKING
 
 import strawberry
 from sqlalchemy import delete, func, select
@@ -64,7 +64,7 @@ async def _load(session: object, model: type, global_id: str, type_name: str, *p
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Create a user (admins only).")
-    async def user_create(self, info: strawberry.Info, input: UserCreateInput) -> UserPayload:
+    async def user_create(self, info: strawberry.Info, input: Annotated[UserCreateInput, strawberry.argument(description="The new user.")]) -> UserPayload:
         context: OperationContext = info.context
 
         async def change() -> UserPayload:
@@ -78,7 +78,7 @@ class AccountMutations:
         return await context.mutate(change, UserPayload)
 
     @strawberry.mutation(description="Change a user's name, role or active flag (admins only).")
-    async def user_update(self, info: strawberry.Info, input: UserUpdateInput) -> UserPayload:
+    async def user_update(self, info: strawberry.Info, input: Annotated[UserUpdateInput, strawberry.argument(description="The user and the changes.")]) -> UserPayload:
         context: OperationContext = info.context
 
         async def change() -> UserPayload:
@@ -100,7 +100,7 @@ class AccountMutations:
         return await context.mutate(change, UserPayload)
 
     @strawberry.mutation(description="Create a team (admins only).")
-    async def team_create(self, info: strawberry.Info, name: str) -> TeamPayload:
+    async def team_create(self, info: strawberry.Info, name: Annotated[str, strawberry.argument(description="The team's name, unique in the organisation.")]) -> TeamPayload:
         context: OperationContext = info.context
 
         async def change() -> TeamPayload:
@@ -117,7 +117,12 @@ class AccountMutations:
         return await context.mutate(change, TeamPayload)
 
     @strawberry.mutation(description="Replace the members of a team (admins only).")
-    async def team_set_members(self, info: strawberry.Info, team_id: strawberry.ID, user_ids: list[strawberry.ID]) -> TeamPayload:
+    async def team_set_members(
+        self,
+        info: strawberry.Info,
+        team_id: Annotated[strawberry.ID, strawberry.argument(description="The team.")],
+        user_ids: Annotated[list[strawberry.ID], strawberry.argument(description="Every member the team should have.")],
+    ) -> TeamPayload:
         context: OperationContext = info.context
 
         async def change() -> TeamPayload:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Annotated, TYPE_CHECKING
 
 import strawberry
 from sqlalchemy import or_, select
@@ -38,9 +38,9 @@ class AccountQueries:
     async def users(
         self,
         info: strawberry.Info,
-        filter: UserFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[UserFilter | None, strawberry.argument(description="Which users; active ones by default.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many users to return (the page size).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Return the users after this cursor.")] = None,
     ) -> Connection[User]:
         context: OperationContext = info.context
         context.require_viewer()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Organization", "Role", "Team", "User", "Viewer", "user_from_row"]
 
-Role = strawberry.enum(models.Role, name="Role", description="What a user may do in their organisation.")
+Role = models.Role
 
 
 @strawberry.type(description="A person of your organisation.")

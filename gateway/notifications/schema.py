@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING
+from typing import Annotated, TYPE_CHECKING
 
 import strawberry
 from sqlalchemy import func, select, update
@@ -33,9 +33,9 @@ class NotificationQueries:
     async def notifications(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        unread_only: bool = False,
+        first: Annotated[int | None, strawberry.argument(description="How many notifications to return (the page size).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Return the notifications after this cursor.")] = None,
+        unread_only: Annotated[bool, strawberry.argument(description="Only the unread ones.")] = False,
     ) -> Connection[Notification]:
         context: OperationContext = info.context
         viewer = context.require_viewer()
@@ -103,7 +103,7 @@ async def _unread(context: OperationContext, user_id: int) -> int:
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(description="Mark some of your notifications read.")
-    async def mark_notifications_read(self, info: strawberry.Info, ids: list[strawberry.ID]) -> MarkNotificationsReadPayload:
+    async def mark_notifications_read(self, info: strawberry.Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="IDs of your notifications; others are ignored.")]) -> MarkNotificationsReadPayload:
         context: OperationContext = info.context
 
         async def change() -> MarkNotificationsReadPayload:
@@ -147,7 +147,12 @@ class NotificationMutations:
         return await context.mutate(change, MarkNotificationsReadPayload)
 
     @strawberry.mutation(description="Turn one kind of notification on or off for yourself.")
-    async def notification_preference_set(self, info: strawberry.Info, kind: str, enabled: bool) -> NotificationPreferencePayload:
+    async def notification_preference_set(
+        self,
+        info: strawberry.Info,
+        kind: Annotated[str, strawberry.argument(description="The notification kind (see `notificationPreferences`).")],
+        enabled: Annotated[bool, strawberry.argument(description="Whether you want to receive it.")],
+    ) -> NotificationPreferencePayload:
         context: OperationContext = info.context
 
         async def change() -> NotificationPreferencePayload:
@@ -200,7 +205,11 @@ class NotificationSubscriptions:
             "when a connection drops."
         )
     )
-    async def notifications(self, info: strawberry.Info, after: strawberry.ID | None = None) -> AsyncGenerator[Notification, None]:
+    async def notifications(
+        self,
+        info: strawberry.Info,
+        after: Annotated[strawberry.ID | None, strawberry.argument(description="ID of the last notification you received; omit for live events only.")] = None,
+    ) -> AsyncGenerator[Notification, None]:
         context: OperationContext = info.context
         viewer = context.require_viewer()
         last = 0
