@@ -1,0 +1,22 @@
+"""Activities: visits, calls and meetings with a customer or branch, their reports and
+GPS check-ins.
+
+Owns (SPEC):
+
+- A1 activity types: five built-in types every organisation has (seeded lazily and
+  idempotently the first time an organisation reads or writes types, see
+  :mod:`plugins.activities.services.builtins`) and custom types managed by admins;
+- A2 activities (``Activity`` node): type, start / end with quick entry, sanitised rich
+  text, attachments (file storage + authenticated download route), location, assignee,
+  team, contact (defaulting to the location's preferred contact);
+- A3 ``Customer.activities`` (filters, include branches), batched by a loader;
+- A4 report forms with typed, validated fields, and reports on activities (organisation
+  time limit);
+- A5 GPS verification against the location's primary-address coordinates;
+- A9 follow-up tasks, created through the gateway's ``create_task`` hook;
+- its part of the unified timeline (G12): ``ACTIVITY`` and ``REPORT`` entries;
+- demo data, merge and deletion hooks.
+
+It never imports another plugin: customers are reached through ``gateway.directory`` and
+``node(id:)`` resolution, tasks through the ``create_task`` hook.
+"""

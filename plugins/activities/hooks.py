@@ -1,0 +1,107 @@
+"""Hook implementations of the activities plugin (the only module the host registers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from starlette.routing import BaseRoute
+
+from gateway import hookimpl
+from gateway.org_settings import OrganizationSettingSpec
+from gateway.schema import TypeExtension
+from plugins.activities import models, timeline
+from plugins.activities.demo import seed_demo as seed_demo_data
+from plugins.activities.loaders import make_loaders
+from plugins.activities.mutations import MUTATIONS
+from plugins.activities.mutations.activities import delete_activities
+from plugins.activities.nodes import NODE_RESOLVERS
+from plugins.activities.queries import ActivityQueries, customer_activities_field
+from plugins.activities.routes import routes
+from plugins.activities.services.settings import SETTINGS
+from plugins.activities.types import Activity, ActivityAttachment, ActivityType, Report, ReportForm
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from gateway.context import OperationContext
+    from gateway.demo import DemoContext
+    from gateway.settings import Settings
+    from gateway.timeline import TimelineEntry, TimelineQuery
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+@hookimpl
+def register_types() -> list[type]:
+    return [Activity, ActivityType, ReportForm, Report, ActivityAttachment, timeline.ActivityTimelineEntry, timeline.ReportTimelineEntry]
+
+
+@hookimpl
+def register_queries() -> list[type]:
+    return [ActivityQueries]
+
+
+@hookimpl
+def register_mutations() -> list[type]:
+    return list(MUTATIONS)
+
+
+@hookimpl
+def register_type_extensions() -> list[TypeExtension]:
+    return [TypeExtension("Customer", [customer_activities_field])]
+
+
+@hookimpl
+def register_loaders(context: OperationContext) -> dict[str, Any]:
+    return make_loaders(context)
+
+
+@hookimpl
+def register_node_types() -> dict[str, Any]:
+    return dict(NODE_RESOLVERS)
+
+
+@hookimpl
+def register_settings() -> list[OrganizationSettingSpec]:
+    return list(SETTINGS)
+
+
+@hookimpl
+def register_migrations() -> list[Path]:
+    return [MIGRATIONS]
+
+
+@hookimpl
+def register_routes(settings: Settings) -> Sequence[BaseRoute]:
+    return routes()
+
+
+@hookimpl
+async def timeline_entries(context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int) -> list[TimelineEntry]:
+    return await timeline.timeline_entries(context, location_ids, query, limit)
+
+
+@hookimpl
+async def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> None:
+    await session.execute(
+        update(models.Activity)
+        .where(models.Activity.location_id == source_id)
+        .values(location_id=target_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@hookimpl
+async def customer_deleted(session: AsyncSession, customer_id: int) -> None:
+    # The hook has no access to the file storage: attachment rows go, their files stay
+    # (an orphan-file sweep is the storage's business).
+    ids = list((await session.scalars(select(models.Activity.id).where(models.Activity.location_id == customer_id))).all())
+    await delete_activities(session, ids)
+
+
+@hookimpl
+async def seed_demo(demo: DemoContext) -> None:
+    await seed_demo_data(demo)

@@ -1,0 +1,105 @@
+"""Files attached to activities (A2): stored in the gateway's file storage with its size
+and type limits; downloaded through the authenticated route of :mod:`..routes`."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from sqlalchemy import select
+from strawberry.file_uploads import Upload
+
+from gateway.errors import ErrorCode, UserError, UserErrors
+from plugins.activities import models
+from plugins.activities.common import get_row
+from plugins.activities.mutations.activities import DeletePayload, remove_files_after_commit
+from plugins.activities.services.access import check_can_edit
+from plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
+from plugins.activities.types import ActivityAttachment
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["AttachmentMutations", "clean_filename"]
+
+
+@strawberry.type(description="The outcome of `activityAttachmentAdd`.")
+class ActivityAttachmentPayload:
+    attachment: ActivityAttachment | None = strawberry.field(default=None, description="The file attached, when it was accepted.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it was refused, if it was.")
+
+
+def clean_filename(name: str | None) -> str:
+    """The base name without directories or control characters, at most 255 characters."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (cleaned or "file")[:255]
+
+
+async def _read(file: Any) -> bytes:
+    data = file.read()
+    if inspect.isawaitable(data):
+        data = await data
+    return bytes(data)
+
+
+@strawberry.type
+class AttachmentMutations:
+    @strawberry.mutation(description="Attach a file to an activity (GraphQL multipart request; the gateway's size and type limits apply).")
+    async def activity_attachment_add(
+        self,
+        info: strawberry.Info,
+        activity_id: Annotated[strawberry.ID, strawberry.argument(description="The activity to attach the file to.")],
+        file: Annotated[Upload, strawberry.argument(description="The file (a part of the multipart request).")],
+    ) -> ActivityAttachmentPayload:
+        context: OperationContext = info.context
+        settings = context.settings
+
+        async def change() -> ActivityAttachmentPayload:
+            viewer = context.require_viewer()
+            session = await context.session()
+            activity = await get_row(session, models.Activity, activity_id, "Activity", "activityId")
+            check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
+            content_type = (getattr(file, "content_type", None) or "application/octet-stream").split(";")[0].strip().lower()
+            if content_type not in settings.allowed_upload_types:
+                raise UserErrors.invalid(f"Files of type {content_type} are not accepted.", "file")
+            data = await _read(file)
+            if len(data) > settings.max_upload_bytes:
+                raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"The file is larger than {settings.max_upload_bytes} bytes.", "file")
+            filename = clean_filename(getattr(file, "filename", None))
+            key = await context.app.storage.save(data, suffix=PurePath(filename).suffix)
+            try:
+                attachment = models.ActivityAttachment(
+                    activity_id=activity.id, filename=filename, content_type=content_type, size=len(data), storage_key=key
+                )
+                session.add(attachment)
+                await session.flush()
+                row = (await session.execute(select(*ATTACHMENT_COLUMNS).where(models.ActivityAttachment.id == attachment.id))).one()
+            except BaseException:
+                await context.app.storage.delete(key)
+                raise
+            return ActivityAttachmentPayload(attachment=attachment_from_row(row))
+
+        return await context.mutate(change, ActivityAttachmentPayload)
+
+    @strawberry.mutation(description="Remove a file from an activity (its assignee, its creator, a manager or an admin).")
+    async def activity_attachment_delete(
+        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="The attachment to remove.")]
+    ) -> DeletePayload:
+        context: OperationContext = info.context
+
+        async def change() -> DeletePayload:
+            viewer = context.require_viewer()
+            session = await context.session()
+            attachment = await get_row(session, models.ActivityAttachment, id, "ActivityAttachment", "id")
+            activity = await session.get(models.Activity, attachment.activity_id)
+            assert activity is not None
+            check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
+            await session.delete(attachment)
+            await session.flush()
+            remove_files_after_commit(context, [attachment.storage_key])
+            return DeletePayload(deleted_id=id)
+
+        return await context.mutate(change, DeletePayload)

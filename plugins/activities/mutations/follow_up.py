@@ -1,0 +1,79 @@
+"""Follow-up tasks from an activity (A9), created through the gateway's ``create_task``
+hook so that this plugin does not depend on the one that owns tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gateway.errors import UserError, UserErrors
+from gateway.relay import Node, encode_id
+from plugins.activities import models
+from plugins.activities.common import decode, fetch_activity, get_row
+from plugins.activities.types import Activity
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["FollowUpMutations"]
+
+MAX_BODY = 10_000
+
+
+@strawberry.input(description="A follow-up task of an activity, about the activity's customer.")
+class ActivityFollowUpInput:
+    activity_id: strawberry.ID = strawberry.field(description="The activity followed up.")
+    body: str | None = strawberry.field(default=None, description="What to do; by default \"Follow-up: <type> of <date>\".")
+    assignee_id: strawberry.ID | None = strawberry.field(default=None, description="Who gets the task; you by default.")
+    due_at: dt.datetime | None = strawberry.field(default=None, description="When it is due.")
+
+
+@strawberry.type(description="The outcome of `activityCreateFollowUpTask`.")
+class FollowUpTaskPayload:
+    task_id: strawberry.Private[str | None] = None
+    activity: Activity | None = strawberry.field(default=None, description="The activity followed up.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
+
+    @strawberry.field(description="The task created (a `Task`), once committed.")
+    async def task(self, info: strawberry.Info) -> Node | None:
+        if self.task_id is None:
+            return None
+        return await info.context.load_node(self.task_id)
+
+
+@strawberry.type
+class FollowUpMutations:
+    @strawberry.mutation(description="Create a follow-up task from an activity, targeted at its customer or branch (needs the plugin that owns tasks).")
+    async def activity_create_follow_up_task(self, info: strawberry.Info, input: Annotated[ActivityFollowUpInput, strawberry.argument(description="The activity and the task.")]) -> FollowUpTaskPayload:
+        context: OperationContext = info.context
+
+        async def change() -> FollowUpTaskPayload:
+            viewer = context.require_viewer()
+            session = await context.session()
+            activity = await get_row(session, models.Activity, input.activity_id, "Activity", "input", "activityId")
+            body = (input.body or "").strip()
+            if not body:
+                type_name = (await session.get(models.ActivityType, activity.type_id)).name  # type: ignore[union-attr]
+                body = f"Follow-up: {type_name} of {activity.starts_at:%Y-%m-%d}"
+            if len(body) > MAX_BODY:
+                raise UserErrors.invalid(f"The task is longer than {MAX_BODY} characters.", "input", "body")
+            assignee = viewer.user_id if input.assignee_id is None else decode(input.assignee_id, "User", "input", "assigneeId")
+            if input.due_at is not None and input.due_at.tzinfo is None:
+                raise UserErrors.invalid("Give the due date with its time zone.", "input", "dueAt")
+            created = context.pm.hook.create_task(
+                context=context,
+                body=body,
+                assignee_id=assignee,
+                target_id=encode_id("Customer", activity.location_id),
+                due_at=input.due_at,
+            )
+            if inspect.isawaitable(created):
+                created = await created
+            if created is None:
+                raise UserErrors.conflict("Tasks are not available: no installed plugin provides them (the notes plugin is disabled).")
+            return FollowUpTaskPayload(task_id=str(created), activity=await fetch_activity(session, activity.id))
+
+        return await context.mutate(change, FollowUpTaskPayload)

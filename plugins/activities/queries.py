@@ -1,0 +1,132 @@
+"""Root queries (activity types, report forms) and ``Customer.activities`` (A3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types.nodes import SelectedField
+
+from gateway.errors import PublicError
+from gateway.relay import Connection, InvalidID, decode_id, page_size
+from plugins.activities import models
+from plugins.activities.common import seed_builtin_types
+from plugins.activities.loaders import ActivityQuery, CustomerActivitiesKey
+from plugins.activities.services.builtins import missing_codes
+from plugins.activities.reads import FORM_COLUMNS, TYPE_COLUMNS, form_from_row, type_from_row
+from plugins.activities.types import Activity, ActivityType, ReportForm
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["ActivityFilter", "ActivityQueries", "customer_activities_field"]
+
+
+@strawberry.type
+class ActivityQueries:
+    @strawberry.field(description="Your organisation's activity types: the five built-in ones first, then custom ones.")
+    async def activity_types(
+        self,
+        info: strawberry.Info,
+        include_archived: Annotated[bool, strawberry.argument(description="Also the archived types.")] = False,
+    ) -> list[ActivityType]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        T = models.ActivityType
+        stmt = select(*TYPE_COLUMNS).order_by(T.position, T.name, T.id)
+        async with context.read() as session:
+            rows = (await session.execute(stmt)).all()
+        if missing_codes(row.code for row in rows):
+            await seed_builtin_types(context)
+            async with context.read() as session:
+                rows = (await session.execute(stmt)).all()
+        return [type_from_row(row) for row in rows if include_archived or not row.archived]
+
+    @strawberry.field(description="Your organisation's report forms, by name.")
+    async def report_forms(
+        self,
+        info: strawberry.Info,
+        include_archived: Annotated[bool, strawberry.argument(description="Also the archived forms.")] = False,
+    ) -> list[ReportForm]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        F = models.ReportForm
+        stmt = select(*FORM_COLUMNS).order_by(F.name, F.id)
+        if not include_archived:
+            stmt = stmt.where(F.archived.is_(False))
+        async with context.read() as session:
+            rows = (await session.execute(stmt)).all()
+        return [form_from_row(row) for row in rows]
+
+
+@strawberry.input(description="Which activities of a customer to list.")
+class ActivityFilter:
+    from_: dt.datetime | None = strawberry.field(default=None, name="from", description="Only activities starting at or after this time.")
+    to: dt.datetime | None = strawberry.field(default=None, description="Only activities starting before this time.")
+    type_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Only activities of these types.")
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="Only activities of this team.")
+    include_branches: bool = strawberry.field(default=False, description="Also the activities of the customer's branches (every level).")
+
+
+class HasPk(Protocol):
+    pk: int
+
+
+def _query(filter: ActivityFilter | None) -> ActivityQuery:
+    if filter is None:
+        return ActivityQuery()
+    try:
+        type_ids = frozenset(decode_id(gid, "ActivityType")[1] for gid in filter.type_ids) if filter.type_ids is not None else None
+        team_id = decode_id(filter.team_id, "Team")[1] if filter.team_id is not None else None
+    except InvalidID as exc:
+        raise PublicError.bad_request(str(exc)) from exc
+    for name, value in (("from", filter.from_), ("to", filter.to)):
+        if value is not None and value.tzinfo is None:
+            raise PublicError.bad_request(f"`{name}` needs a time zone.")
+    return ActivityQuery(
+        date_from=filter.from_, date_to=filter.to, type_ids=type_ids, team_id=team_id, include_branches=filter.include_branches
+    )
+
+
+async def resolve_customer_activities(
+    root: HasPk,
+    info: strawberry.Info,
+    filter: Annotated[ActivityFilter | None, strawberry.argument(description="Which activities; all of the customer's by default.")] = None,
+    first: Annotated[int | None, strawberry.argument(description="How many activities to return (the page size).")] = None,
+    after: Annotated[str | None, strawberry.argument(description="Return the activities after this cursor.")] = None,
+) -> Connection[Activity]:
+    context: OperationContext = info.context
+    size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+    key = CustomerActivitiesKey(customer_pk=root.pk, first=size, after=after, query=_query(filter), with_reports=_selects_reports(info))
+    return await context.loaders["activities_by_customer"].load(key)
+
+
+def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
+    """The fields called ``name`` among ``selections``, looking inside fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                yield selection
+        else:
+            yield from _named(selection.selections, name)
+
+
+def _selects_reports(info: strawberry.Info) -> bool:
+    """Whether the query asks for the activities' reports (``edges { node { reports } }``
+    or ``nodes { reports }``), so that the loader fetches them with the page."""
+    for field in info.selected_fields:
+        nodes = [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
+        nodes += list(_named(field.selections, "nodes"))
+        if any(True for node in nodes for _ in _named(node.selections, "reports")):
+            return True
+    return False
+
+
+customer_activities_field = strawberry.field(
+    resolver=resolve_customer_activities,
+    name="activities",
+    description="The customer's activities, newest first (A3): type, time, assignee and whether reports are attached.",
+)

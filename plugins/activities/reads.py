@@ -1,0 +1,164 @@
+"""Column lists and row builders of the read paths: select these columns, build the
+Strawberry objects directly (no ORM instances, see DESIGN.md's performance rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from gateway.accounts import models as accounts
+from gateway.accounts.types import User
+from plugins.activities import models
+from plugins.activities.types import Activity, ActivityAttachment, ActivityType, LocationCheck, Report, ReportForm, ReportFormField
+
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "ATTACHMENT_COLUMNS",
+    "CHECK_COLUMNS",
+    "FIELD_COLUMNS",
+    "FORM_COLUMNS",
+    "REPORT_COLUMNS",
+    "TYPE_COLUMNS",
+    "activity_from_row",
+    "activity_select",
+    "attachment_from_row",
+    "check_from_row",
+    "field_from_row",
+    "form_from_row",
+    "report_from_row",
+    "type_from_row",
+]
+
+A, T, F, R, U = models.Activity, models.ActivityType, models.ReportForm, models.Report, accounts.User
+
+HAS_REPORTS = select(R.id).where(R.activity_id == A.id).correlate(A).exists().label("has_reports")
+# An activity row carries its type and its assignee (joined): they are plain attributes of
+# the GraphQL object, not one loader call per activity (see :func:`activity_select`).
+ACTIVITY_COLUMNS: tuple[Any, ...] = (
+    A.id, A.type_id, A.location_id, A.assignee_id, A.team_id, A.contact_id, A.created_by_id,
+    A.starts_at, A.ends_at, A.description, A.gps_status, A.created_at, A.updated_at, HAS_REPORTS,
+    T.code.label("type_code"), T.name.label("type_name"), T.description.label("type_description"),
+    T.icon.label("type_icon"), T.colour.label("type_colour"), T.archived.label("type_archived"),
+    U.name.label("assignee_name"), U.handle.label("assignee_handle"), U.email.label("assignee_email"),
+    U.role.label("assignee_role"), U.is_active.label("assignee_is_active"),
+)  # fmt: skip
+
+
+def activity_select(*extra: Any) -> Select[Any]:
+    """Activities with their type and assignee columns (both tables get the tenant filter)."""
+    return select(*ACTIVITY_COLUMNS, *extra).join(T, T.id == A.type_id).outerjoin(U, U.id == A.assignee_id)
+
+
+def activity_from_row(row: Any) -> Activity:
+    activity_type = ActivityType(
+        pk=row.type_id, code=row.type_code, name=row.type_name, description=row.type_description,
+        icon=row.type_icon, colour=row.type_colour, archived=row.type_archived,
+    )  # fmt: skip
+    assignee = None
+    if row.assignee_id is not None and row.assignee_name is not None:
+        assignee = User(
+            pk=row.assignee_id, name=row.assignee_name, handle=row.assignee_handle, email=row.assignee_email,
+            role=row.assignee_role, is_active=row.assignee_is_active,
+        )  # fmt: skip
+    return Activity(
+        pk=row.id,
+        type_pk=row.type_id,
+        location_pk=row.location_id,
+        assignee_pk=row.assignee_id,
+        team_pk=row.team_id,
+        contact_pk=row.contact_id,
+        created_by_pk=row.created_by_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        description=row.description,
+        gps_status=row.gps_status,
+        has_reports=bool(row.has_reports),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        type=activity_type,
+        assignee=assignee,
+    )
+
+
+TYPE_COLUMNS: tuple[Any, ...] = (T.id, T.code, T.name, T.description, T.icon, T.colour, T.archived)
+
+
+def type_from_row(row: Any) -> ActivityType:
+    return ActivityType(
+        pk=row.id, code=row.code, name=row.name, description=row.description, icon=row.icon, colour=row.colour, archived=row.archived
+    )
+
+
+FORM_COLUMNS: tuple[Any, ...] = (F.id, F.name, F.description, F.archived)
+
+
+def form_from_row(row: Any) -> ReportForm:
+    return ReportForm(pk=row.id, name=row.name, description=row.description, archived=row.archived)
+
+
+FF = models.ReportFormField
+FIELD_COLUMNS: tuple[Any, ...] = (
+    FF.form_id, FF.key, FF.label, FF.type, FF.required, FF.min_value, FF.max_value,
+    FF.min_length, FF.max_length, FF.pattern, FF.choices,
+)  # fmt: skip
+
+
+def field_from_row(row: Any) -> ReportFormField:
+    return ReportFormField(
+        key=row.key,
+        label=row.label,
+        type=row.type,
+        required=row.required,
+        min_value=row.min_value,
+        max_value=row.max_value,
+        min_length=row.min_length,
+        max_length=row.max_length,
+        pattern=row.pattern,
+        choices=list(row.choices or ()),
+    )
+
+
+REPORT_COLUMNS: tuple[Any, ...] = (R.id, R.activity_id, R.form_id, R.created_by_id, R.values, R.submitted_at)
+
+
+def report_from_row(row: Any) -> Report:
+    return Report(
+        pk=row.id,
+        activity_pk=row.activity_id,
+        form_pk=row.form_id,
+        submitted_by_pk=row.created_by_id,
+        values=row.values,
+        submitted_at=row.submitted_at,
+    )
+
+
+C = models.LocationCheck
+CHECK_COLUMNS: tuple[Any, ...] = (C.id, C.activity_id, C.user_id, C.latitude, C.longitude, C.accuracy_m, C.distance_m, C.status, C.checked_at)
+
+
+def check_from_row(row: Any) -> LocationCheck:
+    return LocationCheck(
+        checked_by_pk=row.user_id,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        accuracy=row.accuracy_m,
+        distance_meters=row.distance_m,
+        status=row.status,
+        checked_at=row.checked_at,
+    )
+
+
+D = models.ActivityAttachment
+ATTACHMENT_COLUMNS: tuple[Any, ...] = (D.id, D.activity_id, D.created_by_id, D.filename, D.content_type, D.size, D.created_at)
+
+
+def attachment_from_row(row: Any) -> ActivityAttachment:
+    return ActivityAttachment(
+        pk=row.id,
+        uploaded_by_pk=row.created_by_id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        created_at=row.created_at,
+    )

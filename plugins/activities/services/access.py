@@ -1,0 +1,28 @@
+"""Who may do what with an activity (A2): plain predicates on the viewer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.errors import UserErrors
+
+if TYPE_CHECKING:
+    from gateway.auth import Viewer
+
+__all__ = ["can_edit", "check_assignee", "check_can_edit"]
+
+
+def can_edit(viewer: Viewer, *, assignee_id: int | None, created_by_id: int | None) -> bool:
+    """The assignee, the creator, or a manager / admin."""
+    return viewer.is_manager or viewer.user_id in (assignee_id, created_by_id)
+
+
+def check_can_edit(viewer: Viewer, *, assignee_id: int | None, created_by_id: int | None) -> None:
+    if not can_edit(viewer, assignee_id=assignee_id, created_by_id=created_by_id):
+        raise UserErrors.forbidden("Only the assignee, the creator, a manager or an admin can change this activity.")
+
+
+def check_assignee(viewer: Viewer, assignee_id: int, *path: str) -> None:
+    """Anyone may take an activity for themselves; assigning someone else needs a manager."""
+    if assignee_id != viewer.user_id and not viewer.is_manager:
+        raise UserErrors.forbidden("Only a manager or an admin can assign an activity to someone else.", *path)

@@ -1,0 +1,38 @@
+"""The organisation settings the activities plugin reads (``register_settings``)."""
+
+from __future__ import annotations
+
+from gateway.org_settings import OrganizationSettingSpec
+
+__all__ = ["GPS_RADIUS", "GPS_WINDOW", "REPORT_TIME_LIMIT", "SETTINGS"]
+
+GPS_RADIUS = "activities.gps_radius_m"
+GPS_WINDOW = "activities.gps_window_minutes"
+REPORT_TIME_LIMIT = "activities.report_time_limit_hours"
+
+SETTINGS: tuple[OrganizationSettingSpec, ...] = (
+    OrganizationSettingSpec(
+        key=GPS_RADIUS,
+        type=int,
+        default=200,
+        description="GPS verification: the largest distance, in metres, between the position sent and the location.",
+        minimum=1,
+        maximum=100_000,
+    ),
+    OrganizationSettingSpec(
+        key=GPS_WINDOW,
+        type=int,
+        default=60,
+        description="GPS verification: minutes before the start and after the end of an activity when a check is accepted.",
+        minimum=0,
+        maximum=7 * 24 * 60,
+    ),
+    OrganizationSettingSpec(
+        key=REPORT_TIME_LIMIT,
+        type=int,
+        default=72,
+        description="Hours after the end of an activity during which reports are accepted (0: no limit).",
+        minimum=0,
+        maximum=24 * 366,
+    ),
+)

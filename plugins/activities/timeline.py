@@ -1,0 +1,115 @@
+"""The plugin's part of the customer timeline (G12): activities (kind ``ACTIVITY``, at
+their start) and reports (kind ``REPORT``, when submitted), one statement per kind for
+every location asked about."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import nh3
+import strawberry
+from sqlalchemy import select
+
+from gateway.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from plugins.activities import models
+from plugins.activities.reads import REPORT_COLUMNS, activity_from_row, activity_select, report_from_row
+from plugins.activities.types import Activity, Report
+
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["ACTIVITY", "ActivityTimelineEntry", "REPORT", "REPORT_SOURCE", "ReportTimelineEntry", "SOURCE", "timeline_entries"]
+
+SOURCE = "activities"
+REPORT_SOURCE = "activity_reports"  # a source of its own: (source, id) is unique in the merged order
+ACTIVITY = "ACTIVITY"
+REPORT = "REPORT"
+EXCERPT = 80
+
+
+@strawberry.type(description="An activity in a customer's timeline (kind `ACTIVITY`, dated by its start).")
+class ActivityTimelineEntry(TimelineEntry):
+    activity: Activity = strawberry.field(description="The activity.")
+
+
+@strawberry.type(description="A report submitted on an activity (kind `REPORT`, dated by its submission).")
+class ReportTimelineEntry(TimelineEntry):
+    report: Report = strawberry.field(description="The report.")
+
+    @strawberry.field(description="The activity reported on.")
+    async def activity(self, info: strawberry.Info) -> Activity:
+        # A report is deleted with its activity, so the activity is always there.
+        return await info.context.loaders["activities_by_id"].load(self.report.activity_pk)
+
+
+def plain_text(description: str | None) -> str:
+    """The text of a sanitised HTML description, on one line."""
+    if not description:
+        return ""
+    return " ".join(html.unescape(nh3.clean(description, tags=set())).split())
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
+
+
+def _activity_entry(row: Any) -> ActivityTimelineEntry:
+    summary = row.type_name if row.assignee_name is None else f"{row.type_name} · {row.assignee_name}"
+    text = plain_text(row.description)
+    return ActivityTimelineEntry(
+        occurred_at=row.starts_at,
+        kind=ACTIVITY,
+        summary=f"{summary}: {_excerpt(text)}" if text else summary,
+        location_pk=row.location_id,
+        source=SOURCE,
+        source_pk=row.id,
+        activity=activity_from_row(row),
+    )
+
+
+def _report_entry(row: Any) -> ReportTimelineEntry:
+    return ReportTimelineEntry(
+        occurred_at=row.submitted_at,
+        kind=REPORT,
+        summary=f"Report “{row.form_name}” on {row.type_name}",
+        location_pk=row.location_id,
+        source=REPORT_SOURCE,
+        source_pk=row.id,
+        report=report_from_row(row),
+    )
+
+
+async def timeline_entries(
+    context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int
+) -> list[TimelineEntry]:
+    """The newest ``limit`` activities and reports of each location, as asked by ``query``."""
+    wants_activities, wants_reports = query.wants(ACTIVITY), query.wants(REPORT)
+    if not (wants_activities or wants_reports) or not location_ids:
+        return []
+    A, T, R, F = models.Activity, models.ActivityType, models.Report, models.ReportForm
+    entries: list[TimelineEntry] = []
+    async with context.read() as session:
+        if wants_activities:
+            stmt = activity_select()  # carries type_name and assignee_name for the summary
+            if query.team_id is not None:
+                stmt = stmt.where(A.team_id == query.team_id)
+            entries += await latest_per_location(
+                session, stmt, location=A.location_id, occurred=A.starts_at, pk=A.id, source=SOURCE,
+                location_ids=location_ids, query=query, limit=limit, build=_activity_entry,
+            )  # fmt: skip
+        if wants_reports:
+            stmt = (
+                select(*REPORT_COLUMNS, A.location_id, F.name.label("form_name"), T.name.label("type_name"))
+                .join(A, A.id == R.activity_id)
+                .join(F, F.id == R.form_id)
+                .join(T, T.id == A.type_id)
+            )
+            if query.team_id is not None:
+                stmt = stmt.where(A.team_id == query.team_id)
+            entries += await latest_per_location(
+                session, stmt, location=A.location_id, occurred=R.submitted_at, pk=R.id, source=REPORT_SOURCE,
+                location_ids=location_ids, query=query, limit=limit, build=_report_entry,
+            )  # fmt: skip
+    return entries

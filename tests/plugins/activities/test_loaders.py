@@ -1,0 +1,146 @@
+"""Loaders and read paths: ``customers(first: N) { activities(first: 20) { ... } }`` costs
+the same statements for 5 and 50 customers (branches included or not), column selects
+still get the tenant filter, and each loader answers in one statement per batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.context import operation_context
+from gateway.relay import decode_id
+from plugins.activities.reads import activity_select
+from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
+from tests.support import TestOrg, count_statements
+
+CUSTOMERS_ACTIVITIES = """
+query ($first: Int!, $filter: ActivityFilter) {
+  customers(first: $first) {
+    edges { node { id activities(first: 20, filter: $filter) { edges { node {
+      type { name icon colour } startsAt assignee { name } hasReports reports { id }
+    } } } } }
+  }
+}
+"""
+REPORT_SUBMIT = """
+mutation ($input: ReportSubmitInput!) { reportSubmit(input: $input) { errors { code message } } }
+"""
+
+
+async def seed(org: TestOrg, count: int) -> None:
+    """``count`` customers, each with a branch every fifth; two activities each (by several
+    users, of several types) and a report on the first customer's visit."""
+    form_id = await form(org, [{"key": "summary", "label": "Summary", "type": "TEXT"}])
+    await link_forms(org, (await type_ids(org))["visit"], [form_id])
+    for index in range(count):
+        location = await customer(org, f"Client {index:02d}")
+        visit = await activity(org, location, starts_at=ago(hours=2), as_="member")
+        await activity(org, location, type="outbound_call", starts_at=ago(days=1), as_="member2")
+        if index % 5 == 0:
+            branch = await customer(org, f"Client {index:02d} - branch", parent=location)
+            await activity(org, branch, starts_at=ago(days=2), as_="manager")
+        if index == 0:
+            values = {"activityId": visit["id"], "formId": form_id, "values": {"summary": "ok"}}
+            assert (await org.ok(REPORT_SUBMIT, {"input": values}, as_="member"))["reportSubmit"]["errors"] == []
+
+
+async def counts(org: TestOrg, filter: dict[str, Any] | None = None) -> tuple[int, int, Any]:
+    await org.ok(CUSTOMERS_ACTIVITIES, {"first": 5, "filter": filter})  # warm-up
+    with count_statements(org.state.db) as five:
+        await org.ok(CUSTOMERS_ACTIVITIES, {"first": 5, "filter": filter})
+    with count_statements(org.state.db) as fifty:
+        data = await org.ok(CUSTOMERS_ACTIVITIES, {"first": 50, "filter": filter})
+    return five.count, fifty.count, data
+
+
+async def test_activities_of_50_customers_cost_the_same_statements_as_5(org: TestOrg) -> None:
+    # given
+    await seed(org, 50)
+    # when
+    five, fifty, data = await counts(org)
+    # then
+    nodes = [node for edge in data["customers"]["edges"] for node in (e["node"] for e in edge["node"]["activities"]["edges"])]
+    assert len(data["customers"]["edges"]) == 50 and len(nodes) > 80 and any(node["hasReports"] for node in nodes)
+    assert {node["assignee"]["name"] for node in nodes} >= {"Member Test", "Member2 Test"}
+    assert fifty == five, (five, fifty)
+
+
+async def test_activities_with_branches_of_50_customers_cost_the_same_statements_as_5(org: TestOrg) -> None:
+    # given
+    await seed(org, 50)
+    # when
+    five, fifty, data = await counts(org, {"includeBranches": True})
+    # then
+    sizes = [len(edge["node"]["activities"]["edges"]) for edge in data["customers"]["edges"]]
+    assert 3 in sizes and fifty == five, (five, fifty)
+
+
+async def test_has_reports_costs_no_statement_of_its_own(org: TestOrg) -> None:
+    # given
+    await seed(org, 3)
+    without = "query { customers(first: 3) { edges { node { activities(first: 20) { edges { node { startsAt } } } } } } }"
+    with_flag = "query { customers(first: 3) { edges { node { activities(first: 20) { edges { node { startsAt hasReports } } } } } } }"
+    # when
+    with count_statements(org.state.db) as plain:
+        await org.ok(without)
+    with count_statements(org.state.db) as flagged:
+        await org.ok(with_flag)
+    # then
+    assert flagged.count == plain.count
+
+
+async def test_column_selects_get_the_tenant_filter(org: TestOrg, other_org: TestOrg) -> None:
+    # given
+    mine = await activity(org, await customer(org))
+    await activity(other_org, await customer(other_org))
+    # when
+    async with org.state.db.reader(org.organization_id) as session:
+        rows = (await session.execute(activity_select())).all()
+    # then
+    assert [row.id for row in rows] == [decode_id(mine["id"])[1]]
+
+
+async def test_the_activities_loader_answers_a_batch_in_one_statement(org: TestOrg) -> None:
+    # given
+    created = [await activity(org, await customer(org, f"C{index}")) for index in range(4)]
+    pks = [decode_id(item["id"])[1] for item in created]
+    # when
+    async with operation_context(org.state, org.viewer("admin")) as context:
+        with count_statements(org.state.db) as counter:
+            loaded = await context.loaders["activities_by_id"].load_many([*pks, 999_999])
+    # then
+    assert [item.pk if item else None for item in loaded] == [*pks, None] and counter.count == 1
+
+
+async def test_the_type_loader_hides_other_organisations_types(org: TestOrg, other_org: TestOrg) -> None:
+    # given
+    theirs = decode_id((await type_ids(other_org))["visit"])[1]
+    mine = decode_id((await type_ids(org))["visit"])[1]
+    # when
+    async with operation_context(org.state, org.viewer("member")) as context:
+        loaded = await context.loaders["activity_types_by_id"].load_many([mine, theirs])
+    # then
+    assert [item.name if item else None for item in loaded] == ["Visit", None]
+
+
+async def test_reports_selected_through_nodes_or_a_fragment_come_with_the_page(org: TestOrg) -> None:
+    # given
+    await seed(org, 2)
+    edges = "{ customers(first: 5) { edges { node { activities { edges { node { id reports { id } } } } } } } }"
+    nodes = "{ customers(first: 5) { edges { node { activities { nodes { id ...R } } } } } } fragment R on Activity { reports { id } }"
+    # when
+    with count_statements(org.state.db) as by_edges:
+        first = await org.ok(edges)
+    with count_statements(org.state.db) as by_nodes:
+        second = await org.ok(nodes)
+    # then
+    assert _reports(first) == _reports(second) and any(ids for _, ids in _reports(first))
+    assert by_nodes.count == by_edges.count
+
+
+def _reports(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    found = []
+    for edge in data["customers"]["edges"]:
+        page = edge["node"]["activities"]
+        activities = [e["node"] for e in page["edges"]] if "edges" in page else page["nodes"]
+        found += [(activity["id"], tuple(report["id"] for report in activity["reports"])) for activity in activities]
+    return sorted(found)
