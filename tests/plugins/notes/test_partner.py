@@ -48,7 +48,9 @@ async def partner_org(tmp_path: Path, db_kind: str) -> AsyncIterator[TestOrg]:
         try:
             await _admin(f'CREATE DATABASE "{name}"')
         except OSError as exc:  # pragma: no cover - environment
-            pytest.skip(f"PostgreSQL is not reachable: {exc}")
+            from tests.conftest import _unavailable
+
+            _unavailable("postgres", exc)
         url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with partner_installed(str(tmp_path / "site")):
         settings = Settings(database_url=url, secret_key="partner-test-secret-key-long-enough-for-hs256", log_json=False)
