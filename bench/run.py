@@ -54,8 +54,9 @@ async def _admin(sql: str) -> None:
         await engine.dispose()
 
 
-async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) -> tuple[str, int, int]:
-    """Migrate, seed, and count statements; returns (admin token, statements, response bytes)."""
+async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) -> tuple[str, int, int, int]:
+    """Migrate, seed, and count statements; returns (admin token, statements, response
+    bytes, organisation id)."""
     settings = Settings(database_url=url, secret_key=SECRET)
     pm = get_plugin_manager(settings)
     await upgrade(pm, url)
@@ -64,6 +65,9 @@ async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) ->
         started = time.perf_counter()
         demo = await create_demo(settings, state.db, pm, size=size)
         print(f"seeded {size} customers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        async with state.db.engine.connect() as connection:
+            # Planner statistics, as a database in service has them (autovacuum runs later).
+            await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
         token = next(iter(demo.tokens.values()))  # the first demo user is the admin
         from gateway.auth import decode_token, load_viewer
 
@@ -77,7 +81,7 @@ async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) ->
         if result.errors:
             raise SystemExit(f"the query failed: {result.errors}")
         body = json.dumps({"data": result.data}, default=str).encode()
-        return token, counter.count, len(body)
+        return token, counter.count, len(body), demo.organization_id
     finally:
         await state.db.dispose()
 
@@ -155,6 +159,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--gc", choices=["tuned", "default", "both"], default="tuned", help="server GC settings to measure")
+    parser.add_argument("--floor", action="store_true", help="also time bench/floor.py's hand-written SQL on the same database")
     args = parser.parse_args()
     query = args.query.read_text()
     variables = json.loads(args.variables)
@@ -162,8 +167,8 @@ async def main() -> None:
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     await _admin(f'CREATE DATABASE "{name}"')
     try:
-        token, statements, size_bytes = await prepare(url, args.size, query, variables)
-        runs = []
+        token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables)
+        runs: list[dict[str, Any]] = []
         for gc_mode in (["tuned", "default"] if args.gc == "both" else [args.gc]):
             port = free_port()
             server = serve(url, port, gc_tuning=gc_mode == "tuned")
@@ -179,6 +184,13 @@ async def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=10)
+        floor: dict[str, Any] | None = None
+        if args.floor:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import floor as floor_module
+
+            floor, _ = await floor_module.measure(url, organization_id, args.requests, args.warmup)
+            floor["gateway_to_floor_latency_ratio"] = round(runs[0]["p50_ms"] / floor["p50_ms"], 1)
         print(
             json.dumps(
                 {
@@ -187,6 +199,7 @@ async def main() -> None:
                     "sql_statements_per_request": statements,
                     "response_bytes": size_bytes,
                     "runs": runs,
+                    "floor": floor,
                     "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
                     "database": "PostgreSQL",
                 },

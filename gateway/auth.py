@@ -88,26 +88,32 @@ def bearer_token(value: Any) -> str | None:
 
 
 async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
+    """The active user a token names, with their teams, in one statement."""
     async with db.reader(identity.organization_id) as session:
-        user = (
+        rows = (
             await session.execute(
-                select(models.User.id, models.User.role, models.User.name, models.User.handle, models.User.is_active).where(
-                    models.User.id == identity.user_id
+                select(
+                    models.User.id,
+                    models.User.role,
+                    models.User.name,
+                    models.User.handle,
+                    models.User.is_active,
+                    models.TeamMembership.team_id,
                 )
+                .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
+                .where(models.User.id == identity.user_id)
             )
-        ).one_or_none()
-        if user is None or not user.is_active:
-            return None
-        teams = (
-            await session.scalars(select(models.TeamMembership.team_id).where(models.TeamMembership.user_id == user.id))
         ).all()
+    if not rows or not rows[0].is_active:
+        return None
+    user = rows[0]
     return Viewer(
         user_id=user.id,
         organization_id=identity.organization_id,
         role=user.role,
         name=user.name,
         handle=user.handle,
-        team_ids=frozenset(teams),
+        team_ids=frozenset(row.team_id for row in rows if row.team_id is not None),
     )
 
 

@@ -81,6 +81,9 @@ class OperationContext:
         self._node_loaders: dict[str, DataLoader[int, Any]] = {}
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        # Per-operation memo for work that is the same for every sibling of a list (e.g.
+        # analysing a field's selection), keyed by the caller.
+        self.memo: dict[Any, Any] = {}
 
     # -- who -----------------------------------------------------------------------------
     @property

@@ -162,7 +162,9 @@ class Database:
                 kwargs["poolclass"] = StaticPool
                 kwargs["connect_args"] = {"check_same_thread": False}
         else:
-            kwargs["pool_pre_ping"] = True
+            # No pre-ping: it would add a round trip to every loader's checkout. Connections
+            # are recycled instead, and a dead one fails one request, not every request.
+            kwargs["pool_recycle"] = 300
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

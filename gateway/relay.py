@@ -22,6 +22,8 @@ from gateway.errors import PublicError
 __all__ = [
     "Connection",
     "Edge",
+    "connection_of",
+    "merge_pages",
     "InvalidID",
     "Node",
     "PageInfo",
@@ -71,10 +73,14 @@ def decode_id(global_id: str, expected: str | Iterable[str] | None = None) -> tu
 @strawberry.interface(description="An object with a global, opaque ID, fetchable with `node(id:)`.")
 class Node:
     pk: strawberry.Private[int]
+    # A plain attribute computed once at construction: a resolver here would go through
+    # Strawberry's whole resolver machinery for every object of every list.
+    id: strawberry.ID = strawberry.field(
+        default=strawberry.ID(""), description="The object's global ID: opaque, stable, unique across types."
+    )
 
-    @strawberry.field(description="The object's global ID: opaque, stable, unique across types.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id(type(self).__strawberry_definition__.name, self.pk))  # type: ignore[attr-defined]
+    def __post_init__(self) -> None:
+        self.id = strawberry.ID(encode_id(type(self).__strawberry_definition__.name, self.pk))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Where a page stands in its connection.")
@@ -87,8 +93,13 @@ class PageInfo:
 
 @strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque position of this item, for `after`.")
     node: T = strawberry.field(description="The item.")
+    # The sort-key values; encoded into a cursor only when a client asks for it.
+    key: strawberry.Private[Sequence[Any]] = ()
+
+    @strawberry.field(description="Opaque position of this item, for `after`.")
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
 
 
 @strawberry.type(description="A page of a list, paginated with `first` and `after`.")
@@ -298,13 +309,25 @@ async def paginate_grouped(
 
 
 def _connection(rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T]) -> Connection[T]:
-    edges = [Edge(cursor=encode_cursor(_key_values(row, width)), node=build(row)) for row in rows]
+    return connection_of([Edge(key=_key_values(row, width), node=build(row)) for row in rows], has_next, has_previous)
+
+
+def connection_of(edges: Sequence[Edge[T]], has_next: bool, has_previous: bool) -> Connection[T]:
+    """A connection of ready edges (their cursors are encoded here only for ``pageInfo``)."""
     return Connection(
-        edges=edges,
+        edges=list(edges),
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor() if edges else None,
+            end_cursor=edges[-1].cursor() if edges else None,
         ),
     )
+
+
+def merge_pages(pages: Sequence[Connection[T]], first: int, has_previous: bool, order: Callable[[Edge[T]], Any]) -> Connection[T]:
+    """One page from the pages of several groups (a customer and its branches), all in the
+    same descending ``order`` whose key is also the edges' sort key."""
+    edges = sorted((edge for page in pages for edge in page.edges), key=order, reverse=True)
+    more = len(edges) > first or any(page.page_info.has_next_page for page in pages)
+    return connection_of(edges[:first], more, has_previous)

@@ -26,7 +26,7 @@ from sqlalchemy.sql import ColumnElement
 
 from gateway.directory import customer_branches
 from gateway.errors import PublicError
-from gateway.relay import Connection, Edge, InvalidID, Node, PageInfo, decode_cursor, decode_id, encode_cursor, encode_id, page_size
+from gateway.relay import Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -138,10 +138,6 @@ class _Key:
     query: TimelineQuery
 
 
-def _cursor(entry: _Timestamped) -> str:
-    return encode_cursor([entry.occurred_at, entry.source, entry.source_pk])
-
-
 class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
     """Pages of the merged timeline of many customers, one hook call per plugin per batch."""
 
@@ -173,17 +169,8 @@ class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
                     key=_order_key,
                     reverse=True,
                 )
-                page = merged[: key.first]
-                edges = [Edge(cursor=_cursor(entry), node=entry) for entry in page]
-                pages[key] = Connection(
-                    edges=edges,
-                    page_info=PageInfo(
-                        has_next_page=len(merged) > key.first,
-                        has_previous_page=key.after is not None,
-                        start_cursor=edges[0].cursor if edges else None,
-                        end_cursor=edges[-1].cursor if edges else None,
-                    ),
-                )
+                page = [Edge(key=_order_key(entry), node=entry) for entry in merged[: key.first]]
+                pages[key] = connection_of(page, len(merged) > key.first, key.after is not None)
         return [pages[key] for key in keys]
 
 

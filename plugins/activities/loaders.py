@@ -11,7 +11,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import select
 
 from gateway.directory import customer_branches
-from gateway.relay import Connection, PageInfo, SortKey, paginate_grouped
+from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
 from plugins.activities import models
 from plugins.activities.services.forms import FieldSpec
 from plugins.activities.reads import (
@@ -191,18 +191,7 @@ class CustomerActivitiesKey:
 
 def _merge(pages: list[Connection[Activity]], first: int, has_previous: bool) -> Connection[Activity]:
     """One page from the pages of several locations (a customer and its branches)."""
-    edges = sorted((edge for page in pages for edge in page.edges), key=lambda e: (e.node.starts_at, e.node.pk), reverse=True)
-    more = len(edges) > first or any(page.page_info.has_next_page for page in pages)
-    edges = edges[:first]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=more,
-            has_previous_page=has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    return merge_pages(pages, first, has_previous, lambda edge: (edge.node.starts_at, edge.node.pk))
 
 
 class ActivitiesByCustomerLoader(_Loader):

@@ -116,7 +116,18 @@ def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
 
 def _selects_reports(info: strawberry.Info) -> bool:
     """Whether the query asks for the activities' reports (``edges { node { reports } }``
-    or ``nodes { reports }``), so that the loader fetches them with the page."""
+    or ``nodes { reports }``), so that the loader fetches them with the page.
+
+    Computed once per field of the operation: every customer of a page shares the same
+    selection, and ``info.selected_fields`` rebuilds it on each call."""
+    context: OperationContext = info.context
+    memo_key = ("activities.selects_reports", tuple(id(node) for node in info._raw_info.field_nodes))
+    if memo_key not in context.memo:
+        context.memo[memo_key] = _analyse_reports(info)
+    return bool(context.memo[memo_key])
+
+
+def _analyse_reports(info: strawberry.Info) -> bool:
     for field in info.selected_fields:
         nodes = [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
         nodes += list(_named(field.selections, "nodes"))

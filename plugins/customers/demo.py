@@ -7,7 +7,9 @@ statements per table whatever the size. Bulk inserts skip the session's stamping
 mapper events, so organisation, authors and derived columns are set here explicitly.
 
 Leaves ``demo.shared["customer_ids"]`` (every customer, branches included) and
-``demo.shared["preferred_contacts"]`` (customer id -> contact id) for later plugins.
+``demo.shared["preferred_contacts"]`` (customer id -> contact id) and
+``demo.shared["coordinates"]`` (customer id -> primary address latitude, longitude) for
+later plugins.
 """
 
 from __future__ import annotations
@@ -239,3 +241,6 @@ async def seed(demo: DemoContext) -> None:
     )
     demo.shared["customer_ids"] = [customer["id"] for customer in customers]
     demo.shared["preferred_contacts"] = {row.customer_id: row.id for row in preferred.all()}
+    demo.shared["coordinates"] = {
+        row["customer_id"]: (row["latitude"], row["longitude"]) for row in addresses if row["is_primary"]
+    }

@@ -99,7 +99,7 @@ async def resolve_followed_customers(
         page = await paginate(session, stmt, keys, first=_size(context, first), after=after, build=lambda row: row.customer_id)
     customers = await context.load_nodes([encode_id("Customer", edge.node) for edge in page.edges])
     # A customer that vanished or became hidden is left out rather than shown as null.
-    edges = [Edge(cursor=edge.cursor, node=customer) for edge, customer in zip(page.edges, customers, strict=True) if customer]
+    edges = [Edge(key=edge.key, node=customer) for edge, customer in zip(page.edges, customers, strict=True) if customer]
     return Connection(edges=edges, page_info=page.page_info)
 
 

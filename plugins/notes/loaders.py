@@ -21,7 +21,7 @@ from gateway.accounts import models as accounts
 from gateway.accounts.types import USER_COLUMNS, User, user_from_row
 from gateway.db import utcnow
 from gateway.directory import customer_branches
-from gateway.relay import Connection, PageInfo, SortKey, paginate_grouped
+from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
 from gateway.text import like_pattern
 from plugins.notes import models, services
 from plugins.notes.inputs import NoteQuery, TaskQuery
@@ -92,18 +92,7 @@ def _group(keys: Sequence[PageKey]) -> dict[tuple[Any, ...], list[PageKey]]:
 
 def _merge(pages: Sequence[Connection[Note]], first: int, after: str | None) -> Connection[Note]:
     """One newest-first page from the pages of a customer and its branches."""
-    edges = sorted((edge for page in pages for edge in page.edges), key=lambda e: (e.node.created_at, e.node.pk), reverse=True)
-    more = len(edges) > first or any(page.page_info.has_next_page for page in pages)
-    edges = edges[:first]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=more,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    return merge_pages(pages, first, after is not None, lambda edge: (edge.node.created_at, edge.node.pk))
 
 
 async def _scopes(context: OperationContext, session: Any, roots: list[int], include_branches: bool) -> dict[int, list[int]]:
