@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
 import sys
 import time
@@ -35,8 +34,7 @@ from typing import Any
 
 import httpx
 import websockets
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,26 +49,12 @@ from gateway.notifications.models import Notification  # noqa: E402
 from gateway.plugins import get_plugin_manager  # noqa: E402
 from gateway.relay import encode_id  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
+from tests.support import admin_sql, free_port  # noqa: E402
 
 ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
 SUBSCRIPTION = "subscription($after: ID) { notifications(after: $after) { id kind link createdAt } }"
 NOTE_CREATE = "mutation($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } errors { code message } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -80,11 +64,11 @@ async def database(url: str | None) -> AsyncIterator[str]:
         yield url
         return
     name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
     try:
         yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)
 
 
 @contextlib.asynccontextmanager

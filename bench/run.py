@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,19 +38,10 @@ from gateway.migrate import upgrade  # noqa: E402
 from gateway.plugins import get_plugin_manager  # noqa: E402
 from gateway.schema import build_schema  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
-from tests.support import count_statements, free_port  # noqa: E402
+from tests.support import admin_sql, count_statements, free_port  # noqa: E402
 
 ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) -> tuple[str, int, int, int]:
@@ -165,7 +155,7 @@ async def main() -> None:
     variables = json.loads(args.variables)
     name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
     try:
         token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables)
         runs: list[dict[str, Any]] = []
@@ -207,7 +197,7 @@ async def main() -> None:
             )
         )
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import strawberry
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.app import build_state
 from gateway.context import AppState
@@ -25,7 +24,7 @@ from gateway.migrate import upgrade
 from gateway.plugins import get_plugin_manager
 from gateway.schema import build_schema
 from gateway.settings import Settings
-from tests.support import IN_CI, POSTGRES_ADMIN_URL, REDIS_URL, TestOrg, make_org
+from tests.support import IN_CI, POSTGRES_ADMIN_URL, REDIS_URL, TestOrg, admin_sql, make_org
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -35,24 +34,6 @@ def _unavailable(what: str, exc: BaseException) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI must run every database and broker test)")
     pytest.skip(message)
-
-
-async def _create_postgres(name: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-
-
-async def _drop_postgres(name: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
 
 
 class Databases:
@@ -85,7 +66,7 @@ class Databases:
             url = f"sqlite+aiosqlite:///{self.folder.name}/fiche-test.db"
         else:
             name = f"fiche_test_{uuid.uuid4().hex[:12]}"
-            asyncio.run(asyncio.wait_for(_create_postgres(name), timeout=10))
+            asyncio.run(asyncio.wait_for(admin_sql(f'CREATE DATABASE "{name}"'), timeout=10))
             self.postgres_names.append(name)
             url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         settings = Settings(database_url=url, secret_key=TEST_SECRET)
@@ -94,7 +75,7 @@ class Databases:
 
     def close(self) -> None:
         for name in self.postgres_names:
-            asyncio.run(_drop_postgres(name))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.folder.cleanup()
 
 

@@ -22,6 +22,7 @@ from gateway.db import Database
 
 __all__ = [
     "GraphQLResult",
+    "admin_sql",
     "StatementCounter",
     "TestOrg",
     "count_statements",
@@ -139,6 +140,20 @@ def count_statements(db: Database) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(db.sync_engine, "before_cursor_execute", counter)
+
+
+async def admin_sql(statement: str, admin_url: str = POSTGRES_ADMIN_URL) -> None:
+    """Run one statement outside a transaction on the PostgreSQL maintenance database
+    (``CREATE DATABASE`` / ``DROP DATABASE`` of the uniquely named test databases)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def free_port() -> int:

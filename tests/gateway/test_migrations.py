@@ -21,7 +21,7 @@ from gateway.db import Base
 from gateway.migrate import alembic_config, upgrade
 from gateway.plugins import get_plugin_manager
 from gateway.settings import Settings
-from tests.support import POSTGRES_ADMIN_URL, partner_installed
+from tests.support import POSTGRES_ADMIN_URL, admin_sql, partner_installed
 
 SETTINGS = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="migration-tests-secret-key-long-enough")
 
@@ -41,15 +41,6 @@ def pm(partner: None) -> pluggy.PluginManager:
     return get_plugin_manager(SETTINGS)
 
 
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The URL of an empty database: a new SQLite file, or a uniquely named PostgreSQL database."""
@@ -57,11 +48,11 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         yield f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
         return
     name = f"fiche_migrate_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin_sql(f'CREATE DATABASE "{name}"')
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def plugin_tables(pm: pluggy.PluginManager) -> set[str]:

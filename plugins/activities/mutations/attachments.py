@@ -3,15 +3,14 @@ and type limits; downloaded through the authenticated route of :mod:`..routes`."
 
 from __future__ import annotations
 
-import inspect
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
 from strawberry.file_uploads import Upload
 
-from gateway.errors import ErrorCode, UserError, UserErrors
+from gateway.errors import UserError
+from gateway.files import accept_upload
 from plugins.activities import models
 from plugins.activities.common import get_row
 from plugins.activities.mutations.activities import DeletePayload, remove_files_after_commit
@@ -22,27 +21,13 @@ from plugins.activities.types import ActivityAttachment
 if TYPE_CHECKING:
     from gateway.context import OperationContext
 
-__all__ = ["AttachmentMutations", "clean_filename"]
+__all__ = ["AttachmentMutations"]
 
 
 @strawberry.type(description="The outcome of `activityAttachmentAdd`.")
 class ActivityAttachmentPayload:
     attachment: ActivityAttachment | None = strawberry.field(default=None, description="The file attached, when it was accepted.")
     errors: list[UserError] = strawberry.field(default_factory=list, description="Why it was refused, if it was.")
-
-
-def clean_filename(name: str | None) -> str:
-    """The base name without directories or control characters, at most 255 characters."""
-    base = PurePath((name or "").replace("\\", "/")).name
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
-    return (cleaned or "file")[:255]
-
-
-async def _read(file: Any) -> bytes:
-    data = file.read()
-    if inspect.isawaitable(data):
-        data = await data
-    return bytes(data)
 
 
 @strawberry.type
@@ -62,17 +47,15 @@ class AttachmentMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, activity_id, "Activity", "activityId")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
-            content_type = (getattr(file, "content_type", None) or "application/octet-stream").split(";")[0].strip().lower()
-            if content_type not in settings.allowed_upload_types:
-                raise UserErrors.invalid(f"Files of type {content_type} are not accepted.", "file")
-            data = await _read(file)
-            if len(data) > settings.max_upload_bytes:
-                raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"The file is larger than {settings.max_upload_bytes} bytes.", "file")
-            filename = clean_filename(getattr(file, "filename", None))
-            key = await context.app.storage.save(data, suffix=PurePath(filename).suffix)
+            accepted = await accept_upload(file, settings, "file")
+            key = await context.app.storage.save(accepted.data, suffix=accepted.suffix)
             try:
                 attachment = models.ActivityAttachment(
-                    activity_id=activity.id, filename=filename, content_type=content_type, size=len(data), storage_key=key
+                    activity_id=activity.id,
+                    filename=accepted.filename,
+                    content_type=accepted.content_type,
+                    size=len(accepted.data),
+                    storage_key=key,
                 )
                 session.add(attachment)
                 await session.flush()

@@ -40,8 +40,7 @@ class DocumentMutations:
                 context.app.storage,
                 customer.id,
                 input.file,
-                max_bytes=context.settings.max_upload_bytes,
-                allowed_types=context.settings.allowed_upload_types,
+                context.settings,
             )
             return CustomerDocumentPayload(document=reads.document_from_row(document))
 

@@ -8,93 +8,36 @@ schedules it), so a rolled-back deletion never loses a file.
 
 from __future__ import annotations
 
-import inspect
-import os
-import unicodedata
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import ErrorCode, UserErrors
+from gateway.errors import UserErrors
+from gateway.files import accept_upload
+from gateway.settings import Settings
 from gateway.storage import FileStorage
 from plugins.customers import models
 
-__all__ = ["Readable", "clean_filename", "delete_document", "get_document", "read_limited", "store_document"]
-
-CHUNK = 64 * 1024
-
-
-class Readable(Protocol):
-    """What an uploaded file offers (Starlette's ``UploadFile``)."""
-
-    filename: str | None
-    content_type: str | None
-
-    def read(self, size: int = -1) -> Any: ...
-
-
-async def read_limited(upload: Readable, limit: int, *path: str) -> bytes:
-    """The upload's bytes; LIMIT_EXCEEDED as soon as more than ``limit`` were read."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = upload.read(CHUNK)
-        if inspect.isawaitable(chunk):
-            chunk = await chunk
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > limit:
-            raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"The file is larger than the limit of {limit} bytes.", *path)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def clean_filename(name: str | None) -> str:
-    """The last path component, without control characters, at most 255 characters."""
-    base = os.path.basename((name or "").replace("\\", "/"))
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
-    if not base:
-        return "document"
-    stem, dot, extension = base.rpartition(".")
-    if len(base) > 255:
-        base = (stem[: 250 - len(extension)] + dot + extension) if dot and len(extension) <= 10 else base[:255]
-    return base
-
-
-def content_type_of(upload: Readable) -> str:
-    return (upload.content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
-
-
-def check_type(content_type: str, allowed: Sequence[str], *path: str) -> None:
-    if content_type not in {kind.lower() for kind in allowed}:
-        raise UserErrors.invalid(
-            f"Files of type {content_type} are not accepted (accepted: {', '.join(allowed)}).", *path
-        )
-
+__all__ = ["delete_document", "get_document", "store_document"]
 
 async def store_document(
     session: AsyncSession,
     storage: FileStorage,
     customer_id: int,
-    upload: Readable,
-    *,
-    max_bytes: int,
-    allowed_types: Sequence[str],
+    upload: Any,
+    settings: Settings,
     path: Sequence[str] = ("input", "file"),
 ) -> models.CustomerDocument:
-    content_type = content_type_of(upload)
-    check_type(content_type, allowed_types, *path)
-    data = await read_limited(upload, max_bytes, *path)
-    if not data:
-        raise UserErrors.invalid("The file is empty.", *path)
-    filename = clean_filename(upload.filename)
-    _, dot, extension = filename.rpartition(".")
-    key = await storage.save(data, suffix=f".{extension}" if dot else "")
+    accepted = await accept_upload(upload, settings, *path, default_name="document")
+    key = await storage.save(accepted.data, suffix=accepted.suffix)
     document = models.CustomerDocument(
-        customer_id=customer_id, filename=filename, content_type=content_type, size=len(data), storage_key=key
+        customer_id=customer_id,
+        filename=accepted.filename,
+        content_type=accepted.content_type,
+        size=len(accepted.data),
+        storage_key=key,
     )
     session.add(document)
     try:

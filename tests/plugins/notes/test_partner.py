@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.app import build_state
 from gateway.migrate import upgrade
@@ -18,7 +17,7 @@ from gateway.plugins import get_plugin_manager, plugin_names
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from tests.plugins.notes.support import add_note, create_customer, inbox
-from tests.support import POSTGRES_ADMIN_URL, TestOrg, make_org, partner_installed
+from tests.support import admin_sql, POSTGRES_ADMIN_URL, TestOrg, make_org, partner_installed
 
 CARD_CREATE = """
 mutation($customerId: ID!) { loyaltyCardCreate(customerId: $customerId, points: 10) { card { id } errors { code } } }
@@ -29,15 +28,6 @@ query($id: ID!) { node(id: $id) { ... on LoyaltyCard { points notes { edges { no
 CUSTOMER_NOTES = "query($id: ID!) { node(id: $id) { ... on Customer { notes { edges { node { body } } } } } }"
 
 
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
 async def partner_org(tmp_path: Path, db_kind: str) -> AsyncIterator[TestOrg]:
     """An organisation on a fresh database, with the partner plugin installed."""
@@ -46,7 +36,7 @@ async def partner_org(tmp_path: Path, db_kind: str) -> AsyncIterator[TestOrg]:
         url = f"sqlite+aiosqlite:///{tmp_path}/partner.db"
     else:
         try:
-            await _admin(f'CREATE DATABASE "{name}"')
+            await admin_sql(f'CREATE DATABASE "{name}"')
         except OSError as exc:  # pragma: no cover - environment
             from tests.conftest import _unavailable
 
@@ -65,7 +55,7 @@ async def partner_org(tmp_path: Path, db_kind: str) -> AsyncIterator[TestOrg]:
             await state.broker.disconnect()
             await state.db.dispose()
             if db_kind != "sqlite":
-                await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def card_of(org: TestOrg) -> tuple[str, str]:

@@ -1,0 +1,156 @@
+"""Uploaded files, for every plugin that keeps some: accepting an upload against the
+gateway's limits, and the authenticated, tenant-checked download route.
+
+The bytes live in the file storage (``context.app.storage``, replaceable through the
+``file_storage`` hook) under a random key; each plugin keeps the metadata in its own table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway.auth import authenticate_token, bearer_token
+from gateway.errors import ErrorCode, UserErrors
+from gateway.relay import InvalidID, decode_id
+from gateway.settings import Settings
+
+__all__ = ["AcceptedFile", "StoredFile", "accept_upload", "clean_filename", "download_route"]
+
+CHUNK = 64 * 1024
+DOWNLOAD_CHUNK = 256 * 1024
+
+
+class Readable(Protocol):
+    """What an uploaded file offers (Starlette's ``UploadFile``)."""
+
+    filename: str | None
+    content_type: str | None
+
+    def read(self, size: int = -1) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AcceptedFile:
+    data: bytes
+    filename: str
+    content_type: str
+
+    @property
+    def suffix(self) -> str:
+        _, dot, extension = self.filename.rpartition(".")
+        return f".{extension}" if dot else ""
+
+
+def clean_filename(name: str | None, default: str = "file") -> str:
+    """The last path component of a client-given name, without control characters, at
+    most 255 characters (it is only ever shown back, never used as a storage path)."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if not base:
+        return default
+    stem, dot, extension = base.rpartition(".")
+    if len(base) > 255:
+        base = (stem[: 250 - len(extension)] + dot + extension) if dot and len(extension) <= 10 else base[:255]
+    return base
+
+
+async def _read_limited(upload: Readable, limit: int, path: Sequence[str]) -> bytes:
+    """The upload's bytes; LIMIT_EXCEEDED as soon as more than ``limit`` were read."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = upload.read(CHUNK)
+        if inspect.isawaitable(chunk):
+            chunk = await chunk
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"The file is larger than the limit of {limit} bytes.", *path)
+        chunks.append(chunk)
+
+
+async def accept_upload(upload: Readable, settings: Settings, *path: str, default_name: str = "file") -> AcceptedFile:
+    """The upload, checked against the accepted content types (INVALID), the size limit
+    (LIMIT_EXCEEDED, without reading past it) and emptiness (INVALID)."""
+    content_type = (upload.content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
+    allowed = {kind.lower() for kind in settings.allowed_upload_types}
+    if content_type not in allowed:
+        raise UserErrors.invalid(
+            f"Files of type {content_type} are not accepted (accepted: {', '.join(settings.allowed_upload_types)}).", *path
+        )
+    data = await _read_limited(upload, settings.max_upload_bytes, path)
+    if not data:
+        raise UserErrors.invalid("The file is empty.", *path)
+    return AcceptedFile(data=data, filename=clean_filename(upload.filename, default_name), content_type=content_type)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredFile:
+    filename: str
+    content_type: str
+    storage_key: str
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _disposition(filename: str) -> str:
+    ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int], Awaitable[StoredFile | None]]) -> Route:
+    """``GET path`` (with an ``{id}`` global ID of ``type_name``) downloads a stored file.
+
+    Authenticated like ``/graphql`` (``Authorization: Bearer``); ``find`` runs in a session
+    scoped to the viewer's organisation, so another organisation's file answers 404
+    exactly like a missing one."""
+    missing = f"No such {type_name}."
+
+    async def download(request: Request) -> Response:
+        state = request.app.state.fiche
+        viewer = await authenticate_token(state.pm, state.settings, state.db, bearer_token(request.headers.get("authorization")))
+        if viewer is None:
+            return _error(401, "Authentication required: send `Authorization: Bearer <token>`.")
+        try:
+            _, pk = decode_id(request.path_params["id"], type_name)
+        except InvalidID:
+            return _error(404, missing)
+        async with state.db.reader(viewer.organization_id) as session:
+            stored = await find(session, pk)
+        if stored is None:
+            return _error(404, missing)
+        try:
+            data = await state.storage.read(stored.storage_key)
+        except FileNotFoundError:
+            return _error(404, missing)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), DOWNLOAD_CHUNK):
+                yield data[start : start + DOWNLOAD_CHUNK]
+
+        return StreamingResponse(
+            chunks(),
+            media_type=stored.content_type,
+            headers={
+                "Content-Disposition": _disposition(stored.filename),
+                "Content-Length": str(len(data)),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    return Route(path, download, methods=["GET"])
