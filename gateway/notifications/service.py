@@ -137,8 +137,7 @@ async def notify(
     messages = [(user_topic(organization_id, row.recipient_id), record_from_row(row).to_message()) for row in rows]
 
     async def publish() -> None:
-        for topic, payload in messages:
-            await broker.publish(topic, payload)
+        await broker.publish_many(messages)
 
     context.after_commit(publish)
     return [row.recipient_id for row in rows]

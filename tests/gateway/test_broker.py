@@ -261,3 +261,14 @@ async def test_redis_subscription_goes_on_after_a_connection_loss(broker: Broker
             break
         # then
         assert message == "after the outage"
+
+
+async def test_publish_many_delivers_every_message_in_order_to_its_topic(broker: Broker) -> None:
+    # given
+    async with broker.subscribe("ann") as ann, broker.subscribe("bob") as bob:
+        # when
+        await broker.publish_many([("ann", {"n": 1}), ("bob", {"n": 2}), ("ann", {"n": 3})])
+        # then
+        assert [await asyncio.wait_for(ann.get(), 2), await asyncio.wait_for(ann.get(), 2)] == [{"n": 1}, {"n": 3}]
+        assert await asyncio.wait_for(bob.get(), 2) == {"n": 2}
+        assert ann.queue.empty() and bob.queue.empty()

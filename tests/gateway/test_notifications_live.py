@@ -171,10 +171,10 @@ async def test_lost_broker_messages_are_replayed_from_the_inbox(org: TestOrg, se
         # given: three notifications committed while the broker dropped every message
         broker = org.state.broker
 
-        async def dropped(topic: str, message: Any) -> None:
+        async def dropped(messages: Any) -> None:
             return None
 
-        monkeypatch.setattr(broker, "publish", dropped)
+        monkeypatch.setattr(broker, "publish_many", dropped)
         for _ in range(3):
             await notify(org, "member")
         monkeypatch.undo()
