@@ -18,12 +18,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stats import latency_figures  # noqa: E402
 
 
 def gid(type_name: str, pk: str) -> str:
@@ -117,14 +121,11 @@ async def measure(url: str, organization_id: int, requests: int, warmup: int, an
         elapsed = time.perf_counter() - started
     finally:
         await connection.close()
-    latencies.sort()
     figures = {
         "requests": requests,
         "seconds": round(elapsed, 3),
         "requests_per_second": round(requests / elapsed, 2),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
-        "max_ms": round(latencies[-1] * 1000, 2),
+        **latency_figures(latencies, digits=2),
         "response_bytes": len(body.encode()),
     }
     return figures, body

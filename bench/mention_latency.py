@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -49,6 +48,7 @@ from gateway.notifications.models import Notification  # noqa: E402
 from gateway.plugins import get_plugin_manager  # noqa: E402
 from gateway.relay import encode_id  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
+from bench.stats import latency_figures  # noqa: E402
 from tests.support import admin_sql, free_port  # noqa: E402
 
 ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -219,9 +219,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "broker": args.broker_url.split(":", 1)[0],
         "expected_deliveries": expected,
         "deliveries": len(latencies),
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2) if latencies else None,
-        "max_ms": round(latencies[-1], 2) if latencies else None,
+        **latency_figures([latency / 1000 for latency in latencies], digits=2),
         "deliveries_per_s": round(len(latencies) / max(last_arrival - bench_started, 1e-9), 1),
         "subscribe_all_s": round(connect_seconds, 2),
         "python": platform.python_version(),

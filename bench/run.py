@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from gateway.migrate import upgrade  # noqa: E402
 from gateway.plugins import get_plugin_manager  # noqa: E402
 from gateway.schema import build_schema  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
+from bench.stats import latency_figures  # noqa: E402
 from tests.support import admin_sql, count_statements, free_port  # noqa: E402
 
 ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -103,15 +103,12 @@ async def load(base: str, token: str, query: str, variables: dict[str, Any], req
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
     return {
         "requests": requests,
         "concurrency": concurrency,
         "seconds": round(elapsed, 3),
         "requests_per_second": round(requests / elapsed, 2),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
+        **latency_figures(latencies),
     }
 
 

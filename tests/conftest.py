@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import strawberry
-from sqlalchemy import text
 
 from gateway.app import build_state
 from gateway.context import AppState

@@ -16,6 +16,7 @@ from gateway.context import AppState
 from gateway.plugins import BUILTIN_PLUGINS
 from gateway.settings import Settings
 from tests.gateway import probe_plugins
+from tests.support import live_server
 
 PROBE: list[tuple[str, Any]] = [("probe", probe_plugins)]
 DOMAIN_PLUGINS = tuple(name for name, _ in BUILTIN_PLUGINS)
@@ -42,3 +43,10 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to :func:`app` in-process (no lifespan: ``state`` is connected)."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+async def server(state: AppState) -> AsyncIterator[str]:
+    """``host:port`` of the real app served by uvicorn."""
+    async with live_server(create_app(state.settings, state=state)) as address:
+        yield address

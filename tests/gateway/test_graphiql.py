@@ -8,7 +8,7 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from gateway.graphiql import (
     ASSET_URL_PREFIX,
@@ -42,8 +41,8 @@ def make_app(endpoint: str = "/graphql") -> Starlette:
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(make_app()) as test_client:
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://test") as test_client:
         yield test_client
 
 
@@ -84,8 +83,8 @@ def test_page_references_the_endpoint() -> None:
     assert '"/graphql"' not in html
 
 
-def test_page_served_at_the_endpoint(client: TestClient) -> None:
-    response = client.get("/graphql")
+async def test_page_served_at_the_endpoint(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "<title>Fiche GraphiQL</title>" in response.text
@@ -125,9 +124,9 @@ def test_subscriptions_use_graphql_ws_with_authorization_in_connection_params() 
 # ------------------------------------------------------------------ serving
 
 
-def test_every_referenced_asset_is_served(client: TestClient) -> None:
+async def test_every_referenced_asset_is_served(client: httpx.AsyncClient) -> None:
     for url in referenced_assets(graphiql_html()):
-        response = client.get(url)
+        response = await client.get(url)
         assert response.status_code == 200, url
         assert response.content, url
         content_type = response.headers["content-type"]
@@ -140,9 +139,9 @@ def test_every_referenced_asset_is_served(client: TestClient) -> None:
         assert "max-age=" in response.headers["cache-control"]
 
 
-def test_unknown_asset_is_not_found(client: TestClient) -> None:
-    assert client.get(f"{ASSET_URL_PREFIX}/nope.js").status_code == 404
-    assert client.get(f"{ASSET_URL_PREFIX}/../assets.lock.json").status_code == 404
+async def test_unknown_asset_is_not_found(client: httpx.AsyncClient) -> None:
+    assert (await client.get(f"{ASSET_URL_PREFIX}/nope.js")).status_code == 404
+    assert (await client.get(f"{ASSET_URL_PREFIX}/../assets.lock.json")).status_code == 404
 
 
 # ------------------------------------------------------------------ lock file

@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 
-from gateway.app import create_app
-from gateway.context import AppState, ConnectionContext
+from gateway.context import ConnectionContext
 from gateway.notifications import user_topic
 from gateway.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
-from tests.support import REDIS_URL, TestOrg, live_server
+from tests.support import REDIS_URL, TestOrg
 
 SUBSCRIBE = """
 subscription Live($after: ID) {
@@ -40,11 +39,6 @@ def broker_url(broker_kind: str) -> str:
 def plugins() -> list[tuple[str, Any]]:
     return PROBE
 
-
-@pytest.fixture
-async def server(state: AppState) -> AsyncIterator[str]:
-    async with live_server(create_app(state.settings, state=state)) as address:
-        yield address
 
 
 async def notify(tenant: TestOrg, *to: str, fail: bool = False) -> None:

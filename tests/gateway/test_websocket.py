@@ -4,17 +4,14 @@ every operation on a socket."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from gateway.app import create_app
-from gateway.context import AppState
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, open_socket
-from tests.support import TestOrg, live_server
+from tests.support import TestOrg
 
 VIEWER = "{ viewer { user { handle } } }"
 LOADER_SERIAL = "{ first: probeLoaderSerial second: probeLoaderSerial }"
@@ -28,12 +25,6 @@ PROBE_NOTIFY = "mutation Notify($to: [ID!]!) { probeNotify(recipientIds: $to) { 
 def plugins() -> list[tuple[str, Any]]:
     return PROBE
 
-
-@pytest.fixture
-async def server(state: AppState) -> AsyncIterator[str]:
-    """``host:port`` of the real app served by uvicorn."""
-    async with live_server(create_app(state.settings, state=state)) as address:
-        yield address
 
 
 def bearer(org: TestOrg, who: str) -> dict[str, str]:
