@@ -12,7 +12,7 @@ import inspect
 import os
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,10 @@ from gateway.errors import ErrorCode, UserErrors
 from gateway.relay import InvalidID, decode_id
 from gateway.settings import Settings
 
-__all__ = ["AcceptedFile", "StoredFile", "accept_upload", "clean_filename", "download_route"]
+if TYPE_CHECKING:
+    from gateway.context import OperationContext
+
+__all__ = ["AcceptedFile", "StoredFile", "accept_upload", "clean_filename", "download_route", "remove_after_commit"]
 
 CHUNK = 64 * 1024
 DOWNLOAD_CHUNK = 256 * 1024
@@ -94,6 +97,21 @@ async def accept_upload(upload: Readable, settings: Settings, *path: str, defaul
     if not data:
         raise UserErrors.invalid("The file is empty.", *path)
     return AcceptedFile(data=data, filename=clean_filename(upload.filename, default_name), content_type=content_type)
+
+
+def remove_after_commit(context: OperationContext, keys: Sequence[str]) -> None:
+    """Delete stored files once the operation's transaction has committed: a rolled-back
+    deletion never loses a file (the worst case is an orphan file, never a dangling row)."""
+    storage = context.app.storage
+    pending = list(keys)
+    if not pending or storage is None:
+        return
+
+    async def remove() -> None:
+        for key in pending:
+            await storage.delete(key)
+
+    context.after_commit(remove)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

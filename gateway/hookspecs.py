@@ -148,11 +148,13 @@ def customer_deletion_blockers(session: AsyncSession, customer_id: int) -> Await
 
 
 @hookspec
-def customer_deleted(session: AsyncSession, customer_id: int) -> Awaitable[None] | None:
+def customer_deleted(session: AsyncSession, customer_id: int, context: OperationContext) -> Awaitable[None] | None:
     """Remove or detach the plugin's rows of a customer being deleted, in the same transaction.
 
     :param session: the deletion transaction's session.
-    :param customer_id: primary key of the deleted customer."""
+    :param customer_id: primary key of the deleted customer.
+    :param context: the operation, e.g. to remove stored files once the deletion commits
+        (:func:`gateway.files.remove_after_commit`)."""
 
 
 @hookspec(firstresult=True)

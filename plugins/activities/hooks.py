@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
+from gateway.files import remove_after_commit
 from gateway.org_settings import OrganizationSettingSpec
 from gateway.schema import TypeExtension
 from plugins.activities import models, timeline
@@ -21,7 +22,13 @@ from plugins.activities.nodes import NODE_RESOLVERS
 from plugins.activities.queries import ActivityQueries, customer_activities_field
 from plugins.activities.routes import routes
 from plugins.activities.services.settings import SETTINGS
-from plugins.activities.types import Activity, ActivityAttachment, ActivityType, Report, ReportForm
+from plugins.activities.types import (
+    Activity,
+    ActivityAttachment,
+    ActivityType,
+    Report,
+    ReportForm,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,11 +102,10 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
 
 
 @hookimpl
-async def customer_deleted(session: AsyncSession, customer_id: int) -> None:
-    # The hook has no access to the file storage: attachment rows go, their files stay
-    # (an orphan-file sweep is the storage's business).
+async def customer_deleted(session: AsyncSession, customer_id: int, context: OperationContext) -> None:
+    # The customer's activities go with it; their attachments' files once the deletion commits.
     ids = list((await session.scalars(select(models.Activity.id).where(models.Activity.location_id == customer_id))).all())
-    await delete_activities(session, ids)
+    remove_after_commit(context, await delete_activities(session, ids))
 
 
 @hookimpl

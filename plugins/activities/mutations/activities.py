@@ -12,6 +12,7 @@ from gateway.accounts import models as accounts
 from gateway.db import utcnow
 from gateway.directory import CustomerLocation, customer_locations
 from gateway.errors import UserError, UserErrors
+from gateway.files import remove_after_commit
 from plugins.activities import models
 from plugins.activities.common import decode, fetch_activity, get_row
 from plugins.activities.services.access import check_assignee, check_can_edit
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from gateway.context import OperationContext
 
-__all__ = ["ActivityMutations", "ActivityPayload", "DeletePayload", "delete_activities", "remove_files_after_commit"]
+__all__ = ["ActivityMutations", "ActivityPayload", "DeletePayload", "delete_activities"]
 
 UNSET: Any = strawberry.UNSET
 
@@ -126,18 +127,6 @@ async def delete_activities(session: AsyncSession, activity_ids: list[int]) -> l
     return keys
 
 
-def remove_files_after_commit(context: OperationContext, keys: list[str]) -> None:
-    storage = context.app.storage
-    if not keys or storage is None:
-        return
-
-    async def remove() -> None:
-        for key in keys:
-            await storage.delete(key)
-
-    context.after_commit(remove)
-
-
 @strawberry.type
 class ActivityMutations:
     @strawberry.mutation(description="Record an activity with a customer or branch.")
@@ -222,7 +211,7 @@ class ActivityMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, id, "Activity", "id")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
-            remove_files_after_commit(context, await delete_activities(session, [activity.id]))
+            remove_after_commit(context, await delete_activities(session, [activity.id]))
             return DeletePayload(deleted_id=id)
 
         return await context.mutate(change, DeletePayload)

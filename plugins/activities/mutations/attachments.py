@@ -10,12 +10,12 @@ from sqlalchemy import select
 from strawberry.file_uploads import Upload
 
 from gateway.errors import UserError
-from gateway.files import accept_upload
+from gateway.files import accept_upload, remove_after_commit
 from plugins.activities import models
 from plugins.activities.common import get_row
-from plugins.activities.mutations.activities import DeletePayload, remove_files_after_commit
-from plugins.activities.services.access import check_can_edit
+from plugins.activities.mutations.activities import DeletePayload
 from plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
+from plugins.activities.services.access import check_can_edit
 from plugins.activities.types import ActivityAttachment
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class AttachmentMutations:
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
             await session.delete(attachment)
             await session.flush()
-            remove_files_after_commit(context, [attachment.storage_key])
+            remove_after_commit(context, [attachment.storage_key])
             return DeletePayload(deleted_id=id)
 
         return await context.mutate(change, DeletePayload)

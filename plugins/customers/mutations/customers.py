@@ -6,10 +6,26 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.files import remove_after_commit
 from plugins.customers import models, reads
-from plugins.customers.inputs import CustomerConvertInput, CustomerCreateInput, CustomerUpdateInput
-from plugins.customers.mutations.common import INPUT, custom_values, gid, optional_pk, pk_of, sent
-from plugins.customers.payloads import CustomerDeletePayload, CustomerMemoPayload, CustomerPayload
+from plugins.customers.inputs import (
+    CustomerConvertInput,
+    CustomerCreateInput,
+    CustomerUpdateInput,
+)
+from plugins.customers.mutations.common import (
+    INPUT,
+    custom_values,
+    gid,
+    optional_pk,
+    pk_of,
+    sent,
+)
+from plugins.customers.payloads import (
+    CustomerDeletePayload,
+    CustomerMemoPayload,
+    CustomerPayload,
+)
 from plugins.customers.services import customers as service
 from plugins.customers.services import lifecycle
 from plugins.customers.services.relations import set_memo
@@ -160,14 +176,7 @@ class CustomerMutations:
             session = await context.session()
             customer = await service.get_customer(session, pk_of(id, "Customer", "id"), "id")
             pk = customer.id
-            keys = await lifecycle.delete_customer(session, context.pm.hook, customer)
-            storage = context.app.storage
-
-            async def remove_files() -> None:
-                for key in keys:
-                    await storage.delete(key)
-
-            context.after_commit(remove_files)
+            remove_after_commit(context, await lifecycle.delete_customer(session, context, customer))
             return CustomerDeletePayload(deleted_id=gid("Customer", pk))
 
         return await context.mutate(change, CustomerDeletePayload)

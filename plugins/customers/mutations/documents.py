@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.files import remove_after_commit
 from plugins.customers import reads
 from plugins.customers.inputs import CustomerDocumentUploadInput
 from plugins.customers.mutations.common import INPUT, gid, pk_of
-from plugins.customers.payloads import CustomerDocumentDeletePayload, CustomerDocumentPayload
+from plugins.customers.payloads import (
+    CustomerDocumentDeletePayload,
+    CustomerDocumentPayload,
+)
 from plugins.customers.services import documents
 from plugins.customers.services.customers import get_customer
 
@@ -57,13 +61,7 @@ class DocumentMutations:
             session = await context.session()
             document = await documents.get_document(session, pk_of(id, "CustomerDocument", "id"), "id")
             pk = document.id
-            key = await documents.delete_document(session, document)
-            storage = context.app.storage
-
-            async def remove_file() -> None:
-                await storage.delete(key)
-
-            context.after_commit(remove_file)
+            remove_after_commit(context, [await documents.delete_document(session, document)])
             return CustomerDocumentDeletePayload(deleted_id=gid("CustomerDocument", pk))
 
         return await context.mutate(change, CustomerDocumentDeletePayload)

@@ -121,7 +121,7 @@ async def _move_memo(session: AsyncSession, source: int, target: int) -> None:
     await session.flush()
 
 
-async def delete_customer(session: AsyncSession, hooks: Any, customer: models.Customer) -> list[str]:
+async def delete_customer(session: AsyncSession, context: Any, customer: models.Customer) -> list[str]:
     """Delete a customer and its rows, once no plugin objects. Returns the storage keys of
     its documents, to remove from the file storage after the commit."""
     branches = (await session.scalars(select(models.Customer.display_name).where(models.Customer.parent_id == customer.id))).all()
@@ -131,11 +131,12 @@ async def delete_customer(session: AsyncSession, hooks: Any, customer: models.Cu
             "delete them or attach them elsewhere first.",
             "id",
         )
+    hooks = context.pm.hook
     answers = await _answers(hooks.customer_deletion_blockers(session=session, customer_id=customer.id))
     reasons = [reason for answer in answers for reason in answer or ()]
     if reasons:
         raise UserErrors.conflict("This customer cannot be deleted: " + "; ".join(reasons), "id")
-    await _answers(hooks.customer_deleted(session=session, customer_id=customer.id))
+    await _answers(hooks.customer_deleted(session=session, customer_id=customer.id, context=context))
     keys = list(
         (await session.scalars(select(models.CustomerDocument.storage_key).where(models.CustomerDocument.customer_id == customer.id))).all()
     )

@@ -30,6 +30,7 @@ mutation ($activityId: ID!, $file: Upload!) {
 ATTACHMENTS = "query ($id: ID!) { node(id: $id) { ... on Activity { attachments { id filename } } } }"
 DETACH = "mutation ($id: ID!) { activityAttachmentDelete(id: $id) { deletedId errors { code } } }"
 ACTIVITY_DELETE = "mutation ($id: ID!) { activityDelete(id: $id) { deletedId errors { code } } }"
+CUSTOMER_DELETE = "mutation ($id: ID!) { customerDelete(id: $id) { deletedId errors { code message } } }"
 PDF = b"%PDF-1.4 minutes of the meeting"
 
 
@@ -148,6 +149,18 @@ async def test_deleting_the_activity_deletes_its_files(org: TestOrg, client: htt
     await upload(client, org, created["id"], b"notes", "b.txt", "text/plain")
     # when
     payload = (await org.ok(ACTIVITY_DELETE, {"id": created["id"]}))["activityDelete"]
+    # then
+    assert payload["errors"] == [] and files(upload_dir) == []
+
+
+async def test_deleting_the_customer_deletes_its_activities_files(org: TestOrg, client: httpx.AsyncClient, upload_dir: Path) -> None:
+    # given
+    location = await customer(org)
+    created = await activity(org, location)
+    await upload(client, org, created["id"], PDF, "a.pdf", "application/pdf")
+    assert len(files(upload_dir)) == 1
+    # when
+    payload = (await org.ok(CUSTOMER_DELETE, {"id": location}, as_="manager"))["customerDelete"]
     # then
     assert payload["errors"] == [] and files(upload_dir) == []
 

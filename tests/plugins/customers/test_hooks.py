@@ -53,7 +53,7 @@ class Recorder:
         return self.blockers.get(customer_id, [])
 
     @hookimpl
-    async def customer_deleted(self, session: AsyncSession, customer_id: int) -> None:
+    async def customer_deleted(self, session: AsyncSession, customer_id: int, context: Any) -> None:
         still_there = await session.scalar(select(models.Customer.id).where(models.Customer.id == customer_id))
         self.deleted.append((customer_id, still_there is not None))
 
