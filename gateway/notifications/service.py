@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import utcnow
 from gateway.notifications import models
@@ -15,7 +16,7 @@ from gateway.notifications import models
 if TYPE_CHECKING:
     from gateway.context import OperationContext
 
-__all__ = ["NotificationRecord", "notify", "user_topic"]
+__all__ = ["NotificationRecord", "notify", "recipients_of", "retarget", "user_topic", "withdraw"]
 
 
 def user_topic(organization_id: int, user_id: int) -> str:
@@ -141,3 +142,37 @@ async def notify(
 
     context.after_commit(publish)
     return [row.recipient_id for row in rows]
+
+
+async def recipients_of(session: AsyncSession, subject_id: str) -> list[tuple[int, int]]:
+    """``(notification id, recipient id)`` of every inbox row about ``subject_id``."""
+    rows = await session.execute(
+        select(models.Notification.id, models.Notification.recipient_id).where(models.Notification.subject_id == subject_id)
+    )
+    return [(row.id, row.recipient_id) for row in rows]
+
+
+async def withdraw(
+    session: AsyncSession,
+    message: str,
+    *,
+    ids: Sequence[int] | None = None,
+    subject_ids: Sequence[str] | None = None,
+) -> None:
+    """Keep inbox rows but replace their text and drop their link, when what they quote is
+    gone or no longer readable by their recipient (by notification ids or by subject)."""
+    condition = models.Notification.id.in_(list(ids or ())) if subject_ids is None else models.Notification.subject_id.in_(list(subject_ids))
+    await session.execute(
+        update(models.Notification).where(condition).values(message=message, link=None).execution_options(synchronize_session=False)
+    )
+
+
+async def retarget(session: AsyncSession, old_target_id: str, new_target_id: str, kinds: Sequence[str]) -> None:
+    """Point notifications of ``kinds`` that lead to ``old_target_id`` (a merged duplicate)
+    at ``new_target_id``, deep links included."""
+    await session.execute(
+        update(models.Notification)
+        .where(models.Notification.target_id == old_target_id, models.Notification.kind.in_(list(kinds)))
+        .values(target_id=new_target_id, link=func.replace(models.Notification.link, old_target_id, new_target_id))
+        .execution_options(synchronize_session=False)
+    )

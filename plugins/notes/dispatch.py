@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from gateway.accounts import models as accounts
 from gateway.directory import customer_locations
 from gateway.notifications import NotificationKind, notify
-from gateway.notifications import models as inbox
+from gateway.notifications import service as inbox
 from gateway.relay import encode_id
 from plugins.notes import models, services
 
@@ -157,28 +157,19 @@ async def redact_notifications(context: OperationContext, note: models.Note, *, 
     it (everyone when it is ``deleted``): the inbox rows stay, but neither their message
     (which quotes the note) nor their link gives the note away. Returns how many changed."""
     session = await context.session()
-    subject = encode_id("Note", note.id)
-    rows = (
-        await session.execute(
-            select(inbox.Notification.id, inbox.Notification.recipient_id).where(inbox.Notification.subject_id == subject)
-        )
-    ).all()
+    rows = await inbox.recipients_of(session, encode_id("Note", note.id))
     if not rows:
         return 0
     if deleted:
-        stale = [row.id for row in rows]
+        stale = [notification for notification, _ in rows]
     else:
-        access = await load_access(session, {row.recipient_id for row in rows})
+        access = await load_access(session, {recipient for _, recipient in rows})
         readable = note_access(note)
         stale = [
-            row.id for row in rows if row.recipient_id not in access or not services.can_see(access[row.recipient_id], readable)
+            notification
+            for notification, recipient in rows
+            if recipient not in access or not services.can_see(access[recipient], readable)
         ]
     if stale:
-        message = (DELETED if deleted else WITHDRAWN).format(what=_what(note))
-        await session.execute(
-            update(inbox.Notification)
-            .where(inbox.Notification.id.in_(stale))
-            .values(message=message, link=None)
-            .execution_options(synchronize_session=False)
-        )
+        await inbox.withdraw(session, (DELETED if deleted else WITHDRAWN).format(what=_what(note)), ids=stale)
     return len(stale)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
-from gateway.notifications import models as inbox
+from gateway.notifications import service as inbox
 from gateway.relay import encode_id
 from plugins.notes import models
 from plugins.notes.dispatch import DELETED, KINDS
@@ -35,12 +35,7 @@ async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: 
         .execution_options(synchronize_session=False)
     )
     source_gid, target_gid = encode_id("Customer", source_id), encode_id("Customer", target_id)
-    await session.execute(
-        update(inbox.Notification)
-        .where(inbox.Notification.target_id == source_gid, inbox.Notification.kind.in_([kind.name for kind in KINDS]))
-        .values(target_id=target_gid, link=func.replace(inbox.Notification.link, source_gid, target_gid))
-        .execution_options(synchronize_session=False)
-    )
+    await inbox.retarget(session, source_gid, target_gid, [kind.name for kind in KINDS])
     follow = models.CustomerFollow
     already = select(follow.user_id).where(follow.customer_id == target_id)
     await session.execute(
@@ -70,12 +65,7 @@ async def delete_customer_rows(session: AsyncSession, customer_id: int) -> None:
         subjects = [encode_id("Note", row.id) for row in rows if row.is_task is is_task]
         if subjects:
             # Inbox rows stay, but no longer quote or link to what is gone.
-            await session.execute(
-                update(inbox.Notification)
-                .where(inbox.Notification.subject_id.in_(subjects))
-                .values(message=DELETED.format(what="task" if is_task else "note"), link=None)
-                .execution_options(synchronize_session=False)
-            )
+            await inbox.withdraw(session, DELETED.format(what="task" if is_task else "note"), subject_ids=subjects)
     if ids:
         await session.execute(
             delete(models.NoteMention).where(models.NoteMention.note_id.in_(ids)).execution_options(synchronize_session=False)

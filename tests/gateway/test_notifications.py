@@ -328,3 +328,38 @@ async def test_node_of_someone_else_notification_is_null(org: TestOrg) -> None:
     data = await org.ok(NODE, {"id": theirs}, as_="member")
     # then
     assert data == {"node": None}
+
+
+async def test_withdraw_and_retarget_change_only_the_rows_they_name(org: TestOrg) -> None:
+    """The service API plugins use to keep inbox rows in step with what they point at."""
+    from sqlalchemy import select
+
+    from gateway.notifications import models as inbox_models
+    from gateway.notifications.service import recipients_of, retarget, withdraw
+
+    # given: two inbox rows about two subjects, leading to one target
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        rows = [
+            inbox_models.Notification(
+                recipient_id=org.users[who].id, kind="PROBE", message="quoted", subject_id=subject,
+                target_id="T-old", link=f"/t/T-old#{subject}",
+            )
+            for who, subject in (("member", "S1"), ("member2", "S2"))
+        ]
+        session.add_all(rows)
+    # when
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        about_s1 = await recipients_of(session, "S1")
+        await withdraw(session, "withdrawn", subject_ids=["S1"])
+        await retarget(session, "T-old", "T-new", ["PROBE"])
+    # then
+    async with org.state.db.reader(org.organization_id) as session:
+        result = {
+            row.subject_id: (row.message, row.link, row.target_id)
+            for row in await session.execute(
+                select(inbox_models.Notification.subject_id, inbox_models.Notification.message, inbox_models.Notification.link, inbox_models.Notification.target_id)
+                .where(inbox_models.Notification.subject_id.in_(["S1", "S2"]))
+            )
+        }
+    assert about_s1 == [(rows[0].id, org.users["member"].id)]
+    assert result == {"S1": ("withdrawn", None, "T-new"), "S2": ("quoted", "/t/T-new#S2", "T-new")}
