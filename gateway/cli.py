@@ -49,6 +49,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         reload=args.reload,
         log_level=settings.log_level.lower(),
         ws="websockets-sansio",
+        # Notifications are small; compression state would cost ~40 kB per idle socket.
+        ws_per_message_deflate=settings.ws_compression,
     )
     return 0
 

@@ -169,17 +169,23 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     mutation = merge_root("Mutation", mutations, "Everything you can change.")
     subscription = merge_root("Subscription", subscriptions, "Live events over WebSocket.")
 
+    # Validation rules are built once per schema: the limiters would otherwise create new
+    # rule classes for every operation (CPU on each request, memory for as long as a
+    # subscription lives) and ValidationCache, keyed by the rules, would never hit.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, so that each operation gets fresh extension instances.
     schema_extensions: list[Any] = [
         OperationScope,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(ParserCache, maxsize=512),
+        partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
     ]
-    if not settings.introspection:
-        schema_extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     if not settings.debug:
         schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))
     schema = strawberry.Schema(
