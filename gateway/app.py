@@ -99,10 +99,10 @@ class FicheGraphQL(GraphQL):
         context.viewer = viewer
         return await super().on_ws_connect(context)
 
-    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+    async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.graphiql_html(request.url.path))
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 

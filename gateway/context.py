@@ -209,7 +209,7 @@ class OperationContext:
 class OperationScope(SchemaExtension):
     """Gives each operation its own :class:`OperationContext` and refuses anonymous ones."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         connection = self.execution_context.context
         operation = OperationContext(connection) if isinstance(connection, ConnectionContext) else connection
         self.execution_context.context = operation

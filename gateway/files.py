@@ -84,8 +84,8 @@ async def _read_limited(upload: Readable, limit: int, path: Sequence[str]) -> by
         chunks.append(chunk)
 
 
-async def accept_upload(upload: Readable, settings: Settings, *path: str, default_name: str = "file") -> AcceptedFile:
-    """The upload, checked against the accepted content types (INVALID), the size limit
+async def accept_upload(upload: Any, settings: Settings, *path: str, default_name: str = "file") -> AcceptedFile:
+    """The upload (Starlette's ``UploadFile``, see :class:`Readable`), checked against the accepted content types (INVALID), the size limit
     (LIMIT_EXCEEDED, without reading past it) and emptiness (INVALID)."""
     content_type = (upload.content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
     allowed = {kind.lower() for kind in settings.allowed_upload_types}

@@ -55,7 +55,7 @@ async def upgrade(pm: pluggy.PluginManager, url: str) -> None:
 
 
 def _tables_of(package: str) -> set[str]:
-    tables = set()
+    tables: set[str] = set()
     for mapper in Base.registry.mappers:
         if mapper.class_.__module__.startswith(package + "."):
             tables.update(table.name for table in mapper.tables)
@@ -102,7 +102,7 @@ def revision(pm: pluggy.PluginManager, plugin: str, message: str, depends_on: li
                 message=message,
                 autogenerate=True,
                 version_path=str(version_path),
-                depends_on=depends_on,
+                depends_on=" ".join(depends_on) if depends_on else None,
                 **start,
             )
 

@@ -33,9 +33,10 @@ class OrganizationSettingSpec:
             value = float(value)
         if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
             raise UserErrors.invalid(f"`{self.key}` takes a {self.type.__name__}.", "value")
-        if self.minimum is not None and value < self.minimum:
+        number = value if isinstance(value, int | float) else None
+        if self.minimum is not None and number is not None and number < self.minimum:
             raise UserErrors.invalid(f"`{self.key}` must be at least {self.minimum}.", "value")
-        if self.maximum is not None and value > self.maximum:
+        if self.maximum is not None and number is not None and number > self.maximum:
             raise UserErrors.invalid(f"`{self.key}` must be at most {self.maximum}.", "value")
         return value
 

@@ -9,17 +9,20 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar, Unpack
 
 import orjson
 import strawberry
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from gateway.errors import PublicError
 
 __all__ = [
+    "AnyColumn",
+    "AnySelect",
     "Connection",
     "Edge",
     "connection_of",
@@ -37,6 +40,11 @@ __all__ = [
 
 T = TypeVar("T")
 K = TypeVar("K")
+
+# Any ORM-enabled SELECT and any column expression (a mapped attribute included), whatever
+# their SQLAlchemy 2.1 type parameters.
+AnySelect: TypeAlias = "Select[Unpack[tuple[Any, ...]]]"
+AnyColumn: TypeAlias = "ColumnElement[Any] | QueryableAttribute[Any]"
 
 
 class InvalidID(PublicError, ValueError):
@@ -123,7 +131,7 @@ class SortKey:
     NULLs sort last in both directions, on both databases (SQLite puts them first in
     ascending order, PostgreSQL in descending order): the keyset condition relies on it."""
 
-    column: ColumnElement[Any]
+    column: AnyColumn
     descending: bool = False
 
     @property
@@ -194,7 +202,7 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         raise PublicError.bad_request("`after` is not a valid cursor.") from exc
 
 
-def _python_type(column: ColumnElement[Any]) -> type | None:
+def _python_type(column: AnyColumn) -> type | None:
     """The Python type of a column's values, seen through type decorators; None if unknown."""
     sql_type = column.type
     for candidate in (sql_type, getattr(sql_type, "impl_instance", None)):
@@ -222,7 +230,7 @@ def _check_value(key: SortKey, value: Any) -> None:
         not isinstance(value, expected)
         or (expected is int and isinstance(value, bool))
         or (expected is dt.date and isinstance(value, dt.datetime))
-        or (expected is dt.datetime and timezone and value.tzinfo is None)
+        or (expected is dt.datetime and timezone and isinstance(value, dt.datetime) and value.tzinfo is None)
     ):
         raise PublicError.bad_request("`after` is not a valid cursor for this list.")
 
@@ -257,7 +265,7 @@ def _key_values(row: Any, width: int) -> list[Any]:
 
 async def paginate(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: AnySelect,
     keys: Sequence[SortKey],
     *,
     first: int,
@@ -275,8 +283,8 @@ async def paginate(
 
 async def paginate_grouped(
     session: AsyncSession,
-    stmt: Select[Any],
-    group: ColumnElement[Any],
+    stmt: AnySelect,
+    group: AnyColumn,
     group_ids: Sequence[K],
     keys: Sequence[SortKey],
     *,

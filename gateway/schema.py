@@ -120,10 +120,11 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension],
         definition.fields = list(_OWN_FIELDS[cls])
         by_name[definition.name] = cls
     for extension in extensions:
-        cls = by_name.get(extension.target)
-        if cls is None:
+        target = by_name.get(extension.target)
+        if target is None:
             skipped.add(extension.target)
             continue  # the owner of the type is not installed: its extensions go with it
+        cls = target
         definition = _definition(cls)
         existing = _field_names(cls)
         config = StrawberryConfig()

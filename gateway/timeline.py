@@ -20,13 +20,13 @@ from typing import Annotated, TYPE_CHECKING, Any, Protocol
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from gateway.directory import customer_branches
 from gateway.errors import PublicError
-from gateway.relay import Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size
+from gateway.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -89,7 +89,7 @@ def _order_key(entry: _Timestamped) -> tuple[dt.datetime, str, int]:
     return (entry.occurred_at, entry.source, entry.source_pk)
 
 
-def before_condition(occurred: ColumnElement[Any], pk: ColumnElement[Any], source: str, before: tuple[dt.datetime, str, int] | None) -> ColumnElement[bool]:
+def before_condition(occurred: AnyColumn, pk: AnyColumn, source: str, before: tuple[dt.datetime, str, int] | None) -> ColumnElement[bool]:
     """SQL for "strictly older than the cursor" in the merged order, for one source."""
     if before is None:
         return true()
@@ -103,11 +103,11 @@ def before_condition(occurred: ColumnElement[Any], pk: ColumnElement[Any], sourc
 
 async def latest_per_location(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: AnySelect,
     *,
-    location: ColumnElement[Any],
-    occurred: ColumnElement[Any],
-    pk: ColumnElement[Any],
+    location: AnyColumn,
+    occurred: AnyColumn,
+    pk: AnyColumn,
     source: str,
     location_ids: Sequence[int],
     query: TimelineQuery,
@@ -145,7 +145,7 @@ class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
         super().__init__()
         self.context = context
 
-    async def batch_load_fn(self, keys: list[_Key]) -> list[Connection[TimelineEntry]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[_Key]) -> list[Connection[TimelineEntry]]:
         groups: dict[tuple[Any, ...], list[_Key]] = defaultdict(list)
         for key in keys:
             groups[(key.first, key.after, key.include_branches, key.query)].append(key)

@@ -22,7 +22,7 @@ class UsersByIdLoader(DataLoader[int, "User | None"]):
         super().__init__()
         self.context = context
 
-    async def batch_load_fn(self, keys: list[int]) -> list[User | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[User | None]:
         async with self.context.read() as session:
             rows = (await session.execute(select(*USER_COLUMNS).where(models.User.id.in_(keys)))).all()
         found = {row.id: user_from_row(row) for row in rows}
@@ -34,7 +34,7 @@ class TeamsByUserLoader(DataLoader[int, list[Team]]):
         super().__init__()
         self.context = context
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Team]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Team]]:
         async with self.context.read() as session:
             rows = (
                 await session.execute(
@@ -55,7 +55,7 @@ class MembersByTeamLoader(DataLoader[int, list[User]]):
         super().__init__()
         self.context = context
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[User]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[User]]:
         async with self.context.read() as session:
             rows = (
                 await session.execute(

@@ -23,14 +23,14 @@ class UserCreateInput:
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address, unique in the organisation.")
     handle: str = strawberry.field(description="`@handle`, unique in the organisation.")
-    role: Role = strawberry.field(default=models.Role.MEMBER, description="Role; MEMBER by default.")  # type: ignore[valid-type]
+    role: Role = strawberry.field(default=models.Role.MEMBER, description="Role; MEMBER by default.")
 
 
 @strawberry.input(description="Changes to a user; fields left out stay as they are.")
 class UserUpdateInput:
     id: strawberry.ID = strawberry.field(description="The user to change.")
     name: str | None = strawberry.field(default=None, description="New full name.")
-    role: Role | None = strawberry.field(default=None, description="New role.")  # type: ignore[valid-type]
+    role: Role | None = strawberry.field(default=None, description="New role.")
     is_active: bool | None = strawberry.field(default=None, description="False deactivates the user.")
 
 

@@ -21,7 +21,7 @@ __all__ = ["AccountQueries"]
 @strawberry.input(description="Which users to list.")
 class UserFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name, handle or e-mail.")
-    role: Role | None = strawberry.field(default=None, description="Only users with this role.")  # type: ignore[valid-type]
+    role: Role | None = strawberry.field(default=None, description="Only users with this role.")
     team_id: strawberry.ID | None = strawberry.field(default=None, description="Only members of this team.")
     include_inactive: bool = strawberry.field(default=False, description="Also list deactivated users.")
 

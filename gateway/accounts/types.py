@@ -22,7 +22,7 @@ class User(Node):
     name: str = strawberry.field(description="Full name.")
     handle: str = strawberry.field(description="The `@handle` colleagues use to mention this user (without `@`).")
     email: str = strawberry.field(description="E-mail address.")
-    role: Role = strawberry.field(description="Role in the organisation.")  # type: ignore[valid-type]
+    role: Role = strawberry.field(description="Role in the organisation.")
     is_active: bool = strawberry.field(description="False once the user was deactivated.")
 
     @strawberry.field(description="The teams this user belongs to.")

@@ -37,7 +37,7 @@ async def get_row(session: AsyncSession, model: type[M], global_id: str, type_na
     row: Any = await session.get(model, pk)
     if row is None:
         raise UserErrors.not_found(f"No {type_name} with this ID.", *path)
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 async def seed_builtin_types(context: OperationContext) -> None:

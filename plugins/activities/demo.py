@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["seed_demo"]
 
-VISIT_FORM = (
+VISIT_FORM: tuple[tuple[str, str, FieldType, bool, dict[str, Any]], ...] = (
     ("summary", "Résumé de la visite", FieldType.TEXT, True, {"min_length": 10, "max_length": 2000}),
     ("satisfaction", "Satisfaction du client", FieldType.RATING, True, {}),
     ("order_expected", "Commande attendue", FieldType.BOOLEAN, False, {}),
@@ -37,7 +37,7 @@ VISIT_FORM = (
     ("next_step", "Prochaine étape", FieldType.CHOICE, True, {"choices": ["Devis", "Relance", "Démonstration", "Aucune"]}),
     ("next_visit", "Prochaine visite", FieldType.DATE, False, {}),
 )
-CALL_FORM = (
+CALL_FORM: tuple[tuple[str, str, FieldType, bool, dict[str, Any]], ...] = (
     ("subject", "Objet de l'appel", FieldType.TEXT, True, {"max_length": 500}),
     ("outcome", "Issue", FieldType.CHOICE, True, {"choices": ["Intéressé", "À rappeler", "Pas intéressé"]}),
     ("callback", "Date de rappel", FieldType.DATE, False, {}),
@@ -144,7 +144,8 @@ async def seed_demo(demo: DemoContext) -> None:
     if not rows:
         return
     ids = (await session.scalars(insert(models.Activity).returning(models.Activity.id, sort_by_parameter_order=True), rows)).all()
-    code_of = {type_id: code for code, type_id in types.items()}
+    # Every type seeded here has a code (only custom types have none).
+    code_of: dict[int, str] = {type_id: code for code, type_id in types.items() if code is not None}
     reports: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     radius = next(spec.default for spec in SETTINGS if spec.key == GPS_RADIUS)  # a new organisation's value

@@ -71,7 +71,7 @@ class _ById(_Loader):
     def statement(self) -> Any:
         return select(*self.columns)
 
-    async def batch_load_fn(self, keys: list[int]) -> list[Any]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[Any]:
         key_column = self.columns[0]
         async with self.context.read() as session:
             rows = (await session.execute(self.statement().where(key_column.in_(keys)))).all()
@@ -110,7 +110,7 @@ class _Grouped(_Loader):
     order: tuple[Any, ...] = ()
     build: Any = None
 
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Any]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Any]]:
         parent = type(self).parent  # a class attribute: an instrumented column is a descriptor
         stmt = select(*self.columns).where(parent.in_(keys)).order_by(*self.order)
         async with self.context.read() as session:
@@ -143,7 +143,7 @@ class ReportFieldsByFormLoader(_Grouped):
 
 
 class ReportFormsByTypeLoader(_Loader):
-    async def batch_load_fn(self, keys: list[int]) -> list[list[ReportForm]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[ReportForm]]:
         link = models.ActivityTypeForm
         stmt = (
             select(link.type_id, *FORM_COLUMNS)
@@ -160,7 +160,7 @@ class ReportFormsByTypeLoader(_Loader):
 
 
 class LatestCheckByActivityLoader(_Loader):
-    async def batch_load_fn(self, keys: list[int]) -> list[LocationCheck | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[LocationCheck | None]:
         check = models.LocationCheck
         stmt = select(*CHECK_COLUMNS).where(check.activity_id.in_(keys)).order_by(check.activity_id, check.checked_at, check.id)
         async with self.context.read() as session:
@@ -199,7 +199,7 @@ class ActivitiesByCustomerLoader(_Loader):
     with branches), newest first. With branches, each location's page is fetched with
     the same cursor and the pages are merged per customer."""
 
-    async def batch_load_fn(self, keys: list[CustomerActivitiesKey]) -> list[Connection[Activity]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[CustomerActivitiesKey]) -> list[Connection[Activity]]:
         groups: dict[tuple[int, str | None, ActivityQuery], list[CustomerActivitiesKey]] = defaultdict(list)
         for key in keys:
             groups[(key.first, key.after, key.query)].append(key)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from gateway.accounts import models as accounts
 from gateway.accounts.types import User
+from gateway.relay import AnySelect
 from plugins.activities import models
 from plugins.activities.types import Activity, ActivityAttachment, ActivityType, LocationCheck, Report, ReportForm, ReportFormField
 
@@ -45,7 +46,7 @@ ACTIVITY_COLUMNS: tuple[Any, ...] = (
 )  # fmt: skip
 
 
-def activity_select(*extra: Any) -> Select[Any]:
+def activity_select(*extra: Any) -> AnySelect:
     """Activities with their type and assignee columns (both tables get the tenant filter)."""
     return select(*ACTIVITY_COLUMNS, *extra).join(T, T.id == A.type_id).outerjoin(U, U.id == A.assignee_id)
 

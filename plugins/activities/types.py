@@ -186,7 +186,7 @@ class Activity(Node):
         # the executor): no coroutine per activity on the hot path.
         if self.prefetched_reports is not None:
             return self.prefetched_reports
-        return info.context.loaders["reports_by_activity"].load(self.pk)  # type: ignore[no-any-return]
+        return info.context.loaders["reports_by_activity"].load(self.pk)
 
     @strawberry.field(description="Its attached files, oldest first.")
     async def attachments(self, info: strawberry.Info) -> list[ActivityAttachment]:

@@ -40,7 +40,7 @@ ROLES = (
     models.ContactRole.ACCOUNTING,
     models.ContactRole.RECEPTION,
 )
-FIELDS = (
+FIELDS: tuple[tuple[str, str, models.CustomFieldType, list[str]], ...] = (
     ("signup_date", "Date d'inscription", models.CustomFieldType.DATE, []),
     ("sector", "Secteur", models.CustomFieldType.CHOICE, list(SECTORS)),
     ("employees", "Nombre de salariés", models.CustomFieldType.NUMBER, []),

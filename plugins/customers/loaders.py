@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import Select, case, or_, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import case, or_, select
 
-from gateway.relay import Connection, SortKey, paginate_grouped
+from gateway.relay import AnyColumn, AnySelect, Connection, SortKey, paginate_grouped
 from plugins.customers import models, reads
 from plugins.customers.custom_field_types import CustomFieldValue
 from plugins.customers.keys import PageKey
@@ -48,7 +47,7 @@ class _Loader(DataLoader[K, V], Generic[K, V]):
 
 
 class CustomersByIdLoader(_Loader[int, "Customer | None"]):
-    async def batch_load_fn(self, keys: list[int]) -> list[Customer | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[Customer | None]:
         async with self.context.read() as session:
             rows = (await session.execute(select(*reads.CUSTOMER_COLUMNS).where(models.Customer.id.in_(keys)))).all()
         found = {row.id: reads.customer_from_row(row) for row in rows}
@@ -60,16 +59,16 @@ class _PagesLoader(_Loader[PageKey, Connection[T]]):
 
     build: Callable[[Any], T]
 
-    def group(self) -> ColumnElement[Any]:
+    def group(self) -> AnyColumn:
         raise NotImplementedError
 
-    def statement(self) -> Select[Any]:
+    def statement(self) -> AnySelect:
         raise NotImplementedError
 
     def keys(self) -> Sequence[SortKey]:
         raise NotImplementedError
 
-    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[T]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[T]]:
         groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
         for key in keys:
             groups[(key.first, key.after)].append(key.customer_pk)
@@ -94,10 +93,10 @@ class _PagesLoader(_Loader[PageKey, Connection[T]]):
 class ContactsByCustomerLoader(_PagesLoader[Contact]):
     build = staticmethod(reads.contact_from_row)
 
-    def group(self) -> ColumnElement[Any]:
+    def group(self) -> AnyColumn:
         return models.Contact.customer_id
 
-    def statement(self) -> Select[Any]:
+    def statement(self) -> AnySelect:
         return select(*reads.CONTACT_COLUMNS)
 
     def keys(self) -> Sequence[SortKey]:
@@ -109,10 +108,10 @@ class ContactsByCustomerLoader(_PagesLoader[Contact]):
 class BranchesByCustomerLoader(_PagesLoader[Customer]):
     build = staticmethod(reads.customer_from_row)
 
-    def group(self) -> ColumnElement[Any]:
+    def group(self) -> AnyColumn:
         return models.Customer.parent_id
 
-    def statement(self) -> Select[Any]:
+    def statement(self) -> AnySelect:
         return select(*reads.CUSTOMER_COLUMNS)
 
     def keys(self) -> Sequence[SortKey]:
@@ -122,10 +121,10 @@ class BranchesByCustomerLoader(_PagesLoader[Customer]):
 class DocumentsByCustomerLoader(_PagesLoader[CustomerDocument]):
     build = staticmethod(reads.document_from_row)
 
-    def group(self) -> ColumnElement[Any]:
+    def group(self) -> AnyColumn:
         return models.CustomerDocument.customer_id
 
-    def statement(self) -> Select[Any]:
+    def statement(self) -> AnySelect:
         return select(*reads.DOCUMENT_COLUMNS)
 
     def keys(self) -> Sequence[SortKey]:
@@ -133,7 +132,7 @@ class DocumentsByCustomerLoader(_PagesLoader[CustomerDocument]):
 
 
 class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
-    async def batch_load_fn(self, keys: list[int]) -> list[Contact | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[Contact | None]:
         async with self.context.read() as session:
             rows = (
                 await session.execute(
@@ -145,7 +144,7 @@ class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
 
 
 class AddressesByCustomerLoader(_Loader[int, list[Address]]):
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Address]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Address]]:
         async with self.context.read() as session:
             rows = (
                 await session.execute(
@@ -161,7 +160,7 @@ class AddressesByCustomerLoader(_Loader[int, list[Address]]):
 
 
 class MemoByCustomerLoader(_Loader[int, "CustomerMemo | None"]):
-    async def batch_load_fn(self, keys: list[int]) -> list[CustomerMemo | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[CustomerMemo | None]:
         memo = models.CustomerMemo
         async with self.context.read() as session:
             rows = (
@@ -174,7 +173,7 @@ class MemoByCustomerLoader(_Loader[int, "CustomerMemo | None"]):
 
 
 class CustomValuesByCustomerLoader(_Loader[int, list[CustomFieldValue]]):
-    async def batch_load_fn(self, keys: list[int]) -> list[list[CustomFieldValue]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[CustomFieldValue]]:
         value = models.CustomValue
         async with self.context.read() as session:
             rows = (
@@ -196,7 +195,7 @@ class CustomValuesByCustomerLoader(_Loader[int, list[CustomFieldValue]]):
 
 
 class RelationsByCustomerLoader(_Loader[int, list[CustomerRelation]]):
-    async def batch_load_fn(self, keys: list[int]) -> list[list[CustomerRelation]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[CustomerRelation]]:
         relation = models.CustomerRelation
         async with self.context.read() as session:
             rows = (

@@ -55,7 +55,7 @@ __all__ = [
 
 def _sortable(length: int) -> String:
     """A string column compared byte-wise on both databases (SQLite's BINARY is byte-wise)."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

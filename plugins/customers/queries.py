@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from gateway.errors import PublicError
-from gateway.relay import Connection, InvalidID, SortKey, decode_id, page_size, paginate
+from gateway.relay import AnySelect, Connection, InvalidID, SortKey, decode_id, page_size, paginate
 from gateway.text import fold, like_pattern
 from plugins.customers import models, reads
 from plugins.customers.custom_field_types import CustomField
@@ -65,7 +65,7 @@ def _pk(global_id: str, type_name: str) -> int:
         raise PublicError.bad_request(str(exc)) from exc
 
 
-async def _filtered(session: AsyncSession, stmt: Select[tuple[object, ...]], filter: CustomerFilter) -> Select[tuple[object, ...]]:
+async def _filtered(session: AsyncSession, stmt: AnySelect, filter: CustomerFilter) -> AnySelect:
     customer = models.Customer
     for word in fold(filter.search or "").split():
         stmt = stmt.where(customer.search_text.like(like_pattern(word), escape="\\"))

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from gateway.accounts import models as accounts
 from gateway.accounts.types import USER_COLUMNS, User, user_from_row
 from gateway.db import utcnow
 from gateway.directory import customer_branches
-from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
+from gateway.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped
 from gateway.text import like_pattern
 from plugins.notes import models, services
 from plugins.notes.inputs import NoteQuery, TaskQuery
@@ -61,7 +61,7 @@ class PageKey:
     type_name: str = "Customer"
 
 
-def notes_statement(context: OperationContext, query: NoteQuery) -> Select[Any]:
+def notes_statement(context: OperationContext, query: NoteQuery) -> AnySelect:
     """The notes the viewer may read that match ``query`` (columns of :data:`NOTE_COLUMNS`)."""
     viewer = context.require_viewer()
     note = models.Note
@@ -106,7 +106,7 @@ async def _scopes(context: OperationContext, session: Any, roots: list[int], inc
 class NotesByCustomerLoader(_Loader):
     """``Customer.notes``: pages of a customer's notes (with its branches' when asked)."""
 
-    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:
         result: dict[PageKey, Connection[Note]] = {}
         async with self.context.read() as session:
             for (_, first, after, query), members in _group(keys).items():
@@ -131,7 +131,7 @@ class NotesByCustomerLoader(_Loader):
 class NotesByTargetLoader(_Loader):
     """``<SubjectType>.notes`` for subject types other than ``Customer``."""
 
-    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:
         result: dict[PageKey, Connection[Note]] = {}
         async with self.context.read() as session:
             for (type_name, first, after, query), members in _group(keys).items():
@@ -155,7 +155,7 @@ class CountKey:
 class NoteCountsByTargetLoader(_Loader):
     """``noteCount`` of customers and other subjects: visible notes only."""
 
-    async def batch_load_fn(self, keys: list[CountKey]) -> list[int]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[CountKey]) -> list[int]:
         groups: dict[tuple[str, NoteQuery], list[CountKey]] = defaultdict(list)
         for key in keys:
             groups[(key.type_name, key.query)].append(key)
@@ -185,7 +185,7 @@ class NoteCountsByTargetLoader(_Loader):
 
 
 class MentionsByNoteLoader(_Loader):
-    async def batch_load_fn(self, keys: list[int]) -> list[list[Mention]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Mention]]:
         mention = models.NoteMention
         async with self.context.read() as session:
             rows = (
@@ -203,7 +203,7 @@ class MentionsByNoteLoader(_Loader):
 
 
 class CategoriesByIdLoader(_Loader):
-    async def batch_load_fn(self, keys: list[int]) -> list[NoteCategory | None]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[NoteCategory | None]:
         async with self.context.read() as session:
             rows = (await session.execute(select(*CATEGORY_COLUMNS).where(models.NoteCategory.id.in_(keys)))).all()
         found = {row.id: category_from_row(row) for row in rows}
@@ -213,7 +213,7 @@ class CategoriesByIdLoader(_Loader):
 class FollowersByCustomerLoader(_Loader):
     """``Customer.followers``: pages of active users, by name."""
 
-    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[User]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[User]]:
         follow = models.CustomerFollow
         result: dict[PageKey, Connection[User]] = {}
         async with self.context.read() as session:
@@ -237,7 +237,7 @@ class FollowersByCustomerLoader(_Loader):
 class ViewerFollowsByCustomerLoader(_Loader):
     """``Customer.isFollowed``: whether the viewer follows each customer."""
 
-    async def batch_load_fn(self, keys: list[int]) -> list[bool]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[int]) -> list[bool]:
         viewer = self.context.require_viewer()
         follow = models.CustomerFollow
         async with self.context.read() as session:
@@ -260,7 +260,7 @@ def task_sort_keys(status: str | None) -> tuple[SortKey, ...]:
     return NEWEST_FIRST
 
 
-def tasks_statement(context: OperationContext, query: TaskQuery) -> Select[Any]:
+def tasks_statement(context: OperationContext, query: TaskQuery) -> AnySelect:
     note = models.Note
     stmt = notes_statement(context, NoteQuery(kind="TASK", category_ids=query.category_ids))
     if query.status == "OPEN":
@@ -275,7 +275,7 @@ def tasks_statement(context: OperationContext, query: TaskQuery) -> Select[Any]:
 class TasksByAssigneeLoader(_Loader):
     """``Viewer.tasks``: pages of the tasks assigned to users."""
 
-    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[Note]]:
         result: dict[PageKey, Connection[Note]] = {}
         async with self.context.read() as session:
             for (_, first, after, query), members in _group(keys).items():

@@ -143,6 +143,7 @@ class ActivityMutations:
             assignee = viewer.user_id if input.assignee_id is None else await _assignee(session, input.assignee_id, "input", "assigneeId")
             check_assignee(viewer, assignee, "input", "assigneeId")
             team = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else await _default_team(session, assignee)
+            contact: int | None
             if input.contact_id is not None:
                 contact = await _contact(context, input.contact_id, location_pk, "input", "contactId")
             else:

@@ -81,7 +81,7 @@ class ReportMutations:
                     activity_pk=activity.id,
                     form_pk=form_pk,
                     submitted_by_pk=report.created_by_id,
-                    values=values,
+                    values=JSON(values),
                     submitted_at=now,
                 ),
                 activity=await fetch_activity(session, activity.id),

@@ -74,7 +74,7 @@ async def ensure_builtin_types(session: AsyncSession, present: Iterable[str | No
         }
         for builtin in missing
     ]
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(models.ActivityType).values(rows).on_conflict_do_nothing(index_elements=["organization_id", "code"])
     await session.execute(stmt)
     return True

@@ -66,7 +66,7 @@ async def _create_counter(session: AsyncSession) -> None:
     # INSERT ... ON CONFLICT DO NOTHING: two first creations at once both end up using the
     # single counter row instead of one of them failing.
     organization_id = session.info["organization_id"]
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(models.CustomerSequence).values(organization_id=organization_id, next_value=1)
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["organization_id"]))
