@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
-from gateway.errors import PublicError
+from gateway.errors import PublicError, UserErrors
 
 __all__ = [
     "AnyColumn",
@@ -32,6 +32,9 @@ __all__ = [
     "PageInfo",
     "SortKey",
     "decode_id",
+    "decode_input",
+    "input_pk",
+    "load_input_row",
     "encode_id",
     "page_size",
     "paginate",
@@ -40,6 +43,7 @@ __all__ = [
 
 T = TypeVar("T")
 K = TypeVar("K")
+M = TypeVar("M")
 
 # Any ORM-enabled SELECT and any column expression (a mapped attribute included), whatever
 # their SQLAlchemy 2.1 type parameters.
@@ -76,6 +80,30 @@ def decode_id(global_id: str, expected: str | Iterable[str] | None = None) -> tu
         if type_name not in allowed:
             raise InvalidID(f"{global_id!r} is not the ID of a {' or '.join(sorted(allowed))}")
     return type_name, value
+
+
+def decode_input(global_id: str, expected: str | Iterable[str] | None, *path: str) -> tuple[str, int]:
+    """Like :func:`decode_id` for a mutation input: an INVALID :class:`UserErrors` at ``path``."""
+    try:
+        return decode_id(global_id, expected)
+    except InvalidID as exc:
+        raise UserErrors.invalid(str(exc), *path) from exc
+
+
+def input_pk(global_id: str, type_name: str, *path: str) -> int:
+    """The primary key behind a global ID of ``type_name`` given in a mutation input."""
+    return decode_input(global_id, type_name, *path)[1]
+
+
+async def load_input_row(
+    session: AsyncSession, model: type[M], global_id: str, type_name: str, *path: str, noun: str | None = None
+) -> M:
+    """The entity behind an input's global ID in the session's organisation; NOT_FOUND
+    otherwise (another organisation's ID behaves like a missing one: the tenant filter)."""
+    row = await session.get(model, input_pk(global_id, type_name, *path))
+    if row is None:
+        raise UserErrors.not_found(f"No {noun or type_name} with this ID.", *path)
+    return row
 
 
 @strawberry.interface(description="An object with a global, opaque ID, fetchable with `node(id:)`.")

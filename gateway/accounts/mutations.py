@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from gateway.accounts import models, services
 from gateway.accounts.types import Role, Team, User
 from gateway.errors import UserError, UserErrors
-from gateway.relay import InvalidID, decode_id
+from gateway.relay import load_input_row
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -50,17 +50,6 @@ def _user(user: models.User) -> User:
     return User(pk=user.id, name=user.name, handle=user.handle, email=user.email, role=user.role, is_active=user.is_active)
 
 
-async def _load(session: object, model: type, global_id: str, type_name: str, *path: str) -> object:
-    try:
-        _, pk = decode_id(global_id, type_name)
-    except InvalidID as exc:
-        raise UserErrors.invalid(str(exc), *path) from exc
-    row = await session.get(model, pk)  # type: ignore[attr-defined]
-    if row is None:
-        raise UserErrors.not_found(f"No {type_name.lower()} with this ID.", *path)
-    return row
-
-
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Create a user (admins only).")
@@ -84,8 +73,7 @@ class AccountMutations:
         async def change() -> UserPayload:
             viewer = context.require_role_error(admin=True)
             session = await context.session()
-            user = await _load(session, models.User, input.id, "User", "input", "id")
-            assert isinstance(user, models.User)
+            user = await load_input_row(session, models.User, input.id, "User", "input", "id", noun="user")
             if input.name is not None:
                 user.name = services.check_name(input.name, "input", "name")
             if user.id == viewer.user_id and (input.is_active is False or (input.role not in (None, models.Role.ADMIN))):
@@ -128,12 +116,11 @@ class AccountMutations:
         async def change() -> TeamPayload:
             context.require_role_error(admin=True)
             session = await context.session()
-            team = await _load(session, models.Team, team_id, "Team", "teamId")
-            assert isinstance(team, models.Team)
+            team = await load_input_row(session, models.Team, team_id, "Team", "teamId", noun="team")
             wanted: set[int] = set()
             for index, global_id in enumerate(user_ids):
-                user = await _load(session, models.User, global_id, "User", "userIds", str(index))
-                wanted.add(user.id)  # type: ignore[attr-defined]
+                user = await load_input_row(session, models.User, global_id, "User", "userIds", str(index), noun="user")
+                wanted.add(user.id)
             await session.execute(delete(models.TeamMembership).where(models.TeamMembership.team_id == team.id))
             session.add_all(models.TeamMembership(team_id=team.id, user_id=user_id) for user_id in sorted(wanted))
             await session.flush()

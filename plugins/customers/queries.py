@@ -58,13 +58,6 @@ SORT_COLUMNS = {
 }
 
 
-def _pk(global_id: str, type_name: str) -> int:
-    try:
-        return decode_id(global_id, type_name)[1]
-    except InvalidID as exc:
-        raise PublicError.bad_request(str(exc)) from exc
-
-
 async def _filtered(session: AsyncSession, stmt: AnySelect, filter: CustomerFilter) -> AnySelect:
     customer = models.Customer
     for word in fold(filter.search or "").split():
@@ -72,11 +65,11 @@ async def _filtered(session: AsyncSession, stmt: AnySelect, filter: CustomerFilt
     if filter.kind is not None:
         stmt = stmt.where(customer.kind == models.CustomerKind[filter.kind.name])
     if filter.representative_id is not None:
-        stmt = stmt.where(customer.representative_id == _pk(filter.representative_id, "User"))
+        stmt = stmt.where(customer.representative_id == decode_id(filter.representative_id, "User")[1])
     if filter.archived is not None:
         stmt = stmt.where(customer.archived == filter.archived)
     if filter.parent_id is not None:
-        parent = _pk(filter.parent_id, "Customer")
+        parent = decode_id(filter.parent_id, "Customer")[1]
         if filter.include_branches:
             stmt = stmt.where(customer.id.in_(await descendants(session, parent)))
         else:

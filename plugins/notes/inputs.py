@@ -10,8 +10,8 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.errors import PublicError, UserError
-from gateway.relay import InvalidID, Node, decode_id
+from gateway.errors import UserError
+from gateway.relay import Node, decode_id
 from gateway.text import fold
 from plugins.notes.types import Note, NoteCategory, NoteVisibility
 
@@ -206,15 +206,8 @@ class TaskQuery:
     category_ids: frozenset[int] | None = None
 
 
-def _pk(global_id: str, type_name: str) -> int:
-    try:
-        return decode_id(global_id, type_name)[1]
-    except InvalidID as exc:
-        raise PublicError.bad_request(str(exc)) from exc
-
-
 def _category_ids(ids: list[strawberry.ID] | None) -> frozenset[int] | None:
-    return None if ids is None else frozenset(_pk(gid, "NoteCategory") for gid in ids)
+    return None if ids is None else frozenset(decode_id(gid, "NoteCategory")[1] for gid in ids)
 
 
 def note_query(filter: NoteFilter | None) -> NoteQuery:
@@ -223,7 +216,7 @@ def note_query(filter: NoteFilter | None) -> NoteQuery:
     return NoteQuery(
         kind=filter.kind.name if filter.kind else None,
         category_ids=_category_ids(filter.category_ids),
-        author_id=_pk(filter.author_id, "User") if filter.author_id is not None else None,
+        author_id=decode_id(filter.author_id, "User")[1] if filter.author_id is not None else None,
         search=(fold(filter.search).strip() or None) if filter.search else None,
         include_branches=filter.include_branches,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from gateway.accounts import models as accounts
 from gateway.db import utcnow
 from gateway.errors import UserErrors
-from gateway.relay import InvalidID, decode_id
+from gateway.relay import decode_input as decode
 from plugins.notes import dispatch, models, services
 
 if TYPE_CHECKING:
@@ -55,13 +55,6 @@ class Draft:
     is_task: bool = False
     assignee: str | int | None = None
     due_at: dt.datetime | None = None
-
-
-def decode(global_id: str, type_name: str | None, *path: str) -> tuple[str, int]:
-    try:
-        return decode_id(global_id, type_name)
-    except InvalidID as exc:
-        raise UserErrors.invalid(str(exc), *path) from exc
 
 
 async def resolve_target(context: OperationContext, global_id: str | None, *path: str) -> tuple[str, int] | None:

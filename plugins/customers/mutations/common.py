@@ -7,21 +7,13 @@ from typing import Any
 
 import strawberry
 
-from gateway.errors import UserErrors
-from gateway.relay import InvalidID, decode_id, encode_id
+from gateway.relay import input_pk as pk_of
+from gateway.relay import encode_id
 from plugins.customers.services.custom_fields import ValueIn
 
 __all__ = ["INPUT", "custom_values", "gid", "optional_pk", "pk_of", "sent"]
 
 INPUT = "What to create or change."
-
-
-def pk_of(global_id: str, type_name: str, *path: str) -> int:
-    """The primary key behind a global ID of ``type_name``; INVALID for anything else."""
-    try:
-        return decode_id(global_id, type_name)[1]
-    except InvalidID as exc:
-        raise UserErrors.invalid(str(exc), *path) from exc
 
 
 def optional_pk(global_id: str | None, type_name: str, *path: str) -> int | None:
