@@ -18,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway import graphiql
@@ -64,8 +66,24 @@ def build_state(settings: Settings, pm: pluggy.PluginManager, db: Database | Non
     )
 
 
+class TextFrameAdapter(ASGIWebSocketAdapter):
+    """Sends every WebSocket message as a text frame.
+
+    Strawberry sends ``bytes`` from ``encode_json`` as binary frames, and the reference
+    ``graphql-ws`` client (like every browser client built on it) reads only text frames:
+    it closes the socket with 4004 right after ``connection_ack``."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class FicheGraphQL(GraphQL):
     """Strawberry's ASGI view with Fiche's authentication, context and offline GraphiQL."""
+
+    websocket_adapter_class = TextFrameAdapter
 
     def __init__(self, state: AppState, schema: Any) -> None:
         settings = state.settings
@@ -103,6 +121,7 @@ class FicheGraphQL(GraphQL):
         return HTMLResponse(graphiql.graphiql_html(request.url.path))
 
     def encode_json(self, data: object) -> bytes:
+        # HTTP responses only: WebSocket messages go through TextFrameAdapter.
         return orjson.dumps(data)
 
 

@@ -12,11 +12,21 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-__all__ = ["GraphQLSocket", "open_socket"]
+__all__ = ["GraphQLSocket", "open_socket", "receive_text"]
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 TIMEOUT = 5.0
+
+
+async def receive_text(connection: ClientConnection, timeout: float = TIMEOUT) -> str:
+    """The next frame, which must be a text frame: the reference ``graphql-ws`` client and
+    every browser client built on it close the socket on a binary frame, so a test client
+    that accepted one would hide a server no real client can use."""
+    frame = await asyncio.wait_for(connection.recv(), timeout=timeout)
+    if not isinstance(frame, str):
+        raise AssertionError(f"the server sent a binary frame ({len(frame)} bytes); graphql-ws clients read only text frames")
+    return frame
 
 
 class GraphQLSocket:
@@ -33,7 +43,7 @@ class GraphQLSocket:
     async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
         """The next protocol message, skipping keep-alives."""
         while True:
-            raw = await asyncio.wait_for(self.connection.recv(), timeout=timeout)
+            raw = await receive_text(self.connection, timeout)
             message = json.loads(raw)
             if message.get("type") not in ("ka", "ping", "pong"):
                 return dict(message)

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.context import AppState
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, TASK_CREATE, add_note, create_customer, inbox, user_id
+from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql
 from tests.support import REDIS_URL, TestOrg, live_server
 
@@ -139,6 +140,6 @@ async def test_an_invalid_token_closes_the_socket_with_4403(state: AppState, app
         # when
         async with WsClient.connect(host, "not-a-token", expect_ack=False) as client:
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(client.socket.recv(), 5)
+                await receive_text(client.socket, 5)
         # then
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import websockets
 
+from tests.gateway.ws_client import receive_text
+
 __all__ = ["NOTIFICATIONS", "WsClient", "post_graphql"]
 
 NOTIFICATIONS = """
@@ -49,7 +51,7 @@ class WsClient:
 
     async def _receive(self, timeout: float) -> dict[str, Any]:
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = json.loads(await receive_text(self.socket, timeout))
             if message["type"] == "ping":
                 await self.socket.send(json.dumps({"type": "pong"}))
                 continue
