@@ -16,6 +16,7 @@ from tests.plugins.notes.wsclient import WsClient, post_graphql
 from tests.support import TestOrg
 
 __all__ = [
+    "NOTE_BODY",
     "USER_UPDATE",
     "TEAM_SET_MEMBERS",
     "ask",
@@ -25,6 +26,7 @@ __all__ = [
     "wait_for_role",
 ]
 
+NOTE_BODY = "query($id: ID!) { node(id: $id) { ... on Note { body } } }"
 USER_UPDATE = """
 mutation($input: UserUpdateInput!) { userUpdate(input: $input) { user { id role isActive } errors { code } } }
 """

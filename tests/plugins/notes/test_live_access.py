@@ -13,13 +13,12 @@ from gateway.app import create_app
 from gateway.auth import issue_token
 from gateway.context import AppState
 from gateway.notifications.visibility import HIDDEN_MESSAGE
-from tests.plugins.notes.live_access_support import ask, close_code, set_team_members, update_user, wait_for_role
+from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, set_team_members, update_user, wait_for_role
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, add_note, create_customer, inbox, team_id
 from tests.plugins.notes.test_live import live_subscription
 from tests.plugins.notes.wsclient import WsClient, post_graphql
 from tests.support import REDIS_URL, TestOrg, live_server
 
-NOTE_BODY = "query($id: ID!) { node(id: $id) { ... on Note { body } } }"
 CUSTOMER_DELETE = """
 mutation($id: ID!) { customerDelete(id: $id) { deletedId errors { code } } }
 """
