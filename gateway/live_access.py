@@ -185,6 +185,8 @@ class LiveAccess:
 
     # -- the access topic ------------------------------------------------------------------
     async def _listening(self) -> None:
+        if self._listener is not None and self._listener.done():
+            self._stop_listening()  # it failed after subscribing: start afresh
         if self._ready is None:
             self._ready = asyncio.get_running_loop().create_future()
             self._listener = asyncio.create_task(self._listen(self._ready), name="fiche-live-access")

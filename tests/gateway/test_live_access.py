@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from gateway.context import AppState, operation_context
 from gateway.live_access import ACCESS_TOPIC, access_changed
 from gateway.relay import encode_id
 from tests.gateway.conftest import PROBE
-from tests.gateway.ws_client import GraphQLSocket, open_socket
+from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, open_socket
 from tests.support import REDIS_URL, TestOrg
 
 USER_CREATE = """
@@ -49,13 +48,16 @@ async def connected(socket: GraphQLSocket, tenant: TestOrg, who: str) -> None:
 
 
 async def close_code(socket: GraphQLSocket, within: float = 2.0) -> int | None:
-    """Read until the server closes the socket; its close code (messages before it fail)."""
+    """Read until the server closes the socket; its close code (any message but a
+    keep-alive before it fails the test)."""
     async with asyncio.timeout(within):
-        try:
-            message = await socket.connection.recv()
-        except websockets.ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd else None
-    raise AssertionError(f"unexpected message {message!r}")
+        while True:
+            try:
+                message = json.loads(await socket.connection.recv())
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None
+            if message.get("type") != "ka":
+                raise AssertionError(f"unexpected message {message!r}")
 
 
 def new_user(handle: str) -> dict[str, Any]:
@@ -88,6 +90,18 @@ async def test_a_deleted_user_is_refused_and_the_socket_closed_with_4403_at_the_
         await system_sql(org, delete(models.User).where(models.User.id == org.users["member2"].id))
         await socket.subscribe("1", WHO_AM_I)
         # then: no result, the socket is closed
+        code = await close_code(socket)
+    assert code == 4403
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_deactivating_a_user_closes_their_idle_socket_on_either_protocol(org: TestOrg, server: str, protocol: str) -> None:
+    async with open_socket(server, protocol=protocol) as socket:
+        await connected(socket, org, "member2")
+        # when
+        variables = {"input": {"id": encode_id("User", org.users["member2"].id), "isActive": False}}
+        assert (await org.ok(USER_UPDATE, variables))["userUpdate"]["errors"] == []
+        # then
         code = await close_code(socket)
     assert code == 4403
 
