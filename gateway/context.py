@@ -227,6 +227,10 @@ class OperationScope(SchemaExtension):
             # A socket outlives changes to its user: each operation runs with their current
             # state (or is refused as anonymous once the socket was closed for them).
             await connection.app.live.check(connection)
+            if connection.viewer is None:
+                # The check closed the socket (4403): nobody is left to answer, so the
+                # operation is dropped like one whose client went away.
+                raise asyncio.CancelledError
         try:
             yield
         finally:

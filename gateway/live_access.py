@@ -26,8 +26,10 @@ import dataclasses
 import datetime as dt
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocketDisconnect
 
 from gateway.auth import Viewer, identify, load_viewers
 from gateway.db import utcnow
@@ -133,7 +135,7 @@ class LiveAccess:
         if context is not None and context.viewer is not None:
             self._spawn(self.revoke(context, "Token expired"))
 
-    def _spawn(self, closing: Any) -> None:
+    def _spawn(self, closing: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(closing)
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -179,7 +181,7 @@ class LiveAccess:
         context.viewer = None
         websocket = context.request
         # Already closed by the client or the server: nothing left to close.
-        with contextlib.suppress(RuntimeError, OSError):
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.close(code=CLOSE_CODE, reason=reason)
         log.info("closed a websocket: %s", reason)
 

@@ -248,7 +248,7 @@ class NotificationSubscriptions:
                     continue
                 current = context.viewer
                 if current is None:
-                    return  # the socket is being closed: its user lost access (4403)
+                    continue  # the socket is being closed (4403): its user lost access
                 record = NotificationRecord.from_message(message)
                 if record.id <= last:
                     continue

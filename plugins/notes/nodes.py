@@ -36,8 +36,8 @@ async def load_categories(context: OperationContext, pks: Sequence[int]) -> list
 async def notification_visibility(context: OperationContext, object_ids: Sequence[str]) -> dict[str, bool]:
     """The ``notification_visibility`` answer for notes and tasks, in one statement: False
     for a note that exists and that the viewer may not read NOW (role lowered, team left,
-    task reassigned away). A deleted note is no secret any more: its notifications were
-    already withdrawn when it was deleted, and they keep saying so."""
+    task reassigned away). A deleted note is answered True: its notifications already lost
+    their text when it was deleted, and keep saying it was deleted."""
     notes: dict[int, str] = {}
     for object_id in object_ids:
         try:
