@@ -5,6 +5,7 @@ plugin: each operation reloads the user, account changes are announced on the br
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Any
 
@@ -12,8 +13,11 @@ import pytest
 import websockets
 from sqlalchemy import delete, update
 
+from gateway import hookimpl
 from gateway.accounts import models
+from gateway.auth import Identity, identify, issue_token, load_viewers
 from gateway.context import AppState, operation_context
+from gateway.db import utcnow
 from gateway.live_access import ACCESS_TOPIC, access_changed
 from gateway.relay import encode_id
 from tests.gateway.conftest import PROBE
@@ -37,9 +41,21 @@ def broker_url(broker_kind: str) -> str:
     return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
+class ExpiringAuthProbe:
+    """``expiring-token:<user id>:<organisation id>``, valid for one more second."""
+
+    @hookimpl
+    def authenticate(self, token: str) -> Identity | None:
+        if not token.startswith("expiring-token:"):
+            return None
+        user_id, _, organization_id = token.removeprefix("expiring-token:").partition(":")
+        expires_at = utcnow() + dt.timedelta(seconds=1)
+        return Identity(user_id=int(user_id), organization_id=int(organization_id), expires_at=expires_at)
+
+
 @pytest.fixture
 def plugins() -> list[tuple[str, Any]]:
-    return PROBE
+    return [*PROBE, ("expiring-auth", ExpiringAuthProbe())]
 
 
 async def connected(socket: GraphQLSocket, tenant: TestOrg, who: str) -> None:
@@ -120,6 +136,17 @@ async def test_announcing_a_deleted_user_closes_their_idle_socket(org: TestOrg, 
     assert code == 4403
 
 
+async def test_an_expiry_given_by_an_authenticate_plugin_closes_the_socket(org: TestOrg, server: str) -> None:
+    async with open_socket(server) as socket:
+        # given
+        ack = await socket.init({"Authorization": f"Bearer expiring-token:{org.users['member'].id}:{org.organization_id}"})
+        assert ack["type"] == "connection_ack"
+        # when: its second passes, the socket idle
+        code = await close_code(socket, within=3.0)
+    # then
+    assert code == 4403
+
+
 async def test_the_registry_forgets_closed_sockets_and_stops_listening(org: TestOrg, server: str) -> None:
     live = org.state.live
     member = org.users["member"].id
@@ -179,3 +206,26 @@ async def test_a_failed_change_announces_nothing(org: TestOrg, announcements: An
     assert (await org.ok(USER_UPDATE, variables))["userUpdate"]["errors"] == [{"code": "CONFLICT"}]
     # then
     assert await announcements() == []
+
+
+async def test_identify_reads_the_expiry_of_the_default_token(org: TestOrg) -> None:
+    # given
+    token = issue_token(org.state.settings, org.users["member"].id, org.organization_id, ttl=60)
+    # when
+    identity = await identify(org.state.pm, org.state.settings, token)
+    # then
+    assert identity is not None and identity.expires_at is not None
+    assert dt.timedelta(seconds=58) <= identity.expires_at - utcnow() <= dt.timedelta(seconds=60)
+
+
+async def test_load_viewers_returns_the_current_state_of_active_users_only(org: TestOrg, other_org: TestOrg) -> None:
+    # given
+    await system_sql(org, update(models.User).where(models.User.id == org.users["member2"].id).values(is_active=False))
+    await system_sql(org, update(models.User).where(models.User.id == org.users["manager"].id).values(role=models.Role.MEMBER))
+    wanted = [org.users[who].id for who in ("manager", "member", "member2")] + [other_org.users["member"].id]
+    # when
+    viewers = await load_viewers(org.state.db, org.organization_id, wanted)
+    # then
+    assert sorted(viewers) == sorted([org.users["manager"].id, org.users["member"].id])
+    manager = viewers[org.users["manager"].id]
+    assert (manager.role, manager.team_ids) == (models.Role.MEMBER, frozenset({org.teams["north"].id}))
