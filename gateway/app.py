@@ -111,10 +111,9 @@ class FicheGraphQL(GraphQL):
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         raw = params.get("Authorization") or params.get("authorization")
         token = bearer_token(raw) or (params.get("token") if isinstance(params.get("token"), str) else None)
-        viewer = await authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
-        if viewer is None:
+        # Authenticates, then keeps the socket's access current (gateway.live_access).
+        if not await self.state.live.connect(context, token):
             raise ConnectionRejectionError({"message": "Authentication required: send a valid token in connection_init."})
-        context.viewer = viewer
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:

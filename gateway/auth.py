@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
+from collections.abc import Iterable
 from typing import Any
 
 import jwt
@@ -20,7 +21,18 @@ from gateway.accounts import models
 from gateway.db import Database, utcnow
 from gateway.settings import Settings
 
-__all__ = ["Identity", "Viewer", "authenticate_token", "bearer_token", "decode_token", "issue_token", "load_viewer"]
+__all__ = [
+    "Identity",
+    "Viewer",
+    "authenticate_token",
+    "bearer_token",
+    "decode_token",
+    "identify",
+    "issue_token",
+    "load_viewer",
+    "load_viewers",
+    "token_expiry",
+]
 
 ALGORITHM = "HS256"
 
@@ -31,6 +43,10 @@ class Identity:
 
     user_id: int
     organization_id: int
+    # When the token stops being valid, if the ``authenticate`` implementation knows; for
+    # the default JWT the gateway reads ``exp`` itself (:func:`token_expiry`). Open
+    # WebSockets are closed at that moment.
+    expires_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,6 +93,15 @@ def decode_token(settings: Settings, token: str) -> Identity | None:
         return None
 
 
+def token_expiry(settings: Settings, token: str) -> dt.datetime | None:
+    """When a valid default JWT expires; None for any other token (a plugin's)."""
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp"]})
+        return dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def bearer_token(value: Any) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` value, else None."""
     if not isinstance(value, str):
@@ -89,7 +114,16 @@ def bearer_token(value: Any) -> str | None:
 
 async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
     """The active user a token names, with their teams, in one statement."""
-    async with db.reader(identity.organization_id) as session:
+    return (await load_viewers(db, identity.organization_id, [identity.user_id])).get(identity.user_id)
+
+
+async def load_viewers(db: Database, organization_id: int, user_ids: Iterable[int]) -> dict[int, Viewer]:
+    """The current state of the ACTIVE users among ``user_ids`` of the organisation, with
+    their teams, in one statement; deactivated, deleted and foreign users are absent."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    async with db.reader(organization_id) as session:
         rows = (
             await session.execute(
                 select(
@@ -101,20 +135,27 @@ async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
                     models.TeamMembership.team_id,
                 )
                 .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
-                .where(models.User.id == identity.user_id)
+                .where(models.User.id.in_(wanted))
             )
         ).all()
-    if not rows or not rows[0].is_active:
-        return None
-    user = rows[0]
-    return Viewer(
-        user_id=user.id,
-        organization_id=identity.organization_id,
-        role=user.role,
-        name=user.name,
-        handle=user.handle,
-        team_ids=frozenset(row.team_id for row in rows if row.team_id is not None),
-    )
+    teams: dict[int, set[int]] = {}
+    for row in rows:
+        members = teams.setdefault(row.id, set())
+        if row.team_id is not None:
+            members.add(row.team_id)
+    users = {row.id: row for row in rows}
+    return {
+        user.id: Viewer(
+            user_id=user.id,
+            organization_id=organization_id,
+            role=user.role,
+            name=user.name,
+            handle=user.handle,
+            team_ids=frozenset(teams[user.id]),
+        )
+        for user in users.values()
+        if user.is_active
+    }
 
 
 async def _identify(pm: Any, settings: Settings, token: str) -> Identity | None:
@@ -135,6 +176,17 @@ async def _identify(pm: Any, settings: Settings, token: str) -> Identity | None:
         if identity is not None:
             return identity
     return None
+
+
+async def identify(pm: Any, settings: Settings, token: str | None) -> Identity | None:
+    """Who ``token`` identifies (the ``authenticate`` hook, first answer wins), with its
+    expiry filled in from the default JWT when the implementation did not give one."""
+    if not token:
+        return None
+    identity = await _identify(pm, settings, token)
+    if identity is None or identity.expires_at is not None:
+        return identity
+    return dataclasses.replace(identity, expires_at=token_expiry(settings, token))
 
 
 async def authenticate_token(pm: Any, settings: Settings, db: Database, token: str | None) -> Viewer | None:

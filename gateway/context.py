@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.accounts.models import Role
 from gateway.errors import PublicError, UserErrors
+from gateway.live_access import LiveAccess
 from gateway.relay import decode_id
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ class AppState:
     notification_kinds: dict[str, NotificationKind]
     setting_specs: dict[str, OrganizationSettingSpec]
     storage: Any = None
+    live: LiveAccess = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.live = LiveAccess(self)
 
 
 class ConnectionContext:
@@ -65,6 +71,10 @@ class ConnectionContext:
         self.response = response
         self.viewer = viewer
         self.connection_params: dict[str, Any] | None = None
+        # A WebSocket watched by ``app.live`` (gateway.live_access): its user is reloaded
+        # before each operation and its viewer refreshed, or the socket closed, on changes.
+        self.live = False
+        self.expires_at: dt.datetime | None = None
 
 
 class OperationContext:
@@ -213,6 +223,14 @@ class OperationScope(SchemaExtension):
         connection = self.execution_context.context
         operation = OperationContext(connection) if isinstance(connection, ConnectionContext) else connection
         self.execution_context.context = operation
+        if isinstance(connection, ConnectionContext) and connection.live:
+            # A socket outlives changes to its user: each operation runs with their current
+            # state (or is refused as anonymous once the socket was closed for them).
+            await connection.app.live.check(connection)
+            if connection.viewer is None:
+                # The check closed the socket (4403): nobody is left to answer, so the
+                # operation is dropped like one whose client went away.
+                raise asyncio.CancelledError
         try:
             yield
         finally:

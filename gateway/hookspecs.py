@@ -218,3 +218,21 @@ def create_task(
     :param assignee_id: primary key of the user who gets the task.
     :param target_id: global ID of what the task is about (a customer, ...), or None.
     :param due_at: optional due date."""
+
+
+@hookspec
+def notification_visibility(context: OperationContext, object_ids: Sequence[str]) -> Awaitable[Mapping[str, bool]] | Mapping[str, bool] | None:
+    """Whether the viewer may STILL see what notifications point at, checked when the inbox
+    is read (list, ``node``, replay of the ``notifications`` subscription, and live events
+    after the socket's access changed): a user who lost access to a note (role lowered,
+    left a team, task reassigned away) must not read it through an older notification.
+
+    Called once per page (or replay batch) with every distinct subject and target ID of it:
+    answer in a constant number of statements. Answer only for the IDs of your own types
+    (``{global_id: may_see}``) and leave the others out; an ID that an implementation answers
+    False for hides every notification pointing at it, an ID nobody answers for is visible.
+    A hidden notification keeps its kind, actor, time and read state, but its message is
+    replaced and its link, subject and target are null (see docs/architecture.md).
+
+    :param context: the operation; ``context.viewer`` is the reader's CURRENT role and teams.
+    :param object_ids: global IDs of the subjects and targets of the notifications read."""

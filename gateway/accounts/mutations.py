@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from gateway.accounts import models, services
 from gateway.accounts.types import Role, Team, User
 from gateway.errors import UserError, UserErrors
+from gateway.live_access import access_changed
 from gateway.relay import load_input_row
 
 if TYPE_CHECKING:
@@ -78,11 +79,14 @@ class AccountMutations:
                 user.name = services.check_name(input.name, "input", "name")
             if user.id == viewer.user_id and (input.is_active is False or (input.role not in (None, models.Role.ADMIN))):
                 raise UserErrors.conflict("You cannot demote or deactivate yourself.", "input")
+            access = (user.role, user.is_active)
             if input.role is not None:
                 user.role = input.role
             if input.is_active is not None:
                 user.is_active = input.is_active
             await session.flush()
+            if (user.role, user.is_active) != access:
+                access_changed(context, [user.id])
             return UserPayload(user=_user(user))
 
         return await context.mutate(change, UserPayload)
@@ -121,9 +125,13 @@ class AccountMutations:
             for index, global_id in enumerate(user_ids):
                 user = await load_input_row(session, models.User, global_id, "User", "userIds", str(index), noun="user")
                 wanted.add(user.id)
+            members = set(
+                (await session.scalars(select(models.TeamMembership.user_id).where(models.TeamMembership.team_id == team.id))).all()
+            )
             await session.execute(delete(models.TeamMembership).where(models.TeamMembership.team_id == team.id))
             session.add_all(models.TeamMembership(team_id=team.id, user_id=user_id) for user_id in sorted(wanted))
             await session.flush()
+            access_changed(context, members ^ wanted)  # who joined or left
             return TeamPayload(team=Team(pk=team.id, name=team.name))
 
         return await context.mutate(change, TeamPayload)

@@ -11,6 +11,7 @@ from gateway import hookimpl
 from gateway.notifications.schema import NotificationMutations, NotificationQueries, NotificationSubscriptions
 from gateway.notifications.service import RECORD_COLUMNS, record_from_row
 from gateway.notifications.types import Notification, notification_from_record
+from gateway.notifications.visibility import shown
 from gateway.notifications import models
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ async def _notifications(context: OperationContext, pks: Sequence[int]) -> list[
                 select(*RECORD_COLUMNS).where(models.Notification.id.in_(list(pks)), models.Notification.recipient_id == viewer.user_id)
             )
         ).all()
-    found = {row.id: notification_from_record(record_from_row(row)) for row in rows}
+    records = await shown(context, [record_from_row(row) for row in rows])
+    found = {record.id: notification_from_record(record) for record in records}
     return [found.get(pk) for pk in pks]
 
 

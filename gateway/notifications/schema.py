@@ -13,7 +13,8 @@ from gateway.errors import PublicError, UserError, UserErrors
 from gateway.notifications import models
 from gateway.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
 from gateway.notifications.types import Notification, NotificationPreference, notification_from_record
-from gateway.relay import Connection, InvalidID, SortKey, decode_id, page_size, paginate
+from gateway.notifications.visibility import shown
+from gateway.relay import Connection, Edge, InvalidID, SortKey, connection_of, decode_id, page_size, paginate
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions"]
 
 REPLAY_BATCH = 200
-
-
-def _build(row: object) -> Notification:
-    return notification_from_record(record_from_row(row))
 
 
 @strawberry.type
@@ -44,7 +41,12 @@ class NotificationQueries:
         if unread_only:
             stmt = stmt.where(models.Notification.read_at.is_(None))
         async with context.read() as session:
-            return await paginate(session, stmt, [SortKey(models.Notification.id, descending=True)], first=size, after=after, build=_build)
+            page = await paginate(
+                session, stmt, [SortKey(models.Notification.id, descending=True)], first=size, after=after, build=record_from_row
+            )
+        records = await shown(context, [edge.node for edge in page.edges])
+        edges = [Edge(node=notification_from_record(record), key=edge.key) for record, edge in zip(records, page.edges, strict=True)]
+        return connection_of(edges, page.page_info.has_next_page, page.page_info.has_previous_page)
 
     @strawberry.field(description="How many notifications of your inbox are unread.")
     async def unread_notification_count(self, info: strawberry.Info) -> int:
@@ -187,7 +189,7 @@ async def _missed(context: OperationContext, user_id: int, after_pk: int) -> lis
                 .limit(REPLAY_BATCH)
             )
         ).all()
-    return [record_from_row(row) for row in rows]
+    return await shown(context, [record_from_row(row) for row in rows])
 
 
 async def _latest_id(context: OperationContext, user_id: int) -> int:
@@ -244,9 +246,16 @@ class NotificationSubscriptions:
                     events.lost = False
                     replay = True
                     continue
+                current = context.viewer
+                if current is None:
+                    continue  # the socket is being closed (4403): its user lost access
                 record = NotificationRecord.from_message(message)
                 if record.id <= last:
                     continue
                 last = record.id
+                if current != viewer:
+                    # The writer checked the recipient's access when it wrote the row; once
+                    # the socket's access changed (gateway.live_access), check it again.
+                    [record] = await shown(context, [record])
                 context.reset_loaders()
                 yield notification_from_record(record)

@@ -75,6 +75,11 @@ def register_node_types() -> dict[str, Any]:
 
 
 @hookimpl
+def notification_visibility(context: OperationContext, object_ids: Sequence[str]) -> Any:
+    return nodes.notification_visibility(context, object_ids)
+
+
+@hookimpl
 def register_notification_kinds() -> list[NotificationKind]:
     return list(dispatch.KINDS)
 

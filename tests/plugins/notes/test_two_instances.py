@@ -1,5 +1,6 @@
 """Two gateway instances sharing PostgreSQL and Redis: a subscriber connected to instance A
-receives, within a second, the mention written through instance B. Pinned to PostgreSQL and
+receives, within a second, the mention written through instance B; a role change or a
+deactivation made through instance B applies to instance A's open socket within a second. Pinned to PostgreSQL and
 Redis (the production set-up); skipped locally, failed under CI, when either is missing."""
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ import time
 
 import pytest
 
+from gateway.accounts.models import Role
 from gateway.app import build_state, create_app
 from gateway.plugins import get_plugin_manager
 from gateway.settings import Settings
+from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, update_user, wait_for_role
+from tests.plugins.notes.support import add_note
 from tests.plugins.notes.test_live import live_subscription, write_note
 from tests.plugins.notes.wsclient import WsClient
 from tests.support import REDIS_URL, TestOrg, live_server
@@ -56,3 +60,43 @@ async def test_two_instances_deliver_a_mention_across_redis_within_a_second(
     # then
     assert (received["kind"], received["subject"]["id"]) == ("MENTION", note)
     assert elapsed < 1.0
+
+
+async def test_a_role_change_on_instance_b_applies_to_a_socket_on_instance_a_within_a_second(
+    org: TestOrg, settings: Settings
+) -> None:
+    # given: the manager's socket is open on instance A, idle
+    secret = await add_note(org, "réservé aux managers", as_="admin", visibility="MANAGERS")
+    state_b = build_state(settings, get_plugin_manager(settings))
+    app_a = create_app(settings, state=org.state)
+    app_b = create_app(settings, state=state_b)
+    async with (
+        live_server(app_a) as host_a,
+        live_server(app_b) as host_b,
+        WsClient.connect(host_a, org.token("manager")) as client,
+    ):
+        # when: an admin lowers the manager through instance B
+        started = time.perf_counter()
+        await update_user(host_b, org, "manager", role="MEMBER")
+        # then: instance A's socket acts as a member within a second, with no operation on it
+        await wait_for_role(org.state, org, "manager", Role.MEMBER, within=1.0)
+        elapsed = time.perf_counter() - started
+        assert (await ask(client, NOTE_BODY, {"id": secret["id"]}))["node"] is None
+    assert elapsed < 1.0
+
+
+async def test_deactivating_a_user_on_instance_b_closes_their_socket_on_instance_a(org: TestOrg, settings: Settings) -> None:
+    # given
+    state_b = build_state(settings, get_plugin_manager(settings))
+    app_a = create_app(settings, state=org.state)
+    app_b = create_app(settings, state=state_b)
+    async with (
+        live_server(app_a) as host_a,
+        live_server(app_b) as host_b,
+        WsClient.connect(host_a, org.token("member")) as client,
+    ):
+        # when
+        await update_user(host_b, org, "member", isActive=False)
+        # then
+        code, received = await close_code(client, within=1.0)
+    assert (code, received) == (4403, [])

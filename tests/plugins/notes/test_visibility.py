@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.notifications.visibility import HIDDEN_MESSAGE
 from gateway.relay import encode_id
 from tests.plugins.notes.support import (
     FOLLOW,
@@ -187,7 +188,7 @@ async def test_restricting_a_note_hides_it_from_a_notification_that_pointed_to_i
         {
             "node": {
                 "kind": "FOLLOWED_CUSTOMER_NOTE",
-                "message": "A note you were notified about is no longer available to you.",
+                "message": HIDDEN_MESSAGE,
                 "link": None,
                 "subject": None,
             }
