@@ -80,7 +80,9 @@ class GraphQLSocket:
         if message["type"] in ("next", "data"):
             return dict(message["payload"])
         if message["type"] == "error":
-            return {"errors": message["payload"]}
+            # graphql-transport-ws sends a list of errors, the legacy graphql-ws one error.
+            payload = message["payload"]
+            return {"errors": payload if isinstance(payload, list) else [payload]}
         raise AssertionError(f"unexpected message {message}")
 
     async def results(self, operation_id: str, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
