@@ -22,6 +22,7 @@ from gateway.settings import Settings
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "AccessFields",
     "JsonFormatter",
     "RequestId",
     "TextFormatter",
@@ -95,6 +96,7 @@ def configure_logging(settings: Settings, *, root: bool = False) -> None:
     logger.addHandler(handler)
     logger.setLevel(settings.log_level.upper())
     if root:
+        logging.captureWarnings(True)
         fiche = logging.getLogger("fiche")
         for handler in list(fiche.handlers):
             fiche.removeHandler(handler)
@@ -105,17 +107,29 @@ def configure_logging(settings: Settings, *, root: bool = False) -> None:
     logger._fiche_configured = True  # type: ignore[attr-defined]
 
 
+class AccessFields(logging.Filter):
+    """Gives uvicorn's access lines their parts as fields (client, method, path, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            client, method, path, http_version, status = args
+            record.fields = {"client": client, "method": method, "path": path, "http_version": http_version, "status": status}
+        return True
+
+
 def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
     """uvicorn's ``log_config``: its error and access loggers write through the root
     handler set up by :func:`configure_logging`, so they share the gateway's format."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "loggers": {
-            name: {"handlers": [], "propagate": True, "level": settings.log_level.upper()}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
-        },
+    loggers: dict[str, Any] = {
+        name: {"handlers": [], "propagate": True, "level": settings.log_level.upper()}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
     }
+    config: dict[str, Any] = {"version": 1, "disable_existing_loggers": False, "loggers": loggers}
+    if settings.log_json:  # the text line already reads as these fields
+        config["filters"] = {"access_fields": {"()": AccessFields}}
+        loggers["uvicorn.access"]["filters"] = ["access_fields"]
+    return config
 
 
 def request_id_of(scope: Scope) -> str | None:
