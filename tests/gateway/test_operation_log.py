@@ -158,6 +158,7 @@ async def test_operation_over_a_socket_is_logged_once_it_completes(org: TestOrg,
         await socket.subscribe("2", COUNT, {"to": 3})
         await socket.results("2", 3)
         assert await socket.next("2") is None
+        handshake = socket.connection.response
     # then: one line per operation, not per event
     lines = operations.fields()
     assert [(line["operation_type"], line["operation_name"], line["outcome"]) for line in lines] == [
@@ -166,4 +167,5 @@ async def test_operation_over_a_socket_is_logged_once_it_completes(org: TestOrg,
     ]
     assert {line["transport"] for line in lines} == {"ws"}
     assert {line["user_id"] for line in lines} == {org.users["manager"].id}
-    assert lines[0]["request_id"] == lines[1]["request_id"] is not None  # the connection's id
+    assert handshake is not None
+    assert lines[0]["request_id"] == lines[1]["request_id"] == handshake.headers["X-Request-ID"]  # the connection's id

@@ -70,7 +70,7 @@ async def _over_socket(socket: GraphQLSocket, query: str, variables: dict[str, A
     await socket.subscribe("op", query, variables)
     message = await socket.receive()
     assert message["id"] == "op"
-    result = socket._result(message)
+    result = socket.result_of(message)
     assert result is not None, "the operation completed without an answer"
     if message["type"] in ("next", "data"):
         assert await socket.next("op") is None  # a query's single result, then complete
@@ -176,7 +176,7 @@ async def test_unknown_operation_name_is_explained_not_masked(org: TestOrg, serv
         message = await socket.receive()
     # then
     assert message["type"] == "error"
-    result = socket._result(message)
+    result = socket.result_of(message)
     assert result is not None and codes(result) == {"BAD_USER_INPUT"}
     assert 'Unknown operation named "Three"' in result["errors"][0]["message"]
 

@@ -65,16 +65,18 @@ class GraphQLSocket:
         for index, message in enumerate(self.pending):
             if message.get("id") == operation_id:
                 del self.pending[index]
-                return self._result(message)
+                return self.result_of(message)
         while True:
             message = await self.receive(timeout)
             if message.get("id") != operation_id:
                 self.pending.append(message)
                 continue
-            return self._result(message)
+            return self.result_of(message)
 
     @staticmethod
-    def _result(message: dict[str, Any]) -> dict[str, Any] | None:
+    def result_of(message: dict[str, Any]) -> dict[str, Any] | None:
+        """The result a ``next``/``data``/``error`` message carries (``{"errors": [...]}`` for
+        an error), None for ``complete``."""
         if message["type"] == "complete":
             return None
         if message["type"] in ("next", "data"):
