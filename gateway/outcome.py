@@ -24,7 +24,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
-from gateway.errors import error_code, is_unexpected, without_suggestions
+from gateway.errors import INTERNAL_SERVER_ERROR, error_code, is_unexpected, without_suggestions
 from gateway.logs import request_id_of
 
 __all__ = ["MASKED_MESSAGE", "OperationOutcome"]
@@ -53,7 +53,8 @@ class OperationOutcome(SchemaExtension):
             cancelled = True
             raise
         except Exception as exc:  # raised by a hook (e.g. UNAUTHENTICATED): Strawberry builds the result
-            self._note(exc)
+            if self._note(exc) == INTERNAL_SERVER_ERROR and self.mask:
+                raise GraphQLError(MASKED_MESSAGE, extensions={"code": INTERNAL_SERVER_ERROR}) from exc
             raise
         else:
             if not self._streamed:
@@ -89,13 +90,15 @@ class OperationOutcome(SchemaExtension):
             extensions = {**extensions, "code": code}
         return GraphQLError(message, error.nodes, error.source, error.positions, error.path, error.original_error, extensions)
 
-    def _note(self, exc: Exception) -> None:
+    def _note(self, exc: Exception) -> str:
+        """The code of an exception that ended the operation; a bug's is INTERNAL_SERVER_ERROR."""
         extensions = getattr(exc, "extensions", None)
         code = extensions.get("code") if isinstance(extensions, dict) else None
         if not isinstance(code, str):
-            code = "INTERNAL_SERVER_ERROR"
+            code = INTERNAL_SERVER_ERROR
             self._unexpected = self._unexpected or exc
         self._codes[code] = None
+        return code
 
     # -- logging -------------------------------------------------------------------------
     def _log(self, seconds: float, cancelled: bool) -> None:

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from gateway.context import OperationScope
 from gateway.logs import JsonFormatter
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, open_socket
@@ -138,6 +139,24 @@ async def test_unexpected_error_is_logged_with_its_traceback_and_masked_for_the_
     line = orjson.loads(JsonFormatter().format(record))
     assert "RuntimeError: probe internals: password=hunter2" in line["exception"]
     assert line["operation_name"] == "Boom"
+
+
+async def test_unexpected_error_raised_by_an_extension_hook_is_masked_and_logged(
+    org: TestOrg, client: httpx.AsyncClient, operations: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a bug in a hook that runs before any resolver
+    def broken_on_execute(self: OperationScope) -> Iterator[None]:
+        raise RuntimeError("hook internals: token=s3cret")
+        yield
+
+    monkeypatch.setattr(OperationScope, "on_execute", broken_on_execute)
+    # when
+    response = await post(client, VIEWER, **bearer(org, "member"))
+    # then
+    assert response.json()["errors"] == [{"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    [record] = operations.records
+    assert record.levelno == logging.ERROR
+    assert "RuntimeError: hook internals: token=s3cret" in orjson.loads(JsonFormatter().format(record))["exception"]
 
 
 async def test_nothing_is_logged_when_info_is_disabled(org: TestOrg, client: httpx.AsyncClient, operations: Records) -> None:
