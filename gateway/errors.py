@@ -37,6 +37,7 @@ __all__ = [
     "UserError",
     "UserErrors",
     "error_code",
+    "exception_code",
     "is_unexpected",
     "without_suggestions",
 ]
@@ -154,6 +155,17 @@ def error_code(error: GraphQLError, *, before_execution: bool) -> str | None:
     if original is None and error.path is None:
         return BAD_USER_INPUT
     return None
+
+
+def exception_code(exc: BaseException) -> str:
+    """The code of an exception that ended an operation outside any result (raised by an
+    extension hook, or Strawberry refusing the request itself): its own, BAD_USER_INPUT for
+    a malformed request, INTERNAL_SERVER_ERROR for a bug."""
+    extensions = getattr(exc, "extensions", None)
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    if isinstance(code, str):
+        return code
+    return BAD_USER_INPUT if isinstance(exc, _REQUEST_ERRORS) else INTERNAL_SERVER_ERROR
 
 
 def without_suggestions(message: str) -> str:

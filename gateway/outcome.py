@@ -24,7 +24,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
-from gateway.errors import INTERNAL_SERVER_ERROR, error_code, is_unexpected, without_suggestions
+from gateway.errors import INTERNAL_SERVER_ERROR, error_code, exception_code, is_unexpected, without_suggestions
 from gateway.logs import request_id_of
 
 __all__ = ["MASKED_MESSAGE", "OperationOutcome"]
@@ -91,11 +91,9 @@ class OperationOutcome(SchemaExtension):
         return GraphQLError(message, error.nodes, error.source, error.positions, error.path, error.original_error, extensions)
 
     def _note(self, exc: Exception) -> str:
-        """The code of an exception that ended the operation; a bug's is INTERNAL_SERVER_ERROR."""
-        extensions = getattr(exc, "extensions", None)
-        code = extensions.get("code") if isinstance(extensions, dict) else None
-        if not isinstance(code, str):
-            code = INTERNAL_SERVER_ERROR
+        """The code of an exception that ended the operation, remembered for the log."""
+        code = exception_code(exc)
+        if code == INTERNAL_SERVER_ERROR:
             self._unexpected = self._unexpected or exc
         self._codes[code] = None
         return code

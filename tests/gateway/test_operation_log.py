@@ -26,6 +26,7 @@ USERS_OF_TEAM = "query Users($team: ID!) { users(filter: {teamId: $team}) { node
 PROBE_PUBLIC_ERROR = "query Refused { probePublicError }"
 PROBE_USER_ERRORS = "query Wrong { probeUserErrors }"
 PROBE_BOOM = "query Boom { probeBoom }"
+MUTATION = 'mutation Create { teamCreate(name: "Via GET") { errors { code } } }'
 COUNT = "subscription Count($to: Int!) { probeCount(to: $to) }"
 FIELDS = ("request_id", "transport", "operation_type", "operation_name", "user_id", "organization_id", "duration_ms", "outcome")
 
@@ -124,6 +125,20 @@ async def test_expected_failure_is_one_line_without_traceback(
     assert record.exc_info is None
     assert operations.fields()[0]["outcome"] == outcome
     assert "exception" not in orjson.loads(JsonFormatter().format(record))
+
+
+async def test_request_refused_by_the_transport_is_one_line_without_traceback(
+    org: TestOrg, client: httpx.AsyncClient, operations: Records
+) -> None:
+    # when: mutations are not run over GET
+    response = await client.get(
+        "/graphql", params={"query": MUTATION}, headers={"Accept": "application/json", **bearer(org, "admin")}
+    )
+    # then
+    assert response.status_code == 400
+    [record] = operations.records
+    assert record.levelno == logging.INFO and record.exc_info is None
+    assert operations.fields()[0]["outcome"] == "BAD_USER_INPUT"
 
 
 async def test_unexpected_error_is_logged_with_its_traceback_and_masked_for_the_client(
