@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.cli import main
+from gateway.cli import _report_demo, main
+from gateway.logs import JsonFormatter
+from gateway.settings import Settings
 from tests.support import free_port
 
 SECRET = "serve-test-secret-key-long-enough-for-hs256"
@@ -125,3 +129,37 @@ def test_fiche_serve_writes_text_lines_when_json_is_off(token: str) -> None:
             json.loads(line)
     assert any(re.search(r"INFO fiche\.graphql query Viewer OK .* request_id=ok-1", line) for line in lines)
     assert any(re.search(r"INFO uvicorn\.access .*\"POST /graphql HTTP/1\.1\" 200", line) for line in lines)
+
+
+DEMO = types.SimpleNamespace(slug="demo", organization_id=7, tokens={"ada@demo.example": "token-of-ada"})
+
+
+def test_serve_demo_reports_its_tokens_as_one_log_object_with_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    # given
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("fiche.cli")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        # when
+        _report_demo(Settings(secret_key=SECRET, log_json=True), DEMO, url="http://127.0.0.1:8000")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    # then
+    assert capsys.readouterr().out == ""
+    [record] = records
+    line = json.loads(JsonFormatter().format(record))
+    assert line["tokens"] == {"ada@demo.example": "token-of-ada"}
+    assert line["graphiql"] == "http://127.0.0.1:8000/graphql"
+
+
+def test_serve_demo_prints_its_tokens_with_text_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    # when
+    _report_demo(Settings(secret_key=SECRET, log_json=False), DEMO, url="http://127.0.0.1:8000")
+    # then
+    out = capsys.readouterr().out
+    assert "ada@demo.example" in out and "token-of-ada" in out
