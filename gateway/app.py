@@ -23,16 +23,18 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from gateway import graphiql
 from gateway.auth import authenticate_token, bearer_token
 from gateway.broker import broker_from_url
 from gateway.context import AppState, ConnectionContext
 from gateway.db import Database
-from gateway.logs import configure_logging
+from gateway.logs import REQUEST_ID_HEADER, RequestId, configure_logging
 from gateway.plugins import get_plugin_manager
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from gateway.websocket import LegacyWSHandler, TransportWSHandler
 
 __all__ = ["FicheGraphQL", "build_state", "create_app"]
 
@@ -81,9 +83,12 @@ class TextFrameAdapter(ASGIWebSocketAdapter):
 
 
 class FicheGraphQL(GraphQL):
-    """Strawberry's ASGI view with Fiche's authentication, context and offline GraphiQL."""
+    """Strawberry's ASGI view with Fiche's authentication, context, WebSocket protocol
+    handlers (:mod:`gateway.websocket`) and offline GraphiQL."""
 
     websocket_adapter_class = TextFrameAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, state: AppState, schema: Any) -> None:
         settings = state.settings
@@ -115,6 +120,16 @@ class FicheGraphQL(GraphQL):
         if not await self.state.live.connect(context, token):
             raise ConnectionRejectionError({"message": "Authentication required: send a valid token in connection_init."})
         return await super().on_ws_connect(context)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, Request):
+                # Closes a multipart form's uploaded files (spooled temporary files) once
+                # the operation that read them is over; Starlette does it only for the
+                # endpoints it wraps itself, and this view is a raw ASGI app.
+                await request.close()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.graphiql_html(request.url.path))
@@ -218,14 +233,15 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
     ]
     for contributed in pm.hook.register_routes(settings=settings):
         routes.extend(contributed)
-    middleware = [Middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)]
+    middleware = [Middleware(RequestId), Middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)]
     if settings.allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.allowed_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                expose_headers=[REQUEST_ID_HEADER],
                 max_age=600,
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy import select
 from gateway.settings import Settings
 
 __all__ = ["main"]
+
+log = logging.getLogger("fiche.cli")
 
 SCHEMA_FILE = Path("schema.graphql")
 
@@ -37,10 +40,16 @@ def prepare_embedded_database(settings: Settings) -> bool:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from gateway.logs import configure_logging, uvicorn_log_config
+
+    # Every line the server writes goes through the root logger: one JSON object each
+    # with FICHE_LOG_JSON=1, uvicorn's access and error lines and the migrations' included.
+    configure_logging(settings, root=True)
     prepare_embedded_database(settings)
+    url = f"http://{args.host}:{args.port}"
     if args.demo:
-        _print_demo(settings, _ensure_demo(settings, args.demo_size), url=f"http://{args.host}:{args.port}")
-    print(f"Fiche on http://{args.host}:{args.port}/graphql (GraphiQL in a browser)", flush=True)
+        _report_demo(settings, _ensure_demo(settings, args.demo_size), url=url)
+    log.info("Fiche on %s/graphql (GraphiQL in a browser)", url, extra={"fields": {"url": f"{url}/graphql"}})
     uvicorn.run(
         "gateway.cli:asgi_app",
         factory=True,
@@ -48,6 +57,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         reload=args.reload,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings),
         ws="websockets-sansio",
         # Notifications are small; compression state would cost ~40 kB per idle socket.
         ws_per_message_deflate=settings.ws_compression,
@@ -56,11 +66,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def asgi_app() -> Any:
-    """The uvicorn factory (settings from the environment)."""
+    """The uvicorn factory of ``fiche serve`` (settings from the environment)."""
     from gateway.app import create_app
     from gateway.gc import tame_gc
+    from gateway.logs import configure_logging
 
     settings = Settings.from_env()
+    configure_logging(settings, root=True)  # again in a ``--reload`` worker process
     app = create_app(settings)
     if settings.gc_tuning:
         tame_gc()
@@ -125,6 +137,16 @@ def _print_demo(settings: Settings, result: Any, url: str | None = None) -> None
     for email, token in result.tokens.items():
         print(f"\n{email}\n  {token}")
     print(flush=True)
+
+
+def _report_demo(settings: Settings, result: Any, url: str) -> None:
+    """The demo tokens of ``fiche serve --demo``: printed for a human reading text logs,
+    one log object (with the tokens as a field) when the logs are JSON."""
+    if not settings.log_json:
+        _print_demo(settings, result, url=url)
+        return
+    fields = {"organization": result.slug, "organization_id": result.organization_id, "graphiql": f"{url}/graphql", "tokens": result.tokens}
+    log.info("Demo organisation %r ready: send one of the tokens as `Authorization: Bearer <token>`", result.slug, extra={"fields": fields})
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

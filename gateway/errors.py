@@ -7,16 +7,50 @@ escapes a payload is still shown, never masked).
 :class:`PublicError` is for the rest (an unauthenticated request, a forbidden field): a
 top-level GraphQL error whose message is safe to show and whose ``extensions.code`` says
 what happened. Anything else is a bug and is masked outside debug mode.
+
+:func:`error_code` gives every other top-level error a code too (a syntax error, a
+validation error, a bad variable), so a client never has to parse a message to know what
+went wrong, and :func:`is_unexpected` tells the bugs (masked, logged with a traceback)
+from the client's mistakes.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 
 import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-__all__ = ["ErrorCode", "PublicError", "UserError", "UserErrors"]
+from gateway.limits import TOO_MANY_TOKENS, is_token_limit
+
+__all__ = [
+    "BAD_USER_INPUT",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "INTERNAL_SERVER_ERROR",
+    "ErrorCode",
+    "PublicError",
+    "UserError",
+    "UserErrors",
+    "error_code",
+    "exception_code",
+    "is_unexpected",
+    "without_suggestions",
+]
+
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+# Strawberry's own words about a malformed request (no query, an unknown operation name).
+_REQUEST_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+# graphql-core appends these to validation and coercion messages (see ``did_you_mean``).
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 @strawberry.enum(description="What kind of expected failure a `UserError` reports.")
@@ -90,3 +124,51 @@ class PublicError(Exception):
     @classmethod
     def bad_request(cls, message: str) -> PublicError:
         return cls(message, "BAD_USER_INPUT")
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """A bug rather than a client's mistake: masked outside debug mode, logged with its traceback.
+
+    A ``GraphQLError`` as the original error is graphql-core describing the request (a
+    variable of the wrong type, a missing required variable): the client needs it."""
+    original = error.original_error
+    return original is not None and not isinstance(original, (PublicError, UserErrors, GraphQLError, *_REQUEST_ERRORS))
+
+
+def error_code(error: GraphQLError, *, before_execution: bool) -> str | None:
+    """The ``extensions.code`` of a top-level error: its own, or what kind of mistake it is.
+
+    ``before_execution`` says the error stopped the operation before it ran (parsing or
+    validation); an error without a path after that is a variable that did not coerce."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if is_unexpected(error):
+        return INTERNAL_SERVER_ERROR
+    if isinstance(error, GraphQLSyntaxError):
+        return TOO_MANY_TOKENS if is_token_limit(error) else GRAPHQL_PARSE_FAILED
+    original = error.original_error
+    if isinstance(original, (GraphQLError, *_REQUEST_ERRORS)):
+        return BAD_USER_INPUT
+    if original is None and before_execution:
+        return GRAPHQL_VALIDATION_FAILED
+    if original is None and error.path is None:
+        return BAD_USER_INPUT
+    return None
+
+
+def exception_code(exc: BaseException) -> str:
+    """The code of an exception that ended an operation outside any result (raised by an
+    extension hook, or Strawberry refusing the request itself): its own, BAD_USER_INPUT for
+    a malformed request, INTERNAL_SERVER_ERROR for a bug."""
+    extensions = getattr(exc, "extensions", None)
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    if isinstance(code, str):
+        return code
+    return BAD_USER_INPUT if isinstance(exc, _REQUEST_ERRORS) else INTERNAL_SERVER_ERROR
+
+
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean ...?" hints, which name schema
+    fields, arguments, types and enum values a client could not otherwise discover."""
+    return _SUGGESTION.sub("", message)

@@ -3,7 +3,9 @@
 Root types are merged field by field and a name two plugins use is an error. Cross-plugin
 fields (``TypeExtension``) are appended to a copy-free reset of the target type's own
 fields before each build, so building with another plugin set gives another, correct
-schema. Protection (depth, tokens, aliases, masking, introspection) is added here.
+schema. Protection (depth, tokens, aliases, masking, introspection) is added here: the
+rules come from :mod:`gateway.limits`, the shaping of errors and the operation log from
+:mod:`gateway.outcome`.
 """
 
 from __future__ import annotations
@@ -17,22 +19,15 @@ from typing import Any
 import pluggy
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from gateway import limits
 from gateway.context import OperationScope
-from gateway.errors import PublicError, UserErrors
+from gateway.outcome import OperationOutcome
 from gateway.settings import Settings
 
 __all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
@@ -145,13 +140,12 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension],
     return skipped
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    """Mask exceptions that are bugs; errors written for the client are shown as they are.
+class FicheSchema(strawberry.Schema):
+    """Strawberry's schema without its per-error logging (a traceback for every error,
+    a client's typo included): :class:`OperationOutcome` logs one line per operation."""
 
-    A ``GraphQLError`` as the original error is graphql-core describing the request (a
-    variable of the wrong type, a missing required variable): the client needs it."""
-    original = error.original_error
-    return original is not None and not isinstance(original, PublicError | UserErrors | GraphQLError)
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        return None
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Schema:
@@ -174,22 +168,22 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     # rule classes for every operation (CPU on each request, memory for as long as a
     # subscription lives) and ValidationCache, keyed by the rules, would never hit.
     rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        *limits.depth_rules(settings.max_query_depth),
+        *limits.alias_rules(settings.max_aliases),
     ]
     if not settings.introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    # Factories, so that each operation gets fresh extension instances.
+        rules.append(limits.NO_INTROSPECTION)
+    # Factories, so that each operation gets fresh extension instances. The outcome comes
+    # first: it times the whole operation and sees the final result of each step.
     schema_extensions: list[Any] = [
+        partial(OperationOutcome, mask=not settings.debug, hide_suggestions=not settings.introspection),
         OperationScope,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(ParserCache, maxsize=512),
+        partial(limits.ParserCache, maxsize=512),
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
     ]
-    if not settings.debug:
-        schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))
-    schema = strawberry.Schema(
+    schema = FicheSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,

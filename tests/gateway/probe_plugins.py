@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from aiodataloader import DataLoader
+from strawberry.file_uploads import Upload
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -54,6 +55,7 @@ SETTINGS = (
 # Facts the probe hooks record for the tests to inspect.
 SEEN_DEMOS: list[DemoContext] = []
 CREATED_TASKS: list[dict[str, Any]] = []
+UPLOADS: list[Upload] = []
 BRANCHES: dict[int, list[int]] = {1: [2, 3], 2: [3]}
 _LOADER_SERIALS = itertools.count(1)
 
@@ -119,6 +121,11 @@ class ProbeQueries:
 
 @strawberry.type
 class ProbeMutations:
+    @strawberry.mutation(description="Reads an uploaded file (kept in `UPLOADS`) and returns its size in bytes.")
+    async def probe_upload(self, file: Upload) -> int:
+        UPLOADS.append(file)
+        return len(await file.read())  # type: ignore[attr-defined]
+
     @strawberry.mutation(description="Notify users with a probe kind; `fail` then raises a user error.")
     async def probe_notify(
         self, info: strawberry.Info, recipient_ids: list[strawberry.ID], kind: str = "PROBE_PING", fail: bool = False

@@ -71,6 +71,7 @@ async def test_query_deeper_than_the_limit_is_refused_before_any_sql(org: TestOr
     assert result.data is None
     assert len(result.errors) == 1
     assert "exceeds maximum operation depth" in result.errors[0]["message"]
+    assert result.error_codes == ["QUERY_TOO_DEEP"]
     assert counter.count == 0
 
 
@@ -84,6 +85,7 @@ async def test_query_with_too_many_tokens_is_refused_before_any_sql(org: TestOrg
     assert result.data is None
     assert len(result.errors) == 1
     assert "tokens" in result.errors[0]["message"]
+    assert result.error_codes == ["TOO_MANY_TOKENS"]
     assert counter.count == 0
 
 
@@ -98,6 +100,7 @@ async def test_query_with_too_many_aliases_is_refused_before_any_sql(org: TestOr
     assert result.data is None
     assert len(result.errors) == 1
     assert f"{count} aliases found" in result.errors[0]["message"]
+    assert result.error_codes == ["TOO_MANY_ALIASES"]
     assert counter.count == 0
 
 
@@ -147,6 +150,7 @@ async def test_unexpected_error_is_masked(org: TestOrg) -> None:
     result = await org.gql(PROBE_BOOM)
     # then
     assert [error["message"] for error in result.errors] == ["Unexpected error."]
+    assert result.error_codes == ["INTERNAL_SERVER_ERROR"]
     assert "hunter2" not in str(result.errors)
 
 
@@ -240,6 +244,7 @@ async def test_introspection_is_refused_when_switched_off(org: TestOrg, query: s
     # then
     assert result.data is None
     assert "introspection" in result.errors[0]["message"].lower()
+    assert set(result.error_codes) == {"INTROSPECTION_DISABLED"}
     assert counter.count == 0
 
 

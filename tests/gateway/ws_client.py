@@ -65,22 +65,26 @@ class GraphQLSocket:
         for index, message in enumerate(self.pending):
             if message.get("id") == operation_id:
                 del self.pending[index]
-                return self._result(message)
+                return self.result_of(message)
         while True:
             message = await self.receive(timeout)
             if message.get("id") != operation_id:
                 self.pending.append(message)
                 continue
-            return self._result(message)
+            return self.result_of(message)
 
     @staticmethod
-    def _result(message: dict[str, Any]) -> dict[str, Any] | None:
+    def result_of(message: dict[str, Any]) -> dict[str, Any] | None:
+        """The result a ``next``/``data``/``error`` message carries (``{"errors": [...]}`` for
+        an error), None for ``complete``."""
         if message["type"] == "complete":
             return None
         if message["type"] in ("next", "data"):
             return dict(message["payload"])
         if message["type"] == "error":
-            return {"errors": message["payload"]}
+            # graphql-transport-ws sends a list of errors, the legacy graphql-ws one error.
+            payload = message["payload"]
+            return {"errors": payload if isinstance(payload, list) else [payload]}
         raise AssertionError(f"unexpected message {message}")
 
     async def results(self, operation_id: str, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
