@@ -17,7 +17,7 @@ from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services import custom_fields, references
 from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import check_parent
+from plugins.customers.services.hierarchy import check_parent, lock_hierarchy
 from plugins.customers.services.validation import check_email, check_phone, optional_text, translate_integrity_error
 
 __all__ = [
@@ -127,7 +127,9 @@ async def create_customer(session: AsyncSession, data: NewCustomer, path: Sequen
     if data.representative_id is not None:
         await _check_representative(session, data.representative_id, *path, "representativeId")
     if data.parent_id is not None:
+        await lock_hierarchy(session)
         await get_customer(session, data.parent_id, *path, "parentId")
+        await check_parent(session, None, data.parent_id, *path, "parentId")
     if data.reference is not None and data.reference.strip():
         reference = references.check_reference(data.reference, *path, "reference")
         if await references.reference_taken(session, reference):
@@ -172,6 +174,8 @@ async def update_customer(
     if cleaned.get("representative_id") is not None:
         await _check_representative(session, cleaned["representative_id"], *path, "representativeId")
     if cleaned.get("parent_id") is not None and cleaned["parent_id"] != customer.parent_id:
+        # Locked before the check, so that a concurrent move cannot make the check stale.
+        await lock_hierarchy(session)
         await get_customer(session, cleaned["parent_id"], *path, "parentId")
         await check_parent(session, customer.id, cleaned["parent_id"], *path, "parentId")
     identity = {field: cleaned.get(field, getattr(customer, field)) for field in ("company_name", "first_name", "last_name")}

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import descendants
+from plugins.customers.services.hierarchy import descendants, lock_hierarchy
 
 __all__ = ["delete_customer", "merge_customers"]
 
@@ -45,6 +45,7 @@ async def merge_customers(session: AsyncSession, hooks: Any, keep: models.Custom
     custom values and fields; the duplicate fills in what ``keep`` lacks."""
     if keep.id == duplicate.id:
         raise UserErrors.invalid("A customer cannot be merged into itself.", "duplicateId")
+    await lock_hierarchy(session)
     if keep.id in await descendants(session, duplicate.id):
         raise UserErrors.conflict("A customer cannot be merged into one of its own branches.", "keepId")
     for field in FILLED_FROM_DUPLICATE:
