@@ -83,7 +83,9 @@ class Base(DeclarativeBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         table = cls.__dict__.get("__table__")
-        if isinstance(table, Table) and "sqlite_autoincrement" not in table.dialect_kwargs:
+        args = cls.__dict__.get("__table_args__")
+        options = args if isinstance(args, dict) else args[-1] if isinstance(args, tuple) and args and isinstance(args[-1], dict) else {}
+        if isinstance(table, Table) and "sqlite_autoincrement" not in options:  # a model may opt out
             table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
