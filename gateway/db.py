@@ -181,7 +181,8 @@ async def lock(session: AsyncSession, resource: str) -> None:
         await connection.execute(select(func.pg_advisory_xact_lock(signed, organization_id)))
     elif connection.dialect.name == "sqlite":
         raw = await connection.get_raw_connection()
-        if not raw.driver_connection.in_transaction:
+        driver = raw.driver_connection
+        if driver is None or not driver.in_transaction:
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:  # pragma: no cover - Fiche supports these two databases
         raise NotImplementedError(connection.dialect.name)
@@ -209,7 +210,7 @@ def integrity_conflict(exc: IntegrityError, metadata: MetaData | None = None) ->
             if conflict is None:
                 continue
             columns = ", ".join(f"{table.name}.{column.name}" for column in getattr(item, "columns", ()))
-            name = str(item.name or "")
+            name = str(getattr(item, "name", None) or "")
             if (name and (f'"{name}"' in error or f"'{name}'" in error)) or (columns and error.endswith(f"failed: {columns}")):
                 message, path = conflict
                 return str(message), tuple(path)

@@ -243,3 +243,9 @@ async def test_upgrade_makes_references_differing_only_by_case_distinct(pm: plug
     assert [tuple(row) for row in events] == [(2, "UPDATED", "Reference zm-1 renamed to zm-1 (2): another customer's differs only by case.")]
     with pytest.raises(IntegrityError):
         await execute(fresh_url, new_customer("Zm-1", "Troisième"))
+
+
+def test_every_table_of_every_plugin_never_reuses_ids(pm: pluggy.PluginManager) -> None:
+    # then: gateway.db.Base gives every model's table AUTOINCREMENT on SQLite
+    tables = [Base.metadata.tables[name] for name in sorted(plugin_tables(pm))]
+    assert [table.name for table in tables if not table.dialect_options["sqlite"]["autoincrement"]] == []

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import UserErrors
 from plugins.customers import models
-from plugins.customers.services.locks import lock_location
+from plugins.customers.services.locks import lock_location, refresh_locked
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_coordinates,
@@ -124,7 +124,7 @@ async def update_address(
         )
     if "primary" in changes:
         await lock_location(session, address.customer_id)
-        await session.refresh(address)  # who holds the flag now, after any writer before us
+        await refresh_locked(session, address, "No address with this ID.", *path, "id")
         if changes["primary"] and not address.is_primary:
             await _release_primary(session, address.customer_id)
             cleaned["is_primary"] = True
@@ -142,7 +142,7 @@ async def set_primary(session: AsyncSession, address: models.Address) -> models.
 
 async def delete_address(session: AsyncSession, address: models.Address) -> None:
     await lock_location(session, address.customer_id)
-    await session.refresh(address)
+    await refresh_locked(session, address, "No address with this ID.", "id")
     was_primary, customer_id = address.is_primary, address.customer_id
     await session.delete(address)
     await session.flush()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import UserErrors
 from plugins.customers import models
-from plugins.customers.services.locks import lock_location
+from plugins.customers.services.locks import lock_location, refresh_locked
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_email,
@@ -134,7 +134,7 @@ async def update_contact(
             cleaned[field] = _clean(field, value, path)
     if cleaned.get("preferred"):
         await lock_location(session, contact.customer_id)
-        await session.refresh(contact)  # who holds the flag now, after any writer before us
+        await refresh_locked(session, contact, "No contact with this ID.", *path, "id")
     if cleaned.get("preferred") and not contact.preferred:
         await _release_preferred(session, contact.customer_id, keep_id=contact.id)
     for field, value in cleaned.items():
