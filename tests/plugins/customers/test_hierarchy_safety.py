@@ -161,12 +161,31 @@ async def test_a_parent_inside_a_corrupt_cycle_is_refused(org: TestOrg) -> None:
     assert [(error["code"], error["path"]) for error in data["customerUpdate"]["errors"]] == [("CONFLICT", ["input", "parentId"])]
 
 
+async def _chain(org: TestOrg, levels: int) -> list[dict]:
+    """A main customer and its branches, one per level: ``levels`` levels in all."""
+    chain = [await company(org, "L01")]
+    for level in range(2, levels + 1):
+        chain.append(await company(org, f"L{level:02d}", parentId=chain[-1]["id"]))
+    return chain
+
+
 async def test_a_hierarchy_deeper_than_the_maximum_is_refused(org: TestOrg) -> None:
     # given: a chain of MAX_DEPTH levels
-    chain = [await company(org, "L01")]
-    for level in range(2, MAX_DEPTH + 1):
-        chain.append(await company(org, f"L{level:02d}", parentId=chain[-1]["id"]))
+    chain = await _chain(org, MAX_DEPTH)
     # when: one more level below the deepest
     data = await org.ok(CREATE_BRANCH, {"name": "Too deep", "parentId": chain[-1]["id"]})
     # then
     assert data["customerCreate"] == {"customer": None, "errors": [{"code": "CONFLICT", "path": ["input", "parentId"]}]}
+
+
+async def test_a_moved_customer_takes_its_branches_into_the_depth(org: TestOrg) -> None:
+    # given: a chain of MAX_DEPTH - 1 levels, and a customer with a branch (two levels)
+    chain = await _chain(org, MAX_DEPTH - 1)
+    top = await company(org, "Top")
+    await company(org, "Top branch", parentId=top["id"])
+    # when
+    too_deep = await org.ok(SET_PARENT, {"id": top["id"], "parentId": chain[-1]["id"]})
+    deepest = await org.ok(SET_PARENT, {"id": top["id"], "parentId": chain[-2]["id"]})
+    # then: MAX_DEPTH - 1 + 2 levels is one too many; MAX_DEPTH - 2 + 2 is the maximum
+    assert [(error["code"], error["path"]) for error in too_deep["customerUpdate"]["errors"]] == [("CONFLICT", ["input", "parentId"])]
+    assert deepest["customerUpdate"] == {"customer": {"id": top["id"]}, "errors": []}
