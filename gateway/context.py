@@ -18,10 +18,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
 
 from gateway.accounts.models import Role
+from gateway.db import integrity_conflict
 from gateway.errors import PublicError, UserErrors
 from gateway.live_access import LiveAccess
 from gateway.relay import decode_id
@@ -183,6 +185,9 @@ class OperationContext:
     async def commit(self) -> None:
         if self._session is not None:
             await self._session.commit()
+        await self._committed()
+
+    async def _committed(self) -> None:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -197,16 +202,29 @@ class OperationContext:
 
     async def mutate(self, change: Callable[[], Awaitable[P]], payload: Callable[..., P]) -> P:
         """Run ``change`` in the write transaction: commit on success, roll back and return
-        ``payload(errors=...)`` on :class:`UserErrors`, roll back and re-raise otherwise."""
+        ``payload(errors=...)`` on :class:`UserErrors`, roll back and re-raise otherwise.
+
+        A unique constraint or index that refuses the write (a concurrent transaction won the
+        race, at a flush or at the commit) becomes the CONFLICT it declares with
+        ``gateway.db.conflict_info``; an undeclared one is a bug and is re-raised."""
         try:
             result = await change()
+            if self._session is not None:
+                await self._session.commit()
         except UserErrors as exc:
             await self.rollback()
             return payload(errors=exc.errors)
+        except IntegrityError as exc:
+            await self.rollback()
+            conflict = integrity_conflict(exc)
+            if conflict is None:
+                raise
+            message, path = conflict
+            return payload(errors=UserErrors.conflict(message, *path).errors)
         except BaseException:
             await self.rollback()
             raise
-        await self.commit()
+        await self._committed()
         return result
 
     async def close(self) -> None:

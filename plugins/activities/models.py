@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, utcnow
+from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
 from plugins.activities.enums import FieldType, GpsStatus
 
 __all__ = [
@@ -50,6 +50,17 @@ class ActivityType(TenantMixin, AuditMixin, Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+# Names are unique per organisation whatever their case; the services check first (and
+# take turns, see services/catalogue.py), the indexes are the last wall.
+Index(
+    "uq_activity_types_organization_id_lower_name",
+    ActivityType.organization_id,
+    func.lower(ActivityType.name),
+    unique=True,
+    info=conflict_info("Another activity type has this name.", "input", "name"),
+)
+
+
 class ReportForm(TenantMixin, AuditMixin, Base):
     """A structured report form; its fields are :class:`ReportFormField` rows."""
 
@@ -59,6 +70,15 @@ class ReportForm(TenantMixin, AuditMixin, Base):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(Text)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+Index(
+    "uq_activity_report_forms_organization_id_lower_name",
+    ReportForm.organization_id,
+    func.lower(ReportForm.name),
+    unique=True,
+    info=conflict_info("Another report form has this name.", "input", "name"),
+)
 
 
 class ReportFormField(TenantMixin, Base):

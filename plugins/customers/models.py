@@ -25,11 +25,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, utcnow
+from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
 from gateway.text import fold
 
 __all__ = [
@@ -111,7 +112,6 @@ def display_name(kind: CustomerKind, company_name: str | None, first_name: str |
 class Customer(TenantMixin, AuditMixin, Base):
     __tablename__ = "customers"
     __table_args__ = (
-        UniqueConstraint("organization_id", "reference"),
         Index("ix_customers_organization_id_sort_name", "organization_id", "sort_name", "id"),
         Index("ix_customers_organization_id_created_at", "organization_id", "created_at", "id"),
         Index("ix_customers_organization_id_updated_at", "organization_id", "updated_at", "id"),
@@ -142,6 +142,17 @@ def derived_columns(
     """The display name and the folded sort and search columns of a customer."""
     name = display_name(kind, company_name, first_name, last_name)
     return {"display_name": name, "sort_name": fold(name)[:200], "search_text": fold(f"{name} {reference}")[:300]}
+
+
+# References are unique per organisation whatever their case (``zm-1`` clashes with ``ZM-1``).
+# SQL's lower() is the same on both databases here: ASCII only (the column is byte-wise).
+Index(
+    "uq_customers_organization_id_lower_reference",
+    Customer.organization_id,
+    func.lower(Customer.reference),
+    unique=True,
+    info=conflict_info("Another customer already has this reference.", "input", "reference"),
+)
 
 
 @event.listens_for(Customer, "before_insert")
@@ -197,6 +208,7 @@ class Contact(TenantMixin, AuditMixin, Base):
             unique=True,
             sqlite_where=text("preferred = 1"),
             postgresql_where=text("preferred"),
+            info=conflict_info("Another contact of this location was made preferred at the same time; try again.", "input", "preferred"),
         ),
     )
 
@@ -230,6 +242,7 @@ class Address(TenantMixin, AuditMixin, Base):
             unique=True,
             sqlite_where=text("is_primary = 1"),
             postgresql_where=text("is_primary"),
+            info=conflict_info("Another address of this customer was made primary at the same time; try again.", "input", "primary"),
         ),
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude_range"),

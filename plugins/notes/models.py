@@ -16,7 +16,7 @@ import enum
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, utcnow
+from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
 from gateway.text import fold
 
 __all__ = ["CustomerFollow", "Note", "NoteCategory", "NoteMention", "Visibility"]
@@ -32,7 +32,11 @@ class Visibility(enum.Enum):
 
 class NoteCategory(TenantMixin, AuditMixin, Base):
     __tablename__ = "note_categories"
-    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+    # The service refuses names equal ignoring case and accents (and takes turns to check);
+    # the database's constraint, on the exact name, is the last wall.
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name", info=conflict_info("Another category has this name.", "input", "name")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60))

@@ -11,10 +11,12 @@ from typing import Any
 
 import pluggy
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.db import Base
@@ -119,6 +121,10 @@ async def test_upgrade_is_idempotent(pm: pluggy.PluginManager, fresh_url: str) -
     assert list(script.revision_map.iterate_revisions("heads", tuple(heads))) == []  # nothing left to apply
 
 
+# SQLite cannot reflect expression indexes (``lower(reference)``): there they are compared
+# on PostgreSQL only.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 async def test_migrations_match_the_models(pm: pluggy.PluginManager, fresh_url: str) -> None:
     # given
     await upgrade(pm, fresh_url)
@@ -138,3 +144,112 @@ async def test_migrations_match_the_models(pm: pluggy.PluginManager, fresh_url: 
     diff = await run_on(fresh_url, differences)
     # then
     assert diff == []
+
+
+# ------------------------------------------------------------------ upgrading existing data
+
+FIRST_REVISIONS = ("gateway0001", "customers0001", "notes0001", "activities0001")
+
+
+async def upgrade_to(pm: pluggy.PluginManager, url: str, *targets: str) -> None:
+    """Apply migrations up to ``targets`` only (a database as an older release left it)."""
+    config = alembic_config(pm)
+    engine = create_async_engine(url)
+
+    def run(connection: Any) -> None:
+        config.attributes["connection"] = connection
+        for target in targets:
+            command.upgrade(config, target)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def execute(url: str, *statements: str) -> list[Any]:
+    """Run ``statements`` in one transaction; the rows of the last one."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            result = None
+            for statement in statements:
+                result = await connection.execute(text(statement))
+            return list(result.all()) if result is not None and result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def new_note(body: str) -> str:
+    return (
+        "INSERT INTO notes (body, search_text, visibility, is_task, organization_id, created_at, updated_at) "
+        f"VALUES ('{body}', '{body}', 'ORGANIZATION', false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+
+def new_customer(reference: str, name: str) -> str:
+    return (
+        "INSERT INTO customers (kind, company_name, reference, archived, display_name, sort_name, search_text, "
+        "organization_id, created_at, updated_at) "
+        f"VALUES ('PROFESSIONAL', '{name}', '{reference}', false, '{name}', '{name.lower()}', '{name.lower()}', 1, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+
+async def test_upgrade_keeps_the_data_of_a_database_built_by_the_first_migrations(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: a database of the first release, with notes and customers
+    await upgrade_to(pm, fresh_url, *FIRST_REVISIONS)
+    await execute(
+        fresh_url,
+        "INSERT INTO organizations (name, slug, created_at) VALUES ('Org', 'org', CURRENT_TIMESTAMP)",
+        new_note("first"),
+        new_note("second"),
+        new_customer("ZM-1", "Zinc Maître"),
+        new_customer("C00002", "Autre"),
+    )
+    # when
+    await upgrade(pm, fresh_url)
+    # then: every row is still there, under its ID
+    notes = await execute(fresh_url, "SELECT id, body FROM notes ORDER BY id")
+    customers = await execute(fresh_url, "SELECT id, reference FROM customers ORDER BY id")
+    assert [tuple(row) for row in notes] == [(1, "first"), (2, "second")]
+    assert [tuple(row) for row in customers] == [(1, "ZM-1"), (2, "C00002")]
+
+
+async def test_after_the_upgrade_a_deleted_id_is_never_given_again(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: an upgraded database of the first release whose newest note is deleted
+    await upgrade_to(pm, fresh_url, *FIRST_REVISIONS)
+    await execute(fresh_url, "INSERT INTO organizations (name, slug, created_at) VALUES ('Org', 'org', CURRENT_TIMESTAMP)", new_note("kept"))
+    await upgrade(pm, fresh_url)
+    await execute(fresh_url, new_note("deleted"), "DELETE FROM notes WHERE body = 'deleted'")
+    # when
+    rows = await execute(fresh_url, new_note("new"), "SELECT id, body FROM notes ORDER BY id")
+    # then
+    assert [tuple(row) for row in rows] == [(1, "kept"), (3, "new")]
+
+
+async def test_upgrade_makes_references_differing_only_by_case_distinct(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: the first release accepted `zm-1` next to `ZM-1`
+    await upgrade_to(pm, fresh_url, *FIRST_REVISIONS)
+    await execute(
+        fresh_url,
+        "INSERT INTO organizations (name, slug, created_at) VALUES ('Org', 'org', CURRENT_TIMESTAMP)",
+        new_customer("ZM-1", "Premier"),
+        new_customer("zm-1", "Second"),
+    )
+    # when
+    await upgrade(pm, fresh_url)
+    # then: the oldest keeps its reference, the other is renamed and its timeline says so
+    customers = await execute(fresh_url, "SELECT id, reference, search_text FROM customers ORDER BY id")
+    events = await execute(fresh_url, "SELECT customer_id, kind, details FROM customer_events")
+    assert [tuple(row) for row in customers] == [(1, "ZM-1", "premier"), (2, "zm-1 (2)", "second zm-1 (2)")]
+    assert [tuple(row) for row in events] == [(2, "UPDATED", "Reference zm-1 renamed to zm-1 (2): another customer's differs only by case.")]
+    with pytest.raises(IntegrityError):
+        await execute(fresh_url, new_customer("Zm-1", "Troisième"))
+
+
+def test_every_table_of_every_plugin_never_reuses_ids(pm: pluggy.PluginManager) -> None:
+    # then: gateway.db.Base gives every model's table AUTOINCREMENT on SQLite
+    tables = [Base.metadata.tables[name] for name in sorted(plugin_tables(pm))]
+    assert [table.name for table in tables if not table.dialect_options["sqlite"]["autoincrement"]] == []

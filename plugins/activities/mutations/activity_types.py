@@ -13,7 +13,7 @@ from plugins.activities import models
 from plugins.activities.common import decode, get_row
 from plugins.activities.mutations.activities import DeletePayload
 from plugins.activities.services.builtins import ensure_builtin_types
-from plugins.activities.services.catalogue import check_colour, check_icon, check_name, optional_text
+from plugins.activities.services.catalogue import check_colour, check_icon, check_name, check_unique_name, optional_text
 from plugins.activities.reads import TYPE_COLUMNS, type_from_row
 from plugins.activities.types import ActivityType
 
@@ -54,14 +54,6 @@ class ActivityTypePayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
 
 
-async def _check_unique_name(session: AsyncSession, name: str, except_id: int | None, *path: str) -> None:
-    stmt = select(func.count()).select_from(models.ActivityType).where(func.lower(models.ActivityType.name) == name.lower())
-    if except_id is not None:
-        stmt = stmt.where(models.ActivityType.id != except_id)
-    if await session.scalar(stmt):
-        raise UserErrors.conflict(f"A type named {name!r} exists already.", *path)
-
-
 async def _set_forms(session: AsyncSession, type_id: int, form_ids: Sequence[str], *path: str) -> None:
     pks: list[int] = []
     for index, global_id in enumerate(form_ids):
@@ -97,7 +89,7 @@ class ActivityTypeMutations:
             session = await context.session()
             await ensure_builtin_types(session)  # so that a custom type cannot take a built-in name
             name = check_name(input.name, NAME_LENGTH, "input", "name")
-            await _check_unique_name(session, name, None, "input", "name")
+            await check_unique_name(session, models.ActivityType, name, None, "input", "name")
             activity_type = models.ActivityType(
                 name=name,
                 description=optional_text(input.description, 2000, "input", "description"),
@@ -124,7 +116,7 @@ class ActivityTypeMutations:
                 name = check_name(input.name, NAME_LENGTH, "input", "name")
                 if built_in and name != activity_type.name:
                     raise UserErrors.conflict("A built-in type cannot be renamed.", "input", "name")
-                await _check_unique_name(session, name, activity_type.id, "input", "name")
+                await check_unique_name(session, models.ActivityType, name, activity_type.id, "input", "name")
                 activity_type.name = name
             if input.description is not UNSET:
                 activity_type.description = optional_text(input.description, 2000, "input", "description")

@@ -12,7 +12,7 @@ from plugins.activities import models
 from plugins.activities.common import get_row
 from plugins.activities.enums import FieldType
 from plugins.activities.mutations.activities import DeletePayload
-from plugins.activities.services.catalogue import check_name, optional_text
+from plugins.activities.services.catalogue import check_name, check_unique_name, optional_text
 from plugins.activities.services.forms import FieldSpec, check_definitions
 from plugins.activities.reads import FORM_COLUMNS, form_from_row
 from plugins.activities.types import ReportForm
@@ -122,6 +122,7 @@ class ReportFormMutations:
             session = await context.session()
             name = check_name(input.name, 120, "input", "name")
             specs = _specs(input.fields)
+            await check_unique_name(session, models.ReportForm, name, None, "input", "name")
             form = models.ReportForm(name=name, description=optional_text(input.description, 2000, "input", "description"))
             session.add(form)
             await session.flush()
@@ -139,7 +140,9 @@ class ReportFormMutations:
             session = await context.session()
             form = await get_row(session, models.ReportForm, input.id, "ReportForm", "input", "id")
             if input.name is not None:
-                form.name = check_name(input.name, 120, "input", "name")
+                name = check_name(input.name, 120, "input", "name")
+                await check_unique_name(session, models.ReportForm, name, form.id, "input", "name")
+                form.name = name
             if input.description is not UNSET:
                 form.description = optional_text(input.description, 2000, "input", "description")
             if input.archived is not None:

@@ -2,7 +2,10 @@
 
 The first address of a customer becomes primary; making another one primary un-sets the
 previous one first (the partial unique index refuses two); the primary address cannot be
-un-set, only replaced; deleting it promotes the oldest remaining address.
+un-set, only replaced; deleting it promotes the oldest remaining address. Writers that may
+move the flag take turns (:func:`~plugins.customers.services.locks.lock_location`), so
+concurrent "make primary" requests all succeed and the last one wins: never zero primary
+addresses, never two.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import UserErrors
 from plugins.customers import models
+from plugins.customers.services.locks import lock_location, refresh_locked
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_coordinates,
@@ -99,6 +103,7 @@ async def get_address(session: AsyncSession, pk: int, *path: str) -> models.Addr
 async def create_address(session: AsyncSession, customer_id: int, data: NewAddress, path: Sequence[str] = ("input",)) -> models.Address:
     values = {field: _clean(field, getattr(data, field), path) for field in ("line1", "city", "label", "line2", "postal_code", "country")}
     latitude, longitude = check_coordinates(data.latitude, data.longitude, *path)
+    await lock_location(session, customer_id)
     primary = data.primary or not await _has_primary(session, customer_id)
     if primary:
         await _release_primary(session, customer_id)
@@ -118,6 +123,8 @@ async def update_address(
             changes.get("latitude", address.latitude), changes.get("longitude", address.longitude), *path
         )
     if "primary" in changes:
+        await lock_location(session, address.customer_id)
+        await refresh_locked(session, address, "No address with this ID.", *path, "id")
         if changes["primary"] and not address.is_primary:
             await _release_primary(session, address.customer_id)
             cleaned["is_primary"] = True
@@ -134,6 +141,8 @@ async def set_primary(session: AsyncSession, address: models.Address) -> models.
 
 
 async def delete_address(session: AsyncSession, address: models.Address) -> None:
+    await lock_location(session, address.customer_id)
+    await refresh_locked(session, address, "No address with this ID.", "id")
     was_primary, customer_id = address.is_primary, address.customer_id
     await session.delete(address)
     await session.flush()

@@ -1,8 +1,10 @@
 """Contacts of a location (C5): validation, and the one preferred contact per location.
 
 Making a contact preferred un-sets the previous one with an UPDATE that runs before the
-new flag is flushed, so the partial unique index never sees two; if a concurrent
-transaction wins the race, the index refuses and the caller gets a CONFLICT.
+new flag is flushed, so the partial unique index never sees two. Concurrent writers of the
+flag take turns (:func:`~plugins.customers.services.locks.lock_location`): the last one wins,
+as if they had come one after the other. Should a writer skip the lock, the index refuses
+its write and the caller gets a CONFLICT.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import UserErrors
 from plugins.customers import models
+from plugins.customers.services.locks import lock_location, refresh_locked
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_email,
@@ -111,6 +114,7 @@ async def create_contact(session: AsyncSession, customer_id: int, data: NewConta
     role_kind, role = parse_role(data.role, *path, "role")
     values = {field: _clean(field, getattr(data, field), path) for field in ("name", "email", "phone", "mobile", "preferred", "portal_access")}
     if values["preferred"]:
+        await lock_location(session, customer_id)
         await _release_preferred(session, customer_id)
     contact = models.Contact(customer_id=customer_id, role_kind=role_kind, role=role, **values)
     session.add(contact)
@@ -128,6 +132,9 @@ async def update_contact(
             cleaned["role_kind"], cleaned["role"] = parse_role(value, *path, "role")
         else:
             cleaned[field] = _clean(field, value, path)
+    if cleaned.get("preferred"):
+        await lock_location(session, contact.customer_id)
+        await refresh_locked(session, contact, "No contact with this ID.", *path, "id")
     if cleaned.get("preferred") and not contact.preferred:
         await _release_preferred(session, contact.customer_id, keep_id=contact.id)
     for field, value in cleaned.items():

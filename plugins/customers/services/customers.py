@@ -17,7 +17,8 @@ from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services import custom_fields, references
 from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import check_parent
+from plugins.customers.services.hierarchy import check_parent, lock_hierarchy
+from plugins.customers.services.locks import lock_location
 from plugins.customers.services.validation import check_email, check_phone, optional_text, translate_integrity_error
 
 __all__ = [
@@ -126,14 +127,18 @@ async def create_customer(session: AsyncSession, data: NewCustomer, path: Sequen
     _check_identity(data.kind, values, path)
     if data.representative_id is not None:
         await _check_representative(session, data.representative_id, *path, "representativeId")
-    if data.parent_id is not None:
-        await get_customer(session, data.parent_id, *path, "parentId")
+    # Locks in a fixed order (references, then the hierarchy) so that writers never deadlock.
+    await references.lock_references(session)
     if data.reference is not None and data.reference.strip():
         reference = references.check_reference(data.reference, *path, "reference")
         if await references.reference_taken(session, reference):
             raise UserErrors.conflict("Another customer already has this reference.", *path, "reference")
     else:
         reference = await references.next_reference(session)
+    if data.parent_id is not None:
+        await lock_hierarchy(session)
+        await get_customer(session, data.parent_id, *path, "parentId")
+        await check_parent(session, None, data.parent_id, *path, "parentId")
     customer = models.Customer(
         kind=data.kind,
         reference=reference,
@@ -166,12 +171,16 @@ async def update_customer(
     cleaned = {field: _clean(field, value, path) for field, value in changes.items()}
     if "reference" in cleaned:
         reference = references.check_reference(cleaned["reference"] or "", *path, "reference")
-        if reference != customer.reference and await references.reference_taken(session, reference, except_id=customer.id):
-            raise UserErrors.conflict("Another customer already has this reference.", *path, "reference")
+        if reference != customer.reference:
+            await references.lock_references(session)
+            if await references.reference_taken(session, reference, except_id=customer.id):
+                raise UserErrors.conflict("Another customer already has this reference.", *path, "reference")
         cleaned["reference"] = reference
     if cleaned.get("representative_id") is not None:
         await _check_representative(session, cleaned["representative_id"], *path, "representativeId")
     if cleaned.get("parent_id") is not None and cleaned["parent_id"] != customer.parent_id:
+        # Locked before the check, so that a concurrent move cannot make the check stale.
+        await lock_hierarchy(session)
         await get_customer(session, cleaned["parent_id"], *path, "parentId")
         await check_parent(session, customer.id, cleaned["parent_id"], *path, "parentId")
     identity = {field: cleaned.get(field, getattr(customer, field)) for field in ("company_name", "first_name", "last_name")}
@@ -207,6 +216,7 @@ async def convert_to_professional(
     name = optional_text(company_name, 200, "The company name", *path, "companyName") or person
     registration = optional_text(registration_number, 40, "The registration number", *path, "registrationNumber")
     if keep_person_as_contact:
+        await lock_location(session, customer.id)
         has_preferred = await session.scalar(
             select(models.Contact.id).where(models.Contact.customer_id == customer.id, models.Contact.preferred.is_(True))
         )

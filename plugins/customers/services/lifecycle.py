@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import descendants
+from plugins.customers.services.hierarchy import descendants, lock_hierarchy
+from plugins.customers.services.locks import lock_location
 
 __all__ = ["delete_customer", "merge_customers"]
 
@@ -45,6 +46,8 @@ async def merge_customers(session: AsyncSession, hooks: Any, keep: models.Custom
     custom values and fields; the duplicate fills in what ``keep`` lacks."""
     if keep.id == duplicate.id:
         raise UserErrors.invalid("A customer cannot be merged into itself.", "duplicateId")
+    await lock_hierarchy(session)
+    await lock_location(session, keep.id, duplicate.id)
     if keep.id in await descendants(session, duplicate.id):
         raise UserErrors.conflict("A customer cannot be merged into one of its own branches.", "keepId")
     for field in FILLED_FROM_DUPLICATE:

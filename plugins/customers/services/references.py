@@ -1,9 +1,12 @@
-"""Customer references: unique per organisation, generated from a per-organisation counter.
+"""Customer references: unique per organisation whatever their case, generated from a
+per-organisation counter.
 
-The counter row is incremented with ``UPDATE ... RETURNING`` inside the caller's
-transaction: on PostgreSQL the row lock makes concurrent creations take turns, on SQLite
-the database write lock does. The unique constraint on ``(organization_id, reference)`` is
-the last wall; its violation becomes a CONFLICT, never a server error.
+Writers that give a customer a reference call :func:`lock_references` first, so that the
+"is it taken?" check and the write are atomic: of concurrent writers of one reference, the
+first wins and the others get a CONFLICT. The counter row is incremented with
+``UPDATE ... RETURNING`` inside the caller's transaction. The unique index on
+``(organization_id, lower(reference))`` is the last wall; its violation becomes a
+CONFLICT, never a server error.
 """
 
 from __future__ import annotations
@@ -12,19 +15,25 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.db import lock
 from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services.validation import IntegrityRule
 
-__all__ = ["REFERENCE_RULE", "check_reference", "format_reference", "next_reference", "reserve_numbers"]
+__all__ = [
+    "REFERENCE_RULE",
+    "check_reference",
+    "format_reference",
+    "lock_references",
+    "next_reference",
+    "reference_taken",
+    "reserve_numbers",
+]
 
 MAX_LENGTH = 40
-REFERENCE_RULE = IntegrityRule(
-    "uq_customers_organization_id_reference",
-    "customers.organization_id, customers.reference",
-    "Another customer already has this reference.",
-    ("input", "reference"),
-)
+REFERENCE_INDEX = "uq_customers_organization_id_lower_reference"
+# PostgreSQL and SQLite both name an expression index in their error.
+REFERENCE_RULE = IntegrityRule(REFERENCE_INDEX, REFERENCE_INDEX, "Another customer already has this reference.", ("input", "reference"))
 
 
 def format_reference(number: int) -> str:
@@ -40,8 +49,18 @@ def check_reference(value: str, *path: str) -> str:
     return cleaned
 
 
+async def lock_references(session: AsyncSession) -> None:
+    """Make the organisation's reference writers take turns until the transaction ends."""
+    await lock(session, "customers.references")
+
+
 async def reference_taken(session: AsyncSession, reference: str, *, except_id: int | None = None) -> bool:
-    stmt = select(func.count()).select_from(models.Customer).where(models.Customer.reference == reference)
+    """Whether another customer has ``reference``, ignoring case (as the unique index does)."""
+    stmt = (
+        select(func.count())
+        .select_from(models.Customer)
+        .where(func.lower(models.Customer.reference) == func.lower(reference))
+    )
     if except_id is not None:
         stmt = stmt.where(models.Customer.id != except_id)
     return bool(await session.scalar(stmt))

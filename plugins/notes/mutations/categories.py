@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy import select, update
 
+from gateway.db import lock
 from gateway.errors import UserErrors
 from gateway.relay import encode_id
 from gateway.text import fold
@@ -24,7 +25,11 @@ __all__ = ["NoteCategoryMutations"]
 
 
 async def _refuse_duplicate(session: AsyncSession, name: str, keep: int | None = None) -> None:
-    """Names are unique in the organisation, ignoring case and accents."""
+    """Names are unique in the organisation, ignoring case and accents.
+
+    Writers of category names take turns until their transaction ends (``gateway.db.lock``),
+    so that of concurrent writers of one name the first wins and the others get a CONFLICT."""
+    await lock(session, "notes.category-names")
     rows = (await session.execute(select(models.NoteCategory.id, models.NoteCategory.name))).all()
     if any(fold(row.name) == fold(name) and row.id != keep for row in rows):
         raise UserErrors.conflict(f"A category named {name!r} exists already.", "input", "name")
