@@ -42,7 +42,7 @@ class ReportFormField:
     max_value: float | None = strawberry.field(description="NUMBER: the largest value accepted.")
     min_length: int | None = strawberry.field(description="TEXT: the fewest characters accepted.")
     max_length: int | None = strawberry.field(description="TEXT: the most characters accepted.")
-    pattern: str | None = strawberry.field(description="TEXT: a regular expression the whole answer must match.")
+    pattern: str | None = strawberry.field(description="TEXT: a regular expression the whole answer must match, in RE2 syntax (no backreferences or lookarounds; matched in linear time).")
     choices: list[str] = strawberry.field(description="CHOICE: the values to choose from.")
 
 

@@ -37,7 +37,7 @@ class ReportFieldInput:
     max_value: float | None = strawberry.field(default=None, description="NUMBER: the largest value accepted.")
     min_length: int | None = strawberry.field(default=None, description="TEXT: the fewest characters accepted.")
     max_length: int | None = strawberry.field(default=None, description="TEXT: the most characters accepted.")
-    pattern: str | None = strawberry.field(default=None, description="TEXT: a regular expression the whole answer must match.")
+    pattern: str | None = strawberry.field(default=None, description="TEXT: a regular expression the whole answer must match, in RE2 syntax (no backreferences or lookarounds; matched in linear time).")
     choices: list[str] | None = strawberry.field(default=None, description="CHOICE: the values to choose from.")
 
 
