@@ -32,6 +32,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from gateway.context import OperationScope
+from gateway.cost import QueryCostCheck, cost_rule
 from gateway.errors import PublicError, UserErrors
 from gateway.settings import Settings
 
@@ -176,6 +177,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     rules = [
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        cost_rule(settings),
     ]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -186,6 +188,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
+        partial(QueryCostCheck, settings=settings),
     ]
     if not settings.debug:
         schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))

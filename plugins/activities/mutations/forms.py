@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, func, select
 
+from gateway.cost import ensure_room
 from gateway.errors import UserError, UserErrors
 from plugins.activities import models
 from plugins.activities.common import get_row
 from plugins.activities.enums import FieldType
 from plugins.activities.mutations.activities import DeletePayload
+from plugins.activities.services.bounds import MAX_REPORT_FORMS
 from plugins.activities.services.catalogue import check_name, optional_text
 from plugins.activities.services.forms import FieldSpec, check_definitions
 from plugins.activities.reads import FORM_COLUMNS, form_from_row
@@ -122,6 +124,8 @@ class ReportFormMutations:
             session = await context.session()
             name = check_name(input.name, 120, "input", "name")
             specs = _specs(input.fields)
+            count = select(func.count()).select_from(models.ReportForm)
+            await ensure_room(session, count, MAX_REPORT_FORMS, f"An organisation has at most {MAX_REPORT_FORMS} report forms (archived ones included).", "input", "name")
             form = models.ReportForm(name=name, description=optional_text(input.description, 2000, "input", "description"))
             session.add(form)
             await session.flush()

@@ -11,12 +11,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.cost import ensure_room
 from gateway.errors import UserErrors
 from plugins.customers import models
+from plugins.customers.services.bounds import MAX_ADDRESSES
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_coordinates,
@@ -99,6 +101,14 @@ async def get_address(session: AsyncSession, pk: int, *path: str) -> models.Addr
 async def create_address(session: AsyncSession, customer_id: int, data: NewAddress, path: Sequence[str] = ("input",)) -> models.Address:
     values = {field: _clean(field, getattr(data, field), path) for field in ("line1", "city", "label", "line2", "postal_code", "country")}
     latitude, longitude = check_coordinates(data.latitude, data.longitude, *path)
+    await ensure_room(
+        session,
+        select(func.count()).select_from(models.Address).where(models.Address.customer_id == customer_id),
+        MAX_ADDRESSES,
+        f"A customer has at most {MAX_ADDRESSES} addresses.",
+        *path,
+        lock=select(models.Customer.id).where(models.Customer.id == customer_id).with_for_update(),
+    )
     primary = data.primary or not await _has_primary(session, customer_id)
     if primary:
         await _release_primary(session, customer_id)
