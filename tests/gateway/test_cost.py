@@ -12,6 +12,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from gateway.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS, MAX_TEAMS_PER_USER
+from gateway.context import ConnectionContext
 from gateway.relay import encode_id
 from gateway.schema import build_schema
 from tests.support import TestOrg, count_statements
@@ -27,6 +28,9 @@ TEAMS_OF_USERS_DEFAULT_100 = "query ($n: Int = 100) { users(first: $n) { nodes {
 TEAMS_AND_MEMBERS = "{ teams { name members { name } } }"
 USERS_DEFAULT_PAGE = "{ users { nodes { teams { name } } } }"
 VIEWER = "{ viewer { user { name teams { name members { handle } } } } }"
+COSTLY_SUBSCRIPTION = """
+subscription ($after: ID) { notifications(after: $after) { actor { teams { members { teams { members { name } } } } } } }
+"""
 NODES = "query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Team { members { id } } } }"
 
 
@@ -157,3 +161,14 @@ async def test_the_cost_rule_is_built_once_per_schema_so_validation_is_cached(or
     assert rules[0] == rules[1] and any(rule.__name__ == "QueryCostRule" for rule in rules[0])
     assert cache.cache_info().hits == hits + 1
     assert too_costly(result.errors)[0][0] == "QUERY_TOO_COSTLY"
+
+
+async def test_a_costly_subscription_is_refused_before_it_starts(org: TestOrg) -> None:
+    # given
+    context = ConnectionContext(org.state, viewer=org.viewer("member"))
+    # when
+    outcome = await org.schema.subscribe(COSTLY_SUBSCRIPTION, variable_values={"after": None}, context_value=context)
+    results = [result async for result in outcome] if hasattr(outcome, "__aiter__") else [outcome]
+    # then
+    assert len(results) == 1 and results[0].data is None
+    assert [(error.extensions or {}).get("code") for error in results[0].errors or []] == ["QUERY_TOO_COSTLY"]
