@@ -15,8 +15,8 @@ The rules:
 - a plain list holds the size its field declares with :func:`list_size` (a bound the
   plugin enforces when writing, or an argument such as ``ids`` or ``first``); a list that
   declares nothing (the ``errors`` of a mutation payload) counts ``FICHE_MAX_PAGE_SIZE``;
-- fragments, named or inline, count in full; introspection fields (``__schema``,
-  ``__type``, ``__typename``) cost nothing.
+- fragments (named or inline) and fields under ``@skip``/``@include`` count in full;
+  introspection fields (``__schema``, ``__type``, ``__typename``) cost nothing.
 
 An operation whose sizes come from variables (``first: $n``) cannot be costed by a
 validation rule, which runs (and is cached) before variables are known: the rule costs
@@ -54,9 +54,10 @@ from graphql import (
     get_operation_ast,
     is_leaf_type,
 )
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from strawberry.extensions import SchemaExtension
 
+from gateway.accounts.models import Organization
 from gateway.errors import ErrorCode, UserErrors
 from gateway.settings import Settings
 
@@ -286,13 +287,16 @@ async def ensure_room(
     lock: Select[Any] | None = None,
 ) -> None:
     """Keep a declared :func:`list_size` true: LIMIT_EXCEEDED when the rows ``count``
-    counts, plus ``adding``, would be more than ``maximum``. ``lock`` (a ``SELECT ... FOR
-    UPDATE`` of the list's owner) makes two concurrent writers count one after the other
-    on PostgreSQL; SQLite runs one writer at a time anyway."""
+    counts, plus ``adding``, would be more than ``maximum``.
+
+    ``lock`` (a ``SELECT ... FOR UPDATE`` of the list's owner; the session's organisation
+    by default) makes two concurrent writers count one after the other on PostgreSQL;
+    SQLite runs one writer at a time anyway."""
     if adding <= 0:
         return
-    if lock is not None:
-        await session.execute(lock)
+    if lock is None:
+        lock = select(Organization.id).where(Organization.id == session.info.get("organization_id")).with_for_update()
+    await session.execute(lock)
     current = int(await session.scalar(count) or 0)
     if current + adding > maximum:
         raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, message, *path)

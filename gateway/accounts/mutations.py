@@ -124,7 +124,6 @@ class AccountMutations:
                 services.MAX_TEAMS,
                 f"An organisation has at most {services.MAX_TEAMS} teams.",
                 "name",
-                lock=select(models.Organization.id).where(models.Organization.id == context.require_viewer().organization_id).with_for_update(),
             )
             if await session.scalar(select(func.count()).select_from(models.Team).where(models.Team.name == clean)):
                 raise UserErrors.conflict(f"A team named {clean!r} exists already.", "name")
