@@ -24,8 +24,10 @@ from graphql import (
 from gateway.accounts import services as accounts
 from gateway.cost import COST_KEY, operation_cost
 from gateway.relay import encode_id
+from plugins.activities.mutations import activity_types as activity_type_mutations
+from plugins.activities.mutations import forms as form_mutations
 from plugins.activities.mutations import reports as report_mutations
-from plugins.customers.services import addresses, lifecycle, relations
+from plugins.customers.services import addresses, custom_fields, lifecycle, relations
 from plugins.notes import services as notes
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
 from tests.plugins.customers.fixtures import add_address, company, seed_customers
@@ -46,6 +48,21 @@ mutation ($keep: ID!, $duplicate: ID!) { customerMerge(keepId: $keep, duplicateI
 ADDRESSES = "query ($id: ID!) { customer(id: $id) { addresses { city } } }"
 RELATION_CREATE = """
 mutation ($input: CustomerRelationCreateInput!) { customerRelationCreate(input: $input) { relation { id } errors { code message path } } }
+"""
+TYPE_CREATE = """
+mutation ($input: ActivityTypeCreateInput!) { activityTypeCreate(input: $input) { activityType { id } errors { code message path } } }
+"""
+TYPE_UPDATE = """
+mutation ($input: ActivityTypeUpdateInput!) { activityTypeUpdate(input: $input) { activityType { id } errors { code message path } } }
+"""
+FORM_CREATE = """
+mutation ($input: ReportFormCreateInput!) { reportFormCreate(input: $input) { form { id } errors { code message path } } }
+"""
+CATEGORY_CREATE = """
+mutation ($input: NoteCategoryCreateInput!) { noteCategoryCreate(input: $input) { category { id } errors { code message path } } }
+"""
+CUSTOM_FIELD_CREATE = """
+mutation ($input: CustomFieldCreateInput!) { customFieldCreate(input: $input) { field { id } errors { code message path } } }
 """
 REPORT_SUBMIT = """
 mutation ($input: ReportSubmitInput!) { reportSubmit(input: $input) { report { id } errors { code message path } } }
@@ -199,3 +216,49 @@ async def test_every_list_that_is_not_a_connection_declares_its_bound(org: TestO
     unbounded = _list_fields_without_a_bound(org.schema._schema)
     # then
     assert unbounded == []
+
+
+async def test_an_organisation_has_a_bounded_number_of_activity_types(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the five built-in types fill it
+    monkeypatch.setattr(activity_type_mutations, "MAX_ACTIVITY_TYPES", 5)
+    # when
+    payload = (await org.ok(TYPE_CREATE, {"input": {"name": "Demo", "icon": "star", "colour": "#123456"}}))["activityTypeCreate"]
+    # then
+    assert errors(payload) == [("LIMIT_EXCEEDED", ["input", "name"])]
+
+
+async def test_an_activity_type_links_a_bounded_number_of_forms(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    monkeypatch.setattr(activity_type_mutations, "MAX_FORMS_PER_TYPE", 1)
+    forms = [await form(org, [{"key": "mood", "label": "Mood", "type": "RATING"}], name=name) for name in ("A", "B")]
+    # when
+    payload = (await org.ok(TYPE_UPDATE, {"input": {"id": (await type_ids(org))["visit"], "formIds": forms}}))["activityTypeUpdate"]
+    # then
+    assert errors(payload) == [("LIMIT_EXCEEDED", ["input", "formIds"])]
+
+
+async def test_an_organisation_has_a_bounded_number_of_report_forms(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    monkeypatch.setattr(form_mutations, "MAX_REPORT_FORMS", 0)
+    # when
+    payload = (await org.ok(FORM_CREATE, {"input": {"name": "F", "fields": [{"key": "mood", "label": "Mood", "type": "RATING"}]}}))["reportFormCreate"]
+    # then
+    assert errors(payload) == [("LIMIT_EXCEEDED", ["input", "name"])]
+
+
+async def test_an_organisation_has_a_bounded_number_of_note_categories(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    monkeypatch.setattr(notes, "MAX_CATEGORIES", 0)
+    # when
+    payload = (await org.ok(CATEGORY_CREATE, {"input": {"name": "Visite", "color": "#123456"}}))["noteCategoryCreate"]
+    # then
+    assert errors(payload) == [("LIMIT_EXCEEDED", ["input", "name"])]
+
+
+async def test_an_organisation_has_a_bounded_number_of_custom_fields(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    monkeypatch.setattr(custom_fields, "MAX_CUSTOM_FIELDS", 0)
+    # when
+    payload = (await org.ok(CUSTOM_FIELD_CREATE, {"input": {"key": "sector", "label": "Sector", "type": "TEXT"}}))["customFieldCreate"]
+    # then
+    assert errors(payload) == [("LIMIT_EXCEEDED", ["input", "key"])]
