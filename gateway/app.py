@@ -29,6 +29,8 @@ from gateway import graphiql
 from gateway.auth import authenticate_token, bearer_token
 from gateway.broker import broker_from_url
 from gateway.context import AppState, ConnectionContext
+from gateway.notifications.kinds import MAX_NOTIFICATION_KINDS
+from gateway.org_settings import MAX_SETTINGS
 from gateway.db import Database
 from gateway.logs import REQUEST_ID_HEADER, RequestId, configure_logging
 from gateway.plugins import get_plugin_manager
@@ -55,6 +57,9 @@ def build_state(settings: Settings, pm: pluggy.PluginManager, db: Database | Non
         raise RuntimeError(f"subject types without a node resolver: {sorted(missing)}")
     kinds = {kind.name: kind for kinds in pm.hook.register_notification_kinds() for kind in kinds}
     specs = {spec.key: spec for specs in pm.hook.register_settings() for spec in specs}
+    # Both are returned as whole lists whose size the query cost counts.
+    if len(kinds) > MAX_NOTIFICATION_KINDS or len(specs) > MAX_SETTINGS:
+        raise RuntimeError(f"at most {MAX_NOTIFICATION_KINDS} notification kinds and {MAX_SETTINGS} settings may be registered")
     return AppState(
         settings=settings,
         db=db or Database(settings.database_url),

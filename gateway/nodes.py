@@ -8,6 +8,7 @@ from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
 
+from gateway.cost import list_size
 from gateway.errors import PublicError
 from gateway.relay import InvalidID, Node, decode_id
 
@@ -30,7 +31,7 @@ class NodeQueries:
         except InvalidID as exc:
             raise PublicError.bad_request(str(exc)) from exc
 
-    @strawberry.field(description="The objects with these global IDs, in order; null for each one missing or hidden.")
+    @strawberry.field(description="The objects with these global IDs, in order; null for each one missing or hidden.", metadata=list_size(argument="ids"))
     async def nodes(self, info: strawberry.Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs; at most the maximum page size.")]) -> list[Node | None]:
         context: OperationContext = info.context
         context.require_viewer()

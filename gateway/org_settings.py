@@ -11,12 +11,16 @@ from sqlalchemy import select
 from strawberry.scalars import JSON
 
 from gateway.accounts import models
+from gateway.cost import list_size
 from gateway.errors import UserError, UserErrors
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
 
-__all__ = ["OrganizationSettingSpec", "SettingsMutations", "SettingsQueries", "get_setting"]
+__all__ = ["MAX_SETTINGS", "OrganizationSettingSpec", "SettingsMutations", "SettingsQueries", "get_setting"]
+
+# Registered settings, all plugins together (``organizationSettings`` lists them whole).
+MAX_SETTINGS = 100
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,7 +70,7 @@ class OrganizationSettingPayload:
 
 @strawberry.type
 class SettingsQueries:
-    @strawberry.field(description="Every setting of your organisation, with its value.")
+    @strawberry.field(description="Every setting of your organisation, with its value.", metadata=list_size(MAX_SETTINGS))
     async def organization_settings(self, info: strawberry.Info) -> list[OrganizationSettingValue]:
         context: OperationContext = info.context
         context.require_viewer()

@@ -27,6 +27,7 @@ from strawberry.types.field import StrawberryField
 
 from gateway import limits
 from gateway.context import OperationScope
+from gateway.cost import QueryCostCheck, cost_rule
 from gateway.outcome import OperationOutcome
 from gateway.settings import Settings
 
@@ -170,6 +171,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     rules = [
         *limits.depth_rules(settings.max_query_depth),
         *limits.alias_rules(settings.max_aliases),
+        cost_rule(settings),
     ]
     if not settings.introspection:
         rules.append(limits.NO_INTROSPECTION)
@@ -182,6 +184,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         partial(limits.ParserCache, maxsize=512),
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
+        partial(QueryCostCheck, settings=settings),
     ]
     schema = FicheSchema(
         query=query,

@@ -40,6 +40,7 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30
+    max_query_cost: int = 50_000
     default_page_size: int = 20
     max_page_size: int = 100
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -119,6 +120,7 @@ SETTINGS_DOC: dict[str, str] = {
     "max_query_depth": "Deepest selection nesting accepted.",
     "max_query_tokens": "Most lexical tokens accepted in one document.",
     "max_aliases": "Most aliases accepted in one operation.",
+    "max_query_cost": "Largest cost accepted: the most objects an operation may return, computed before it runs (see *Query cost*).",
     "default_page_size": "Page size when `first` is not given.",
     "max_page_size": "Largest `first` accepted on any connection.",
     "max_upload_bytes": "Largest uploaded file accepted.",

@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from gateway.cost import list_size
 from gateway.directory import customer_branches
 from gateway.errors import PublicError
 from gateway.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size
@@ -243,4 +244,5 @@ latest_events_field = strawberry.field(
     resolver=resolve_latest_events,
     name="latestEvents",
     description="The few latest events (branches included), for the dashboard widget.",
+    metadata=list_size(argument="first"),
 )

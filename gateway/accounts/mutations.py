@@ -9,11 +9,14 @@ from sqlalchemy import delete, func, select
 
 from gateway.accounts import models, services
 from gateway.accounts.types import Role, Team, User
-from gateway.errors import UserError, UserErrors
+from gateway.cost import ensure_room
+from gateway.errors import ErrorCode, UserError, UserErrors
 from gateway.live_access import access_changed
 from gateway.relay import load_input_row
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from gateway.context import OperationContext
 
 __all__ = ["AccountMutations"]
@@ -49,6 +52,26 @@ class TeamPayload:
 
 def _user(user: models.User) -> User:
     return User(pk=user.id, name=user.name, handle=user.handle, email=user.email, role=user.role, is_active=user.is_active)
+
+
+async def _check_team_sizes(session: AsyncSession, team_id: int, wanted: set[int]) -> None:
+    """The bounds ``Team.members`` and ``User.teams`` declare for the query cost."""
+    if len(wanted) > services.MAX_TEAM_MEMBERS:
+        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A team has at most {services.MAX_TEAM_MEMBERS} members.", "userIds")
+    if not wanted:
+        return
+    membership = models.TeamMembership
+    # Locking the users makes two teams changed at once count their memberships in turn.
+    await session.execute(select(models.User.id).where(models.User.id.in_(wanted)).with_for_update())
+    counts = await session.execute(
+        select(membership.user_id, func.count())
+        .where(membership.user_id.in_(wanted), membership.team_id != team_id)
+        .group_by(membership.user_id)
+    )
+    if any(count >= services.MAX_TEAMS_PER_USER for _, count in counts.all()):
+        raise UserErrors.one(
+            ErrorCode.LIMIT_EXCEEDED, f"A user belongs to at most {services.MAX_TEAMS_PER_USER} teams.", "userIds"
+        )
 
 
 @strawberry.type
@@ -99,6 +122,13 @@ class AccountMutations:
             context.require_role_error(admin=True)
             session = await context.session()
             clean = services.check_name(name, "name")
+            await ensure_room(
+                session,
+                select(func.count()).select_from(models.Team),
+                services.MAX_TEAMS,
+                f"An organisation has at most {services.MAX_TEAMS} teams.",
+                "name",
+            )
             if await session.scalar(select(func.count()).select_from(models.Team).where(models.Team.name == clean)):
                 raise UserErrors.conflict(f"A team named {clean!r} exists already.", "name")
             team = models.Team(name=clean)
@@ -125,6 +155,7 @@ class AccountMutations:
             for index, global_id in enumerate(user_ids):
                 user = await load_input_row(session, models.User, global_id, "User", "userIds", str(index), noun="user")
                 wanted.add(user.id)
+            await _check_team_sizes(session, team.id, wanted)
             members = set(
                 (await session.scalars(select(models.TeamMembership.user_id).where(models.TeamMembership.team_id == team.id))).all()
             )

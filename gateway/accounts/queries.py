@@ -8,7 +8,9 @@ import strawberry
 from sqlalchemy import or_, select
 
 from gateway.accounts import models
+from gateway.accounts.services import MAX_TEAMS
 from gateway.accounts.types import USER_COLUMNS, Role, Team, User, Viewer, user_from_row
+from gateway.cost import list_size
 from gateway.relay import Connection, SortKey, decode_id, page_size, paginate
 from gateway.text import like_pattern
 
@@ -67,7 +69,7 @@ class AccountQueries:
         async with context.read() as session:
             return await paginate(session, stmt, keys, first=size, after=after, build=user_from_row)
 
-    @strawberry.field(description="The teams of your organisation, by name.")
+    @strawberry.field(description="The teams of your organisation, by name.", metadata=list_size(MAX_TEAMS))
     async def teams(self, info: strawberry.Info) -> list[Team]:
         context: OperationContext = info.context
         context.require_viewer()

@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.accounts import models
 from gateway.errors import UserErrors
 
-__all__ = ["EMAIL_RE", "HANDLE_RE", "check_email", "check_handle", "create_user"]
+__all__ = ["EMAIL_RE", "HANDLE_RE", "MAX_TEAMS", "MAX_TEAMS_PER_USER", "MAX_TEAM_MEMBERS", "check_email", "check_handle", "create_user"]
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+# Teams are returned as whole lists (``teams``, ``Team.members``, ``User.teams``): these
+# bounds, checked when writing, are the sizes the query cost counts.
+MAX_TEAMS = 200
+MAX_TEAM_MEMBERS = 200
+MAX_TEAMS_PER_USER = 20
 
 
 def check_email(value: str, *path: str) -> str:

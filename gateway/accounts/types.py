@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.accounts import models
+from gateway.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS_PER_USER
+from gateway.cost import list_size
 from gateway.relay import Node
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ class User(Node):
     role: Role = strawberry.field(description="Role in the organisation.")
     is_active: bool = strawberry.field(description="False once the user was deactivated.")
 
-    @strawberry.field(description="The teams this user belongs to.")
+    @strawberry.field(description="The teams this user belongs to.", metadata=list_size(MAX_TEAMS_PER_USER))
     async def teams(self, info: strawberry.Info) -> list[Team]:
         context: OperationContext = info.context
         return await context.loaders["teams_by_user"].load(self.pk)
@@ -35,7 +37,7 @@ class User(Node):
 class Team(Node):
     name: str = strawberry.field(description="The team's name.")
 
-    @strawberry.field(description="The members of the team.")
+    @strawberry.field(description="The members of the team.", metadata=list_size(MAX_TEAM_MEMBERS))
     async def members(self, info: strawberry.Info) -> list[User]:
         context: OperationContext = info.context
         return await context.loaders["members_by_team"].load(self.pk)

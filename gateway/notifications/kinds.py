@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["NotificationKind"]
+__all__ = ["MAX_NOTIFICATION_KINDS", "NotificationKind"]
+
+# Registered kinds, all plugins together (``notificationPreferences`` lists them whole).
+MAX_NOTIFICATION_KINDS = 100
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -8,9 +8,11 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import func, select, update
 
+from gateway.cost import list_size
 from gateway.db import utcnow
 from gateway.errors import PublicError, UserError, UserErrors
 from gateway.notifications import models
+from gateway.notifications.kinds import MAX_NOTIFICATION_KINDS
 from gateway.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
 from gateway.notifications.types import Notification, NotificationPreference, notification_from_record
 from gateway.notifications.visibility import shown
@@ -60,7 +62,7 @@ class NotificationQueries:
             )
         return int(count or 0)
 
-    @strawberry.field(description="Every notification kind, and whether you receive it.")
+    @strawberry.field(description="Every notification kind, and whether you receive it.", metadata=list_size(MAX_NOTIFICATION_KINDS))
     async def notification_preferences(self, info: strawberry.Info) -> list[NotificationPreference]:
         context: OperationContext = info.context
         viewer = context.require_viewer()

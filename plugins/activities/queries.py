@@ -10,11 +10,13 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types.nodes import SelectedField
 
+from gateway.cost import list_size
 from gateway.errors import PublicError
 from gateway.relay import Connection, InvalidID, decode_id, page_size
 from plugins.activities import models
 from plugins.activities.common import seed_builtin_types
 from plugins.activities.loaders import ActivityQuery, CustomerActivitiesKey
+from plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_REPORT_FORMS
 from plugins.activities.services.builtins import missing_codes
 from plugins.activities.reads import FORM_COLUMNS, TYPE_COLUMNS, form_from_row, type_from_row
 from plugins.activities.types import Activity, ActivityType, ReportForm
@@ -27,7 +29,7 @@ __all__ = ["ActivityFilter", "ActivityQueries", "customer_activities_field"]
 
 @strawberry.type
 class ActivityQueries:
-    @strawberry.field(description="Your organisation's activity types: the five built-in ones first, then custom ones.")
+    @strawberry.field(description="Your organisation's activity types: the five built-in ones first, then custom ones.", metadata=list_size(MAX_ACTIVITY_TYPES))
     async def activity_types(
         self,
         info: strawberry.Info,
@@ -45,7 +47,7 @@ class ActivityQueries:
                 rows = (await session.execute(stmt)).all()
         return [type_from_row(row) for row in rows if include_archived or not row.archived]
 
-    @strawberry.field(description="Your organisation's report forms, by name.")
+    @strawberry.field(description="Your organisation's report forms, by name.", metadata=list_size(MAX_REPORT_FORMS))
     async def report_forms(
         self,
         info: strawberry.Info,

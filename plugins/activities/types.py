@@ -14,9 +14,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.accounts.types import Team, User
+from gateway.cost import list_size
 from gateway.relay import Node, encode_id
 from plugins.activities.enums import FieldType, GpsStatus
 from plugins.activities.services.access import can_edit
+from plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY, MAX_FIELDS, MAX_FORMS_PER_TYPE, MAX_REPORTS_PER_ACTIVITY
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -42,7 +44,7 @@ class ReportFormField:
     max_value: float | None = strawberry.field(description="NUMBER: the largest value accepted.")
     min_length: int | None = strawberry.field(description="TEXT: the fewest characters accepted.")
     max_length: int | None = strawberry.field(description="TEXT: the most characters accepted.")
-    pattern: str | None = strawberry.field(description="TEXT: a regular expression the whole answer must match.")
+    pattern: str | None = strawberry.field(description="TEXT: a regular expression the whole answer must match, in RE2 syntax (no backreferences or lookarounds; matched in linear time).")
     choices: list[str] = strawberry.field(description="CHOICE: the values to choose from.")
 
 
@@ -52,7 +54,7 @@ class ReportForm(Node):
     description: str | None = strawberry.field(description="When to use the form.")
     archived: bool = strawberry.field(description="Archived forms take no new reports.")
 
-    @strawberry.field(description="The form's fields, in order.")
+    @strawberry.field(description="The form's fields, in order.", metadata=list_size(MAX_FIELDS))
     async def fields(self, info: strawberry.Info) -> list[ReportFormField]:
         context: OperationContext = info.context
         return await context.loaders["report_fields_by_form"].load(self.pk)
@@ -73,7 +75,7 @@ class ActivityType(Node):
     def built_in(self) -> bool:
         return self.code is not None
 
-    @strawberry.field(description="The report forms available to activities of this type, in order.")
+    @strawberry.field(description="The report forms available to activities of this type, in order.", metadata=list_size(MAX_FORMS_PER_TYPE))
     async def forms(self, info: strawberry.Info) -> list[ReportForm]:
         context: OperationContext = info.context
         return await context.loaders["report_forms_by_type"].load(self.pk)
@@ -180,7 +182,7 @@ class Activity(Node):
             return None
         return await info.context.loaders["users_by_id"].load(self.created_by_pk)
 
-    @strawberry.field(description="Its reports, oldest first.")
+    @strawberry.field(description="Its reports, oldest first.", metadata=list_size(MAX_REPORTS_PER_ACTIVITY))
     def reports(self, info: strawberry.Info) -> list[Report]:
         # A plain value when prefetched with the page, else the loader's future (awaited by
         # the executor): no coroutine per activity on the hot path.
@@ -188,7 +190,7 @@ class Activity(Node):
             return self.prefetched_reports
         return info.context.loaders["reports_by_activity"].load(self.pk)
 
-    @strawberry.field(description="Its attached files, oldest first.")
+    @strawberry.field(description="Its attached files, oldest first.", metadata=list_size(MAX_ATTACHMENTS_PER_ACTIVITY))
     async def attachments(self, info: strawberry.Info) -> list[ActivityAttachment]:
         return await info.context.loaders["attachments_by_activity"].load(self.pk)
 

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy import select
 
+from gateway.cost import list_size
 from gateway.errors import PublicError
 from gateway.relay import AnySelect, Connection, InvalidID, SortKey, decode_id, page_size, paginate
 from gateway.text import fold, like_pattern
 from plugins.customers import models, reads
 from plugins.customers.custom_field_types import CustomField
 from plugins.customers.enums import CustomerKind, CustomerSortField
+from plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
 from plugins.customers.services.hierarchy import descendants
 from plugins.customers.types import Customer
 
@@ -121,7 +123,7 @@ class CustomerQueries:
             ).one_or_none()
         return reads.customer_from_row(row) if row is not None else None
 
-    @strawberry.field(description="The custom fields of customers defined in your organisation, in display order.")
+    @strawberry.field(description="The custom fields of customers defined in your organisation, in display order.", metadata=list_size(MAX_CUSTOM_FIELDS))
     async def custom_fields(self, info: strawberry.Info) -> list[CustomField]:
         context: OperationContext = info.context
         async with context.read() as session:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.accounts.types import User
+from gateway.cost import list_size
 from gateway.relay import Connection, Node, encode_id, page_size
 from plugins.customers.custom_field_types import CustomFieldValue
 from plugins.customers.enums import ContactRole, CustomerKind, RelationKind
 from plugins.customers.keys import PageKey
+from plugins.customers.services.bounds import MAX_ADDRESSES, MAX_CUSTOM_FIELDS, MAX_RELATIONS
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -97,7 +99,7 @@ class Customer(Node):
         context: OperationContext = info.context
         return await context.loaders["preferred_contact_by_customer"].load(self.pk)
 
-    @strawberry.field(description="The addresses of the customer: the primary one first.")
+    @strawberry.field(description="The addresses of the customer: the primary one first.", metadata=list_size(MAX_ADDRESSES))
     async def addresses(self, info: strawberry.Info) -> list[Address]:
         context: OperationContext = info.context
         return await context.loaders["addresses_by_customer"].load(self.pk)
@@ -113,12 +115,12 @@ class Customer(Node):
         context: OperationContext = info.context
         return await context.loaders["memo_by_customer"].load(self.pk)
 
-    @strawberry.field(description="The customer's values of your organisation's custom fields, in display order.")
+    @strawberry.field(description="The customer's values of your organisation's custom fields, in display order.", metadata=list_size(MAX_CUSTOM_FIELDS))
     async def custom_fields(self, info: strawberry.Info) -> list[CustomFieldValue]:
         context: OperationContext = info.context
         return await context.loaders["custom_values_by_customer"].load(self.pk)
 
-    @strawberry.field(description="Typed links between this customer and others (both directions).")
+    @strawberry.field(description="Typed links between this customer and others (both directions).", metadata=list_size(MAX_RELATIONS))
     async def relations(self, info: strawberry.Info) -> list[CustomerRelation]:
         context: OperationContext = info.context
         return await context.loaders["relations_by_customer"].load(self.pk)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from gateway.accounts import models as accounts
 from gateway.accounts.types import USER_COLUMNS, User, user_from_row
+from gateway.cost import list_size
 from gateway.errors import PublicError
 from gateway.relay import Connection, InvalidID, decode_id, page_size, paginate
 from gateway.text import fold
@@ -76,7 +77,7 @@ class NotesQueries:
         async with context.read() as session:
             return await paginate(session, stmt, NEWEST_FIRST, first=size, after=after, build=note_from_row)
 
-    @strawberry.field(description="The categories of notes and tasks of your organisation, by name.")
+    @strawberry.field(description="The categories of notes and tasks of your organisation, by name.", metadata=list_size(services.MAX_CATEGORIES))
     async def note_categories(self, info: strawberry.Info) -> list[NoteCategory]:
         context: OperationContext = info.context
         async with context.read() as session:
@@ -88,7 +89,8 @@ class NotesQueries:
             "Colleagues to suggest while typing `@…`: active users whose handle, name or a word of their name "
             "starts with `prefix` (case and accents ignored), best matches first. Pass the note's visibility "
             "(and team) to suggest only colleagues who could read it."
-        )
+        ),
+        metadata=list_size(MENTIONABLE_MAX, argument="first", default=MENTIONABLE_DEFAULT),
     )
     async def mentionable_users(
         self,

@@ -22,6 +22,8 @@ from plugins.notes import models
 __all__ = [
     "FOLLOWED_CUSTOMER_NOTE",
     "MAX_BODY_LENGTH",
+    "MAX_CATEGORIES",
+    "MAX_MENTIONS",
     "MENTION",
     "MENTION_RE",
     "TASK_ASSIGNED",
@@ -57,6 +59,9 @@ MENTION_RE = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._-]{1,39})", re.IGNORECASE
 _TRAILING = "._-"
 COLOR_RE = re.compile(r"^#[0-9a-f]{6}$")
 MAX_CATEGORY_NAME = 60
+# Whole lists the query cost counts (``noteCategories``, ``Note.mentions``), kept true when writing.
+MAX_CATEGORIES = 100
+MAX_MENTIONS = 20
 
 
 def check_body(body: str, *path: str) -> str:

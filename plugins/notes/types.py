@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.accounts.types import Team, User
+from gateway.cost import list_size
 from gateway.db import utcnow
 from gateway.relay import InvalidID, Node, encode_id
 from gateway.timeline import TimelineEntry
@@ -126,7 +127,7 @@ class Note(Node):
         except InvalidID:
             return None
 
-    @strawberry.field(description="The colleagues mentioned in the body, in order of appearance.")
+    @strawberry.field(description="The colleagues mentioned in the body, in order of appearance.", metadata=list_size(services.MAX_MENTIONS))
     async def mentions(self, info: strawberry.Info) -> list[Mention]:
         context: OperationContext = info.context
         return await context.loaders["mentions_by_note"].load(self.pk)

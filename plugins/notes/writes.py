@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from gateway.accounts import models as accounts
 from gateway.db import utcnow
-from gateway.errors import UserErrors
+from gateway.errors import ErrorCode, UserErrors
 from gateway.relay import decode_input as decode
 from plugins.notes import dispatch, models, services
 
@@ -132,6 +132,8 @@ def check_mentions(
     """Refuse to mention someone who could not read the note. ``access`` holds the ACTIVE
     users only: a mention of a since-deactivated user (kept in an old note) is no reason to
     refuse an edit. (A task's assignee always reads it, so assigning needs no check.)"""
+    if len(mentions) > services.MAX_MENTIONS:
+        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A note mentions at most {services.MAX_MENTIONS} colleagues.", *path, "body")
     for mention in mentions:
         reader = access.get(mention.user_id)
         if reader is not None and not services.can_see(reader, note):

@@ -51,7 +51,8 @@ def with_settings(org: TestOrg, **changes: Any) -> TestOrg:
 
 
 async def test_query_at_the_depth_limit_is_answered(org: TestOrg) -> None:
-    # given
+    # given: nested teams and members cost far more than the default limit (see test_cost)
+    org = with_settings(org, max_query_cost=10**30)
     query = nested(org.state.settings.max_query_depth - 1)  # the leaf `name` is the last level
     # when
     with count_statements(org.state.db) as counter:
@@ -62,7 +63,8 @@ async def test_query_at_the_depth_limit_is_answered(org: TestOrg) -> None:
 
 
 async def test_query_deeper_than_the_limit_is_refused_before_any_sql(org: TestOrg) -> None:
-    # given
+    # given: a cost limit this nesting stays under, so that only the depth refuses it
+    org = with_settings(org, max_query_cost=10**30)
     query = nested(org.state.settings.max_query_depth + 1)
     # when
     with count_statements(org.state.db) as counter:

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, func, select
 
-from gateway.errors import UserError, UserErrors
+from gateway.cost import ensure_room
+from gateway.errors import ErrorCode, UserError, UserErrors
 from plugins.activities import models
 from plugins.activities.common import decode, get_row
 from plugins.activities.mutations.activities import DeletePayload
+from plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_FORMS_PER_TYPE
 from plugins.activities.services.builtins import ensure_builtin_types
 from plugins.activities.services.catalogue import check_colour, check_icon, check_name, check_unique_name, optional_text
 from plugins.activities.reads import TYPE_COLUMNS, type_from_row
@@ -55,6 +57,8 @@ class ActivityTypePayload:
 
 
 async def _set_forms(session: AsyncSession, type_id: int, form_ids: Sequence[str], *path: str) -> None:
+    if len(form_ids) > MAX_FORMS_PER_TYPE:
+        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A type has at most {MAX_FORMS_PER_TYPE} report forms.", *path)
     pks: list[int] = []
     for index, global_id in enumerate(form_ids):
         pk = decode(global_id, "ReportForm", *path, str(index))
@@ -90,6 +94,8 @@ class ActivityTypeMutations:
             await ensure_builtin_types(session)  # so that a custom type cannot take a built-in name
             name = check_name(input.name, NAME_LENGTH, "input", "name")
             await check_unique_name(session, models.ActivityType, name, None, "input", "name")
+            count = select(func.count()).select_from(models.ActivityType)
+            await ensure_room(session, count, MAX_ACTIVITY_TYPES, f"An organisation has at most {MAX_ACTIVITY_TYPES} activity types (archived ones included).", "input", "name")
             activity_type = models.ActivityType(
                 name=name,
                 description=optional_text(input.description, 2000, "input", "description"),

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from strawberry.file_uploads import Upload
 
+from gateway.cost import ensure_room
 from gateway.errors import UserError
 from gateway.files import accept_upload, remove_after_commit
 from plugins.activities import models
@@ -16,6 +17,7 @@ from plugins.activities.common import get_row
 from plugins.activities.mutations.activities import DeletePayload
 from plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
 from plugins.activities.services.access import check_can_edit
+from plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY
 from plugins.activities.types import ActivityAttachment
 
 if TYPE_CHECKING:
@@ -47,6 +49,14 @@ class AttachmentMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, activity_id, "Activity", "activityId")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
+            await ensure_room(
+                session,
+                select(func.count()).select_from(models.ActivityAttachment).where(models.ActivityAttachment.activity_id == activity.id),
+                MAX_ATTACHMENTS_PER_ACTIVITY,
+                f"An activity has at most {MAX_ATTACHMENTS_PER_ACTIVITY} attached files.",
+                "activityId",
+                lock=select(models.Activity.id).where(models.Activity.id == activity.id).with_for_update(),
+            )
             accepted = await accept_upload(file, settings, "file")
             key = await context.app.storage.save(accepted.data, suffix=accepted.suffix)
             try:

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, func, select
 
+from gateway.cost import ensure_room
 from gateway.errors import UserError, UserErrors
 from plugins.activities import models
 from plugins.activities.common import get_row
 from plugins.activities.enums import FieldType
 from plugins.activities.mutations.activities import DeletePayload
 from plugins.activities.services.catalogue import check_name, check_unique_name, optional_text
+from plugins.activities.services.bounds import MAX_REPORT_FORMS
 from plugins.activities.services.forms import FieldSpec, check_definitions
 from plugins.activities.reads import FORM_COLUMNS, form_from_row
 from plugins.activities.types import ReportForm
@@ -37,7 +39,7 @@ class ReportFieldInput:
     max_value: float | None = strawberry.field(default=None, description="NUMBER: the largest value accepted.")
     min_length: int | None = strawberry.field(default=None, description="TEXT: the fewest characters accepted.")
     max_length: int | None = strawberry.field(default=None, description="TEXT: the most characters accepted.")
-    pattern: str | None = strawberry.field(default=None, description="TEXT: a regular expression the whole answer must match.")
+    pattern: str | None = strawberry.field(default=None, description="TEXT: a regular expression the whole answer must match, in RE2 syntax (no backreferences or lookarounds; matched in linear time).")
     choices: list[str] | None = strawberry.field(default=None, description="CHOICE: the values to choose from.")
 
 
@@ -123,6 +125,8 @@ class ReportFormMutations:
             name = check_name(input.name, 120, "input", "name")
             specs = _specs(input.fields)
             await check_unique_name(session, models.ReportForm, name, None, "input", "name")
+            count = select(func.count()).select_from(models.ReportForm)
+            await ensure_room(session, count, MAX_REPORT_FORMS, f"An organisation has at most {MAX_REPORT_FORMS} report forms (archived ones included).", "input", "name")
             form = models.ReportForm(name=name, description=optional_text(input.description, 2000, "input", "description"))
             session.add(form)
             await session.flush()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
+from gateway.cost import ensure_room
 from gateway.db import utcnow
 from gateway.errors import UserError, UserErrors
 from gateway.org_settings import get_setting
@@ -15,6 +16,7 @@ from plugins.activities import models
 from plugins.activities.common import decode, fetch_activity, get_row
 from plugins.activities.loaders import spec_from_field
 from plugins.activities.services.access import check_can_edit
+from plugins.activities.services.bounds import MAX_REPORTS_PER_ACTIVITY
 from plugins.activities.services.forms import validate_values
 from plugins.activities.services.reporting import check_report_time
 from plugins.activities.services.settings import REPORT_TIME_LIMIT
@@ -72,6 +74,15 @@ class ReportMutations:
                 )
             ).all()
             values = validate_values([spec_from_field(field_from_row(row)) for row in field_rows], input.values)
+            await ensure_room(
+                session,
+                select(func.count()).select_from(models.Report).where(models.Report.activity_id == activity.id),
+                MAX_REPORTS_PER_ACTIVITY,
+                f"An activity takes at most {MAX_REPORTS_PER_ACTIVITY} reports.",
+                "input",
+                "activityId",
+                lock=select(models.Activity.id).where(models.Activity.id == activity.id).with_for_update(),
+            )
             report = models.Report(activity_id=activity.id, form_id=form_pk, values=values, submitted_at=now)
             session.add(report)
             await session.flush()

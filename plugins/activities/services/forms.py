@@ -1,5 +1,6 @@
 """Report forms (A4): checking a form's field definitions, and checking submitted values
-against them. Every problem is reported at once, each with the path of its field."""
+against them. Every problem is reported at once, each with the path of its field.
+Patterns are compiled and run by RE2 (see :mod:`plugins.activities.services.patterns`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from gateway.errors import ErrorCode, UserError, UserErrors
 from plugins.activities.enums import FieldType
+from plugins.activities.services.patterns import AnswerTooLong, PatternError, compile_pattern, fullmatches
 
 __all__ = ["FieldSpec", "MAX_FIELDS", "MAX_TEXT", "check_definitions", "validate_values"]
 
@@ -98,11 +100,9 @@ def check_definitions(fields: Sequence[FieldSpec], path: tuple[str, ...] = ("inp
             errors.append(_invalid("The minimum length is greater than the maximum length.", *at, "minLength"))
         if spec.pattern is not None:
             try:
-                re.compile(spec.pattern)
-            except re.error as exc:
-                errors.append(_invalid(f"The pattern is not a valid regular expression: {exc}.", *at, "pattern"))
-            if len(spec.pattern) > 200:
-                errors.append(_invalid("The pattern is longer than 200 characters.", *at, "pattern"))
+                compile_pattern(spec.pattern)
+            except PatternError as exc:
+                errors.append(_invalid(str(exc), *at, "pattern"))
         choices = tuple(choice.strip() for choice in spec.choices)
         if spec.type is FieldType.CHOICE:
             if not choices:
@@ -137,8 +137,16 @@ def _check(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
             return None, f"{label}: at least {spec.min_length} characters."
         if len(text) > limit:
             return None, f"{label}: at most {limit} characters."
-        if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
-            return None, f"{label}: the value does not have the expected format."
+        if spec.pattern is not None:
+            try:
+                if not fullmatches(spec.pattern, text):
+                    return None, f"{label}: the value does not have the expected format."
+            except AnswerTooLong as exc:
+                return None, f"{label}: {exc}"
+            except PatternError:
+                # A pattern saved before RE2 checked them may not compile: the answer is
+                # refused (never accepted unchecked) and the message says why.
+                return None, f"{label}: the form's format rule cannot be checked; an admin must change it."
         return text, None
     if spec.type is FieldType.NUMBER:
         if not _is_number(value):

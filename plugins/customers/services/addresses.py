@@ -14,13 +14,15 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.cost import ensure_room
 from gateway.errors import UserErrors
 from plugins.customers import models
 from plugins.customers.services.locks import lock_location, refresh_locked
+from plugins.customers.services.bounds import MAX_ADDRESSES
 from plugins.customers.services.validation import (
     IntegrityRule,
     check_coordinates,
@@ -104,6 +106,14 @@ async def create_address(session: AsyncSession, customer_id: int, data: NewAddre
     values = {field: _clean(field, getattr(data, field), path) for field in ("line1", "city", "label", "line2", "postal_code", "country")}
     latitude, longitude = check_coordinates(data.latitude, data.longitude, *path)
     await lock_location(session, customer_id)
+    await ensure_room(
+        session,
+        select(func.count()).select_from(models.Address).where(models.Address.customer_id == customer_id),
+        MAX_ADDRESSES,
+        f"A customer has at most {MAX_ADDRESSES} addresses.",
+        *path,
+        lock=select(models.Customer.id).where(models.Customer.id == customer_id).with_for_update(),
+    )
     primary = data.primary or not await _has_primary(session, customer_id)
     if primary:
         await _release_primary(session, customer_id)

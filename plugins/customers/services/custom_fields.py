@@ -14,8 +14,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.cost import ensure_room
 from gateway.errors import UserErrors
 from plugins.customers import models
+from plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
 from plugins.customers.services.validation import IntegrityRule, required_text, translate_integrity_error
 
 __all__ = [
@@ -95,6 +97,14 @@ async def create_field(
         raise UserErrors.invalid("A key is a lowercase letter then up to 59 lowercase letters, digits or underscores.", "input", "key")
     if await session.scalar(select(func.count()).select_from(models.CustomField).where(models.CustomField.key == key)):
         raise UserErrors.conflict("Another custom field already has this key.", "input", "key")
+    await ensure_room(
+        session,
+        select(func.count()).select_from(models.CustomField),
+        MAX_CUSTOM_FIELDS,
+        f"An organisation has at most {MAX_CUSTOM_FIELDS} custom fields.",
+        "input",
+        "key",
+    )
     if position is None:
         position = int(await session.scalar(select(func.coalesce(func.max(models.CustomField.position), -1))) or 0) + 1
     field = models.CustomField(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import UserErrors
+from gateway.errors import ErrorCode, UserErrors
 from plugins.customers import models
+from plugins.customers.services.bounds import MAX_ADDRESSES, MAX_RELATIONS
 from plugins.customers.services.events import record_event
 from plugins.customers.services.hierarchy import descendants, lock_hierarchy
 from plugins.customers.services.locks import lock_location
@@ -62,6 +63,7 @@ async def merge_customers(session: AsyncSession, hooks: Any, keep: models.Custom
     await _move_relations(session, source, target)
     await _move_custom_values(session, source, target)
     await _move_memo(session, source, target)
+    await _check_merged_sizes(session, target)
     await _answers(hooks.merge_customers(session=session, source_id=source, target_id=target))
     details = f"Merged {duplicate.display_name} ({duplicate.reference}) into this customer."
     await session.delete(duplicate)
@@ -69,6 +71,23 @@ async def merge_customers(session: AsyncSession, hooks: Any, keep: models.Custom
     record_event(session, target, models.EventKind.MERGED, details)
     await session.flush()
     return keep
+
+
+async def _check_merged_sizes(session: AsyncSession, target: int) -> None:
+    """The merged customer keeps the list bounds the query cost relies on."""
+    address, relation = models.Address, models.CustomerRelation
+    addresses = await session.scalar(select(func.count()).select_from(address).where(address.customer_id == target))
+    if (addresses or 0) > MAX_ADDRESSES:
+        raise UserErrors.one(
+            ErrorCode.LIMIT_EXCEEDED, f"Merged, the customer would have {addresses} addresses (at most {MAX_ADDRESSES}): delete some first.", "duplicateId"
+        )
+    relations = await session.scalar(
+        select(func.count()).select_from(relation).where(or_(relation.customer_id == target, relation.related_customer_id == target))
+    )
+    if (relations or 0) > MAX_RELATIONS:
+        raise UserErrors.one(
+            ErrorCode.LIMIT_EXCEEDED, f"Merged, the customer would have {relations} relations (at most {MAX_RELATIONS}): delete some first.", "duplicateId"
+        )
 
 
 async def _move_flagged(session: AsyncSession, model: Any, flag: Any, source: int, target: int) -> None:

@@ -6,8 +6,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.cost import ensure_room
 from gateway.errors import UserErrors
 from plugins.customers import models
+from plugins.customers.services.bounds import MAX_RELATIONS
 from plugins.customers.services.validation import IntegrityRule, optional_text, translate_integrity_error
 
 __all__ = ["MEMO_MAX", "create_relation", "get_relation", "set_memo"]
@@ -45,18 +47,31 @@ async def create_relation(
     )
     if exists:
         raise UserErrors.conflict("These customers are already linked this way.", "input", "kind")
-    relation = models.CustomerRelation(
+    relation = models.CustomerRelation
+    # Both customers list the link: both need room. Locked in id order, so that two links
+    # made at once between the same customers cannot wait on each other.
+    await session.execute(select(models.Customer.id).where(models.Customer.id.in_([customer_id, related_id])).order_by(models.Customer.id).with_for_update())
+    for pk, field in ((customer_id, "customerId"), (related_id, "relatedCustomerId")):
+        await ensure_room(
+            session,
+            select(func.count()).select_from(relation).where(or_(relation.customer_id == pk, relation.related_customer_id == pk)),
+            MAX_RELATIONS,
+            f"A customer has at most {MAX_RELATIONS} relations.",
+            "input",
+            field,
+        )
+    created = models.CustomerRelation(
         customer_id=customer_id,
         related_customer_id=related_id,
         kind=kind,
         note=optional_text(note, 500, "The note", "input", "note"),
     )
-    session.add(relation)
+    session.add(created)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise translate_integrity_error(exc, [RELATION_RULE]) from exc
-    return relation
+    return created
 
 
 async def get_relation(session: AsyncSession, pk: int, *path: str) -> models.CustomerRelation:

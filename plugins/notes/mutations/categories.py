@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gateway.db import lock
+from gateway.cost import ensure_room
 from gateway.errors import UserErrors
 from gateway.relay import encode_id
 from gateway.text import fold
@@ -59,6 +60,8 @@ class NoteCategoryMutations:
             color = services.check_color(input.color, "input", "color")
             session = await context.session()
             await _refuse_duplicate(session, name)
+            count = select(func.count()).select_from(models.NoteCategory)
+            await ensure_room(session, count, services.MAX_CATEGORIES, f"An organisation has at most {services.MAX_CATEGORIES} categories.", "input", "name")
             category = models.NoteCategory(name=name, color=color)
             session.add(category)
             await session.flush()

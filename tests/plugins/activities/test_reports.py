@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import update
+
+from plugins.activities import models
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, set_setting, type_ids
 from tests.support import TestOrg
 
@@ -201,3 +204,45 @@ async def test_report_of_another_organisations_activity_is_not_found(org: TestOr
     payload = await submit(org, activity_id, form_id, GOOD)
     # then
     assert errors(payload) == [("NOT_FOUND", ["input", "activityId"])]
+
+
+CODE_FIELD = {"key": "code", "label": "Code", "type": "TEXT", "required": True, "pattern": "(a+)+b"}
+
+
+async def visit_with_code_form(org: TestOrg) -> tuple[str, str]:
+    """A started visit whose type's form has one TEXT field of pattern ``(a+)+b``."""
+    form_id = await form(org, [CODE_FIELD], name="Code report")
+    await link_forms(org, (await type_ids(org))["visit"], [form_id])
+    created = await activity(org, await customer(org), starts_at=ago(hours=1), ends_at=ago(minutes=30))
+    return created["id"], form_id
+
+
+async def test_a_catastrophic_pattern_refuses_a_long_answer_on_its_field(org: TestOrg) -> None:
+    # given: (a+)+b makes a backtracking engine run for ages on "aaaa…a" (no final b)
+    activity_id, form_id = await visit_with_code_form(org)
+    # when
+    payload = await submit(org, activity_id, form_id, {"code": "a" * 10_000})
+    # then
+    assert errors(payload) == [("INVALID", ["input", "values", "code"])] and payload["report"] is None
+    assert "expected format" in payload["errors"][0]["message"]
+
+
+async def test_a_catastrophic_pattern_accepts_a_long_matching_answer(org: TestOrg) -> None:
+    # given
+    activity_id, form_id = await visit_with_code_form(org)
+    # when
+    payload = await submit(org, activity_id, form_id, {"code": "a" * 9_999 + "b"})
+    # then
+    assert payload["errors"] == [] and payload["report"]["values"] == {"code": "a" * 9_999 + "b"}
+
+
+async def test_a_stored_pattern_re2_cannot_run_refuses_the_answer_instead_of_failing(org: TestOrg) -> None:
+    # given: a form saved before patterns were checked by RE2, with a backreference
+    activity_id, form_id = await visit_with_code_form(org)
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        await session.execute(update(models.ReportFormField).values(pattern=r"(a)\1"))
+    # when
+    payload = await submit(org, activity_id, form_id, {"code": "aa"})
+    # then
+    assert errors(payload) == [("INVALID", ["input", "values", "code"])]
+    assert "an admin must change it" in payload["errors"][0]["message"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -14,8 +16,9 @@ from gateway.errors import ErrorCode, UserErrors
 from plugins.activities.enums import FieldType, GpsStatus
 from plugins.activities.services.access import can_edit, check_assignee
 from plugins.activities.services.catalogue import check_colour, check_icon
-from plugins.activities.services.forms import FieldSpec, check_definitions, validate_values
+from plugins.activities.services.forms import MAX_TEXT, FieldSpec, check_definitions, validate_values
 from plugins.activities.services.geo import EARTH_RADIUS_M, distance_m, status_for, valid_coordinates, within_window
+from plugins.activities.services.patterns import MAX_PATTERN_INPUT, AnswerTooLong, fullmatches
 from plugins.activities.services.reporting import check_report_time, report_deadline
 from plugins.activities.services.sanitise import clean_description
 from plugins.activities.services.timing import TimeEntry, resolve_times
@@ -213,6 +216,66 @@ def test_form_definitions_report_every_problem_with_its_field() -> None:
         ["input", "fields", "5", "pattern"],
         ["input", "fields", "6", "minLength"],
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a)\1",  # backreference: no linear-time engine can run it
+        r"(?=a)a",  # lookahead
+        r"(?<!x)a",  # lookbehind
+        r"(unclosed",  # syntax
+        r"a{1000}{1000}",  # more than RE2 accepts to compile
+        "a" * 201,  # longer than the column
+    ],
+)
+def test_a_pattern_re2_cannot_run_is_refused_on_its_field(pattern: str) -> None:
+    with pytest.raises(UserErrors) as exc:
+        check_definitions([FieldSpec("t", "T", FieldType.TEXT, pattern=pattern)])
+    assert paths(exc) == [["input", "fields", "0", "pattern"]] and exc.value.errors[0].code is ErrorCode.INVALID
+
+
+def _in_a_daemon_thread(check: Callable[[], object], guard_seconds: float = 5) -> object:
+    """``check()``, run where a runaway regex could not hang the test run (a guard only)."""
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(check()), daemon=True)
+    worker.start()
+    worker.join(guard_seconds)
+    assert outcome, "the pattern did not finish: it is not run in linear time"
+    return outcome[0]
+
+
+def test_a_catastrophic_pattern_on_a_long_answer_is_refused_promptly() -> None:
+    # given: (a+)+b backtracks 2^n times in Python's re on n "a" without the final "b"
+    spec = FieldSpec("code", "Code", FieldType.TEXT, pattern="(a+)+b")
+    check_definitions([spec])
+
+    def refused() -> list[list[str]]:
+        with pytest.raises(UserErrors) as exc:
+            validate_values([spec], {"code": "a" * MAX_TEXT})
+        return paths(exc)
+
+    # when / then
+    assert _in_a_daemon_thread(refused) == [["input", "values", "code"]]
+
+
+def test_a_catastrophic_pattern_still_accepts_a_matching_answer() -> None:
+    # given
+    spec = FieldSpec("code", "Code", FieldType.TEXT, pattern="(a+)+b")
+    # when
+    clean = _in_a_daemon_thread(lambda: validate_values([spec], {"code": "a" * (MAX_TEXT - 1) + "b"}))
+    # then
+    assert clean == {"code": "a" * (MAX_TEXT - 1) + "b"}
+
+
+def test_a_pattern_matches_the_whole_answer() -> None:
+    # given / when / then: a partial match is not enough, as before RE2
+    assert (fullmatches(r"[A-Z]{3}", "ABC"), fullmatches(r"[A-Z]{3}", "ABCD"), fullmatches(r"[A-Z]{3}", "xABC")) == (True, False, False)
+
+
+def test_an_answer_longer_than_the_pattern_cap_is_refused_not_passed() -> None:
+    with pytest.raises(AnswerTooLong):
+        fullmatches(".*", "a" * (MAX_PATTERN_INPUT + 1))
 
 
 def test_a_form_needs_a_field() -> None:

@@ -52,6 +52,7 @@ FORM_DELETE = """
 mutation ($id: ID!) { reportFormDelete(id: $id) { deletedId errors { code message path } } }
 """
 REPORT_FORMS = "query ($all: Boolean! = false) { reportForms(includeArchived: $all) { id name archived } }"
+NODE_FIELDS = "query ($id: ID!) { node(id: $id) { ... on ReportForm { fields { key pattern } } } }"
 NODE = "query ($id: ID!) { node(id: $id) { id ... on ActivityType { name } ... on ReportForm { name } } }"
 
 CUSTOM = {"name": "Revue trimestrielle", "description": "Bilan", "icon": "chart", "colour": "#ad1457"}
@@ -261,3 +262,36 @@ async def test_unused_form_is_deleted_with_its_links(org: TestOrg) -> None:
     assert payload == {"deletedId": form_id, "errors": []}
     types = (await org.ok(ACTIVITY_TYPES))["activityTypes"]
     assert next(row for row in types if row["id"] == visit)["forms"] == []
+
+
+async def test_a_backreference_pattern_is_refused_at_creation(org: TestOrg) -> None:
+    # given: a backreference cannot be matched in linear time, so RE2 refuses it
+    fields = [TEXT_FIELD, {"key": "code", "label": "Code", "type": "TEXT", "pattern": r"(\w)\1"}]
+    # when
+    payload = (await org.ok(FORM_CREATE, {"input": {"name": "Codes", "fields": fields}}))["reportFormCreate"]
+    # then
+    assert payload["form"] is None
+    assert [(error["code"], error["path"]) for error in payload["errors"]] == [("INVALID", ["input", "fields", "1", "pattern"])]
+    assert "backreferences" in payload["errors"][0]["message"]
+
+
+async def test_an_invalid_pattern_is_refused_at_update_and_the_form_is_unchanged(org: TestOrg) -> None:
+    # given
+    form_id = await form(org, [TEXT_FIELD])
+    # when
+    update = {"id": form_id, "fields": [{"key": "code", "label": "Code", "type": "TEXT", "pattern": "[A-Z"}]}
+    payload = (await org.ok(FORM_UPDATE, {"input": update}))["reportFormUpdate"]
+    # then
+    assert [(error["code"], error["path"]) for error in payload["errors"]] == [("INVALID", ["input", "fields", "0", "pattern"])]
+    forms = (await org.ok(NODE_FIELDS, {"id": form_id}))["node"]
+    assert forms["fields"] == [{"key": "summary", "pattern": None}]
+
+
+async def test_a_lookaround_pattern_is_refused_at_update(org: TestOrg) -> None:
+    # given
+    form_id = await form(org, [TEXT_FIELD])
+    # when
+    update = {"id": form_id, "fields": [{**TEXT_FIELD, "pattern": r"(?!x).*"}]}
+    payload = (await org.ok(FORM_UPDATE, {"input": update}))["reportFormUpdate"]
+    # then
+    assert [error["path"] for error in payload["errors"]] == [["input", "fields", "0", "pattern"]]
