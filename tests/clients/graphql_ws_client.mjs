@@ -5,16 +5,16 @@
 // stdin, one JSON command a line:
 //   {"subscribe": "<id>", "query": "...", "variables": {...}}   queries and mutations too
 //   {"unsubscribe": "<id>"}
-// stdout, one JSON event a line (`at`: wall-clock milliseconds since the epoch, when it arrived):
+// stdout, one JSON event a line (`at`: when it arrived, in milliseconds on the machine's
+// monotonic clock, the one Python's time.monotonic() reads, so a bench can time deliveries):
 //   {"event": "connected", "at": ...}
 //   {"event": "next", "id": "<id>", "payload": {"data": ..., "errors": ...}, "at": ...}
-//   {"event": "error", "id": "<id>", "error": {"code": 4403, "reason": "..."} | {"errors": [...]} | {"message": "..."}}
-//   {"event": "complete", "id": "<id>"}
+//   {"event": "error", "id": "<id>", "error": {"code": 4403, "reason": "..."} | {"errors": [...]} | {"message": "..."}, "at": ...}
+//   {"event": "complete", "id": "<id>", "at": ...}
 //   {"event": "closed", "code": 4403, "reason": "...", "at": ...}
 // End of stdin disposes of the client and exits.
 
 import { createInterface } from "node:readline";
-import { performance } from "node:perf_hooks";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -24,7 +24,7 @@ if (typeof config.url !== "string") {
   process.exit(2);
 }
 
-const now = () => performance.timeOrigin + performance.now();
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
 
 function describe(error) {
