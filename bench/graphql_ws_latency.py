@@ -8,7 +8,8 @@ as one user and subscribes to ``notifications``. Then ``--notes`` notes mentioni
 user are written through HTTP on B at ``--rate`` notes per second, each on its own
 schedule (open loop: a slow note does not delay the next one). Each latency runs from the
 start of the note's POST on B to the arrival of its notification in the Node client, both
-read on the machine's monotonic clock. Prints one JSON object: p50 / p99 / max.
+read on the machine's monotonic clock. Prints one JSON object: p50 / p99 / max, and every
+note whose notification is in the inbox but never reached the client.
 
     python bench/graphql_ws_latency.py --notes 300 --rate 10 --broker-url redis://127.0.0.1:6379/0
 
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,8 +42,10 @@ sys.path.insert(0, str(ROOT))
 from gateway.auth import issue_token  # noqa: E402
 from gateway.app import build_state  # noqa: E402
 from gateway.migrate import upgrade  # noqa: E402
+from gateway.notifications.models import Notification  # noqa: E402
 from gateway.notifications.service import user_topic  # noqa: E402
 from gateway.plugins import get_plugin_manager  # noqa: E402
+from gateway.relay import decode_id  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from bench.mention_latency import SECRET, database, make_org, post_note  # noqa: E402
 from bench.run import wait_ready  # noqa: E402
@@ -87,7 +91,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await upgrade(pm, url)
         state = build_state(settings, pm)
         organization_id, author, (subscriber,) = await make_org(state, 1)
-        await state.db.dispose()
         author_token = issue_token(settings, author.id, organization_id)
         config = {
             "url": "",
@@ -110,31 +113,56 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await client.wait_for(lambda event: event["event"] == "next", args.timeout)
 
                 started: dict[str, float] = {}
+                finished: dict[str, float] = {}
                 posted: list[float] = []
 
                 async def write(at: float) -> None:
                     await asyncio.sleep(max(0.0, at - time.monotonic()))
                     t0 = time.monotonic()
                     note = await post_note(http, author_token, body)
-                    posted.append(time.monotonic() - t0)
+                    finished[note] = time.monotonic()
+                    posted.append(finished[note] - t0)
                     started[note] = t0
 
                 origin = time.monotonic() + 0.1
-                writers = asyncio.gather(*(write(origin + n / args.rate) for n in range(args.notes)))
+                writers = asyncio.gather(*(write(origin + n / args.rate) for n in range(args.notes)), return_exceptions=True)
                 arrivals: dict[str, float] = {}
+                delivered: list[tuple[int, float]] = []  # (notification primary key, arrival), in arrival order
                 deadline = origin + args.notes / args.rate + args.timeout
                 while len(arrivals) < args.notes and time.monotonic() < deadline:
-                    event = await client.event(timeout=max(0.1, deadline - time.monotonic()))
+                    try:
+                        event = await client.event(timeout=max(0.1, deadline - time.monotonic()))
+                    except AssertionError:  # nothing more arrived before the deadline: report what did
+                        break
                     if event["event"] != "next":
                         raise SystemExit(f"the subscription failed: {event}")
                     notification = event["payload"]["data"]["notifications"]
                     arrivals[notification["subject"]["id"]] = event["at"] / 1000
-                await writers
+                    delivered.append((decode_id(notification["id"], "Notification")[1], event["at"] / 1000))
+                failed = [repr(error) for error in await writers if error is not None]
+        # What the inbox holds for the timed notes, to tell a lost delivery from a lost write.
+        async with state.db.reader(organization_id) as session:
+            inbox = dict(
+                (await session.execute(select(Notification.subject_id, Notification.id).where(Notification.recipient_id == subscriber.id))).all()
+            )
+        await state.db.dispose()
         latencies = [arrivals[note] - t0 for note, t0 in started.items() if note in arrivals]
+        undelivered = sorted((inbox[note], finished[note]) for note in set(started) - set(arrivals) if note in inbox)
+        delivered_ids = [pk for pk, _ in delivered]
     return {
         "notes": args.notes,
         "rate_per_s": args.rate,
         "deliveries": len(latencies),
+        "in_inbox": sum(1 for note in started if note in inbox),
+        "failed_posts": failed,
+        # Each undelivered notification, and whether one with a higher id had already been
+        # delivered when its note's POST returned (the subscription skips ids at or below the
+        # last one it sent, so a lower id committed later is never sent).
+        "undelivered": [
+            {"notification": pk, "higher_id_delivered_first": any(other > pk and at < done for other, at in delivered)}
+            for pk, done in undelivered
+        ],
+        "arrived_in_id_order": delivered_ids == sorted(delivered_ids),
         "client": "graphql-ws (npm) in Node " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
         "instances": 2,
         "database": "postgresql",
