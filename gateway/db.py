@@ -139,28 +139,51 @@ def _stamp_new_rows(session: Session, flush_context: Any, instances: Any) -> Non
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Once per pooled connection (the pool keeps them, so not once per request). WAL lets
+    # readers run beside the one writer; busy_timeout makes a second writer wait for the
+    # lock instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# aiosqlite runs each connection on a thread of its own, started on connect and stopped on
+# close: a connection the pool closes is a thread started again by the next request. The
+# pool therefore keeps enough connections for a busy page's concurrent loader batches
+# (a customer profile checks out ~8 at once) and never recycles them (a file has no server
+# to time a connection out).
+SQLITE_POOL_SIZE = 20
+SQLITE_MAX_OVERFLOW = 20
+
+
+def _is_memory_sqlite(url: str) -> bool:
+    return ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:")
+
+
 class Database:
     """Engine and session factories for one database URL.
 
-    ``session()`` is a transactional write session; ``reader()`` is a read session bound to
-    an AUTOCOMMIT connection, so a loader batch does not pay a BEGIN / ROLLBACK pair.
+    ``session()`` is a transactional write session; ``reader()`` is a read session that
+    never pays a BEGIN / ROLLBACK pair for a loader batch: on PostgreSQL it is bound to an
+    AUTOCOMMIT connection; on SQLite the driver only begins a transaction before a write,
+    so readers use the plain connections (switching a SQLite connection to AUTOCOMMIT and
+    back would cost several hops to its thread per checkout).
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
-        if url.startswith("sqlite"):
-            if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
+        if self.is_sqlite:
+            if _is_memory_sqlite(url):
                 kwargs["poolclass"] = StaticPool
                 kwargs["connect_args"] = {"check_same_thread": False}
+            else:
+                kwargs["pool_size"] = SQLITE_POOL_SIZE
+                kwargs["max_overflow"] = SQLITE_MAX_OVERFLOW
         else:
             # No pre-ping: it would add a round trip to every loader's checkout. Connections
             # are recycled instead, and a dead one fails one request, not every request.
@@ -168,9 +191,11 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if url.startswith("sqlite"):
+        if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.read_engine = self.engine
+        else:
+            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
