@@ -46,7 +46,7 @@ def serve_workers(settings: Settings, requested: int | None = None, *, reload: b
     count = settings.workers if requested is None else requested
     shared_broker = not settings.broker_url.startswith("memory://")
     if count < 0:
-        raise WorkersRefused(f"--workers must be 0 (automatic) or more, not {count}")
+        raise WorkersRefused(f"the number of workers must be 0 (automatic) or more, not {count}")
     if count == 0:
         return (os.cpu_count() or 1) if shared_broker and not settings.is_sqlite and not reload else 1
     if count > 1 and not shared_broker:

@@ -11,11 +11,11 @@ organisation refuses to run ORM statements unless it was opened as a system sess
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, bindparam, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
@@ -97,6 +97,15 @@ class AuditMixin:
         return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
+TENANT_PARAMETER = "fiche_tenant_organization_id"
+# The name is spelt out in the lambda: a global there would be tracked like a closure.
+_TENANT_CRITERIA = with_loader_criteria(
+    TenantMixin,
+    lambda cls: cls.organization_id == bindparam("fiche_tenant_organization_id"),
+    include_aliases=True,
+)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _apply_tenant_filter(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -107,6 +116,20 @@ def _apply_tenant_filter(state: ORMExecuteState) -> None:
         if info.get("system"):
             return
         raise TenantError("ORM statement on a session without an organisation")
+    parameters = state.parameters
+    if parameters is not None and not isinstance(parameters, Mapping):
+        # An ORM "bulk UPDATE by primary key" (a list of rows): SQLAlchemy applies no
+        # loader criteria to it, so it could reach another organisation's rows.
+        raise TenantError("bulk UPDATE by primary key on an organisation session: the organisation filter cannot apply")
+    if state.is_select:
+        # The hot path: one option object for every SELECT, the organisation an execution
+        # parameter. A criteria closing over the id makes SQLAlchemy extract and re-match
+        # that closure variable on every execution (about a third of a small SELECT).
+        state.parameters = {**(parameters or {}), TENANT_PARAMETER: organization_id}
+        state.statement = state.statement.options(_TENANT_CRITERIA)
+        return
+    # UPDATE and DELETE keep the value in the criteria: synchronize_session="evaluate"
+    # evaluates it in Python against the session's objects, without execution parameters.
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantMixin,

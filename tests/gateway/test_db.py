@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select, text, update
 
 from gateway.accounts import models
-from gateway.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from gateway.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
 from tests.support import TestOrg
 
 # Ten root fields, each opening a read session of its own at the same time: more than
@@ -129,3 +129,45 @@ async def test_sqlite_connections_use_wal_and_wait_for_the_writer_lock(database_
     assert journal == "wal"
     assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS
     assert foreign_keys == 1
+
+
+async def test_statements_of_two_organisations_each_see_their_own_rows(org: TestOrg, other_org: TestOrg) -> None:
+    # given: the same statement, whose organisation travels as a parameter
+    db = org.state.db
+    stmt = select(models.User.id).order_by(models.User.id)
+    # when
+    async with db.reader(org.organization_id) as first, db.reader(other_org.organization_id) as second:
+        own = set((await first.scalars(stmt)).all())
+        other = set((await second.scalars(stmt)).all())
+        own_again = set((await first.scalars(stmt)).all())
+    # then
+    assert own == own_again == {user.id for user in org.users.values()}
+    assert other == {user.id for user in other_org.users.values()}
+
+
+async def test_an_update_keeps_the_sessions_objects_in_step(org: TestOrg) -> None:
+    # given: a team loaded in the session
+    db = org.state.db
+    async with db.session(organization_id=org.organization_id) as session, session.begin():
+        team = await session.get_one(models.Team, org.teams["north"].id)
+        # when: a criteria UPDATE synchronised by evaluating its WHERE (organisation included)
+        await session.execute(
+            update(models.Team).where(models.Team.id == team.id).values(name="Nord").execution_options(synchronize_session="evaluate")
+        )
+        # then
+        assert team.name == "Nord"
+
+
+async def test_a_bulk_update_by_primary_key_is_refused_on_an_organisation_session(org: TestOrg, other_org: TestOrg) -> None:
+    # given: executemany-style parameters (SQLAlchemy applies no loader criteria to them)
+    db = org.state.db
+    foreign = other_org.teams["north"].id
+    own = org.teams["north"].id
+    # when
+    with pytest.raises(TenantError):
+        async with db.session(organization_id=org.organization_id) as session, session.begin():
+            await session.execute(update(models.Team), [{"id": own, "name": "Renamed"}, {"id": foreign, "name": "Hijacked"}])
+    # then
+    async with db.reader(None, system=True) as session:
+        rows = (await session.execute(select(models.Team.id, models.Team.name).where(models.Team.id.in_([own, foreign])))).all()
+    assert {row.id: row.name for row in rows} == {own: "North", foreign: "North"}
