@@ -153,7 +153,7 @@ def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None) -> s
 
 async def wait_ready(base: str) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(200):
+        for _ in range(1200):  # spawned workers each import and build the schema
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return
