@@ -7,6 +7,11 @@ subprocess and measures latency (p50 / p99), requests per second and server CPU 
 request from a loopback client. Prints one JSON object; drops the database at the end.
 
     python bench/run.py --query bench/queries/customers_list.graphql --size 2000
+
+``--database sqlite`` measures the embedded set-up instead (a fresh SQLite file);
+``--pick-customer VAR`` sets the variable ``VAR`` to the ID of a seeded customer (for
+documents about one customer, such as bench/queries/profile.graphql); ``--workers N`` serves
+through ``fiche serve --workers N`` with the Redis broker and counts the CPU of every worker.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -42,11 +49,14 @@ from tests.support import admin_sql, count_statements, free_port  # noqa: E402
 
 ADMIN_URL = os.environ.get("FICHE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
+REDIS_URL = os.environ.get("FICHE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+FIRST_CUSTOMER = "query FirstCustomer { customers(first: 1) { nodes { id } } }"
 
 
-async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) -> tuple[str, int, int, int]:
+async def prepare(url: str, size: int, query: str, variables: dict[str, Any], pick_customer: str | None = None) -> tuple[str, int, int, int]:
     """Migrate, seed, and count statements; returns (admin token, statements, response
-    bytes, organisation id)."""
+    bytes, organisation id). ``pick_customer`` names a variable to set (in place) to the
+    first customer's ID."""
     settings = Settings(database_url=url, secret_key=SECRET)
     pm = get_plugin_manager(settings)
     await upgrade(pm, url)
@@ -65,6 +75,10 @@ async def prepare(url: str, size: int, query: str, variables: dict[str, Any]) ->
         assert identity is not None
         viewer: Viewer | None = await load_viewer(state.db, identity)
         schema = build_schema(pm, settings)
+        if pick_customer:
+            first = await schema.execute(FIRST_CUSTOMER, context_value=ConnectionContext(state, viewer=viewer))
+            assert first.data is not None, first.errors
+            variables[pick_customer] = first.data["customers"]["nodes"][0]["id"]
         await schema.execute(query, variable_values=variables, context_value=ConnectionContext(state, viewer=viewer))
         with count_statements(state.db) as counter:
             result = await schema.execute(query, variable_values=variables, context_value=ConnectionContext(state, viewer=viewer))
@@ -80,6 +94,15 @@ def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of ``pid`` and of its living descendants (the workers of ``fiche serve --workers``)."""
+    total = _cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += _tree_cpu_seconds(int(child))
+    return total
 
 
 async def load(base: str, token: str, query: str, variables: dict[str, Any], requests: int, concurrency: int, warmup: int) -> dict[str, Any]:
@@ -112,7 +135,7 @@ async def load(base: str, token: str, query: str, variables: dict[str, Any], req
     }
 
 
-def serve(url: str, port: int, gc_tuning: bool) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         FICHE_DATABASE_URL=url,
@@ -122,12 +145,15 @@ def serve(url: str, port: int, gc_tuning: bool) -> subprocess.Popen[bytes]:
         FICHE_MAX_PAGE_SIZE="100",
     )
     command = [sys.executable, "-m", "uvicorn", "gateway.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(command, env=env, cwd=ROOT)
+    if workers is not None:
+        env["FICHE_BROKER_URL"] = REDIS_URL
+        command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if workers is not None else None)
 
 
 async def wait_ready(base: str) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(200):
+        for _ in range(1200):  # spawned workers each import and build the schema
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return
@@ -147,26 +173,35 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--gc", choices=["tuned", "default", "both"], default="tuned", help="server GC settings to measure")
     parser.add_argument("--floor", action="store_true", help="also time bench/floor.py's hand-written SQL on the same database")
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres", help="where the gateway reads (a fresh database either way)")
+    parser.add_argument("--pick-customer", metavar="VAR", help="set the variable VAR to the ID of a seeded customer")
+    parser.add_argument("--workers", type=int, nargs="+", metavar="N", help="serve with `fiche serve --workers N` (Redis broker), once per N given")
     args = parser.parse_args()
     query = args.query.read_text()
     variables = json.loads(args.variables)
     name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
+    sqlite_folder = tempfile.mkdtemp(prefix="fiche-bench-") if args.database == "sqlite" else None
+    if sqlite_folder is not None:
+        url = f"sqlite+aiosqlite:///{sqlite_folder}/bench.db"
+    else:
+        url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
     try:
-        token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables)
+        token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables, args.pick_customer)
         runs: list[dict[str, Any]] = []
-        for gc_mode in (["tuned", "default"] if args.gc == "both" else [args.gc]):
+        for gc_mode, workers in [(gc, n) for gc in (["tuned", "default"] if args.gc == "both" else [args.gc]) for n in (args.workers or [None])]:
             port = free_port()
-            server = serve(url, port, gc_tuning=gc_mode == "tuned")
+            server = serve(url, port, gc_tuning=gc_mode == "tuned", workers=workers)
             try:
                 base = f"http://127.0.0.1:{port}"
                 await wait_ready(base)
-                cpu_before = _cpu_seconds(server.pid)
+                cpu_before = _tree_cpu_seconds(server.pid)
                 figures = await load(base, token, query, variables, args.requests, args.concurrency, args.warmup)
-                cpu = _cpu_seconds(server.pid) - cpu_before
+                cpu = _tree_cpu_seconds(server.pid) - cpu_before
                 figures["server_cpu_ms_per_request"] = round(cpu * 1000 / args.requests, 1)
                 figures["gc"] = gc_mode
+                if workers is not None:
+                    figures["workers"] = workers
                 runs.append(figures)
             finally:
                 server.terminate()
@@ -188,13 +223,16 @@ async def main() -> None:
                     "runs": runs,
                     "floor": floor,
                     "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-                    "database": "PostgreSQL",
+                    "database": "SQLite" if sqlite_folder is not None else "PostgreSQL",
                 },
                 indent=2,
             )
         )
     finally:
-        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)
+        if sqlite_folder is not None:
+            shutil.rmtree(sqlite_folder, ignore_errors=True)
+        else:
+            await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,25 +38,59 @@ def prepare_embedded_database(settings: Settings) -> bool:
     return True
 
 
+class WorkersRefused(ValueError):
+    """``fiche serve`` cannot run the worker processes asked for (a one-line reason)."""
+
+
+def serve_workers(settings: Settings, requested: int | None = None, *, reload: bool = False) -> int:
+    """How many worker processes ``fiche serve`` runs: ``requested`` (``--workers``), else
+    ``FICHE_WORKERS``; 0 means one per core when live events and data are shared between
+    processes (Redis broker and PostgreSQL), one otherwise."""
+    count = settings.workers if requested is None else requested
+    shared_broker = not settings.broker_url.startswith("memory://")
+    if count < 0:
+        raise WorkersRefused(f"the number of workers must be 0 (automatic) or more, not {count}")
+    if count == 0:
+        return (os.cpu_count() or 1) if shared_broker and not settings.is_sqlite and not reload else 1
+    if count > 1 and not shared_broker:
+        raise WorkersRefused(
+            f"{count} workers need a shared broker: with {settings.broker_url} live events would not cross processes (set FICHE_BROKER_URL=redis://...)"
+        )
+    if count > 1 and reload:
+        raise WorkersRefused(f"--reload runs one process: drop --workers {count} or --reload")
+    return count
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    try:
+        workers = serve_workers(settings, args.workers, reload=args.reload)
+    except WorkersRefused as exc:
+        # A refusal of the command line, like argparse's: one plain line, nothing served.
+        print(f"fiche serve: {exc}", file=sys.stderr)
+        return 2
     from gateway.logs import configure_logging, uvicorn_log_config
 
     # Every line the server writes goes through the root logger: one JSON object each
     # with FICHE_LOG_JSON=1, uvicorn's access and error lines and the migrations' included.
     configure_logging(settings, root=True)
+    if workers > 1 and settings.is_sqlite:
+        log.warning("%d workers on SQLite: writes from all of them queue for the file's single writer lock", workers)
     prepare_embedded_database(settings)
     url = f"http://{args.host}:{args.port}"
     if args.demo:
         _report_demo(settings, _ensure_demo(settings, args.demo_size), url=url)
     log.info("Fiche on %s/graphql (GraphiQL in a browser)", url, extra={"fields": {"url": f"{url}/graphql"}})
+    # With several workers uvicorn supervises spawned processes (SIGTERM stops them all);
+    # each one calls the factory, so each builds its own app, engine and broker connection.
     uvicorn.run(
         "gateway.cli:asgi_app",
         factory=True,
         host=args.host,
         port=args.port,
         reload=args.reload,
+        workers=workers,
         log_level=settings.log_level.lower(),
         log_config=uvicorn_log_config(settings),
         ws="websockets-sansio",
@@ -244,6 +279,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true")
     serve.add_argument("--demo", action="store_true", help="create the 'demo' organisation on first run and print its tokens")
     serve.add_argument("--demo-size", type=int, default=50, help="customers in the demo organisation")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default FICHE_WORKERS; 0: one per core with Redis and PostgreSQL, else one)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)

@@ -58,6 +58,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     gc_tuning: bool = True
     ws_compression: bool = False
+    workers: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -130,5 +131,6 @@ SETTINGS_DOC: dict[str, str] = {
     "log_json": "`1` writes one JSON object per log line (every line of `fiche serve`, uvicorn's included); `0` readable text.",
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
+    "workers": "Worker processes of `fiche serve` (`--workers`); `0`: one per core with a Redis broker and PostgreSQL, one otherwise. Several need a shared broker; on SQLite they share one writer.",
     "gc_tuning": "`1` freezes start-up objects and raises the garbage collector's thresholds in `fiche serve`.",
 }

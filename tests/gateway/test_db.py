@@ -1,0 +1,173 @@
+"""The database layer under concurrency: pooled connections (on SQLite, no thread started
+per request), read sessions that see every commit, writers that wait for each other."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, text, update
+
+from gateway.accounts import models
+from gateway.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
+from tests.support import TestOrg
+
+# Ten root fields, each opening a read session of its own at the same time: more than
+# SQLAlchemy's default pool of five connections, as a busy page's loader batches do.
+PAGE = "{ " + " ".join(f"u{i}: users(first: 5) {{ nodes {{ handle }} }} t{i}: teams {{ name }}" for i in range(5)) + " }"
+
+
+class CheckoutGauge:
+    """The most connections checked out of an engine's pool at once."""
+
+    def __init__(self) -> None:
+        self.out = 0
+        self.peak = 0
+
+    def checkout(self, *_: Any) -> None:
+        self.out += 1
+        self.peak = max(self.peak, self.out)
+
+    def checkin(self, *_: Any) -> None:
+        self.out -= 1
+
+
+@pytest.fixture
+def gauge(org: TestOrg) -> Iterator[CheckoutGauge]:
+    pool = org.state.db.sync_engine.pool
+    gauge = CheckoutGauge()
+    event.listen(pool, "checkout", gauge.checkout)
+    event.listen(pool, "checkin", gauge.checkin)
+    yield gauge
+    event.remove(pool, "checkout", gauge.checkout)
+    event.remove(pool, "checkin", gauge.checkin)
+
+
+@pytest.fixture
+def thread_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the threads started while the test runs (aiosqlite starts one per connection)."""
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    return started
+
+
+async def test_requests_start_no_thread_after_warm_up(org: TestOrg, gauge: CheckoutGauge, thread_starts: list[str]) -> None:
+    # given: the pool has served the page once
+    await org.ok(PAGE)
+    warm = len(thread_starts)
+    idents = {thread.ident for thread in threading.enumerate()}
+    active = threading.active_count()
+    # when
+    for _ in range(20):
+        await org.ok(PAGE)
+    # then
+    assert gauge.peak > 5, "the page must hold several read sessions at once"
+    assert thread_starts[warm:] == []
+    assert threading.active_count() == active
+    assert {thread.ident for thread in threading.enumerate()} == idents
+
+
+async def test_a_read_session_sees_each_commit_at_once(org: TestOrg) -> None:
+    # given: a read session that has already read
+    db = org.state.db
+    count = select(func.count()).select_from(models.Team)
+    async with db.reader(org.organization_id) as reader:
+        before = await reader.scalar(count)
+        # when: a writer commits while the read session stays open
+        async with db.session(organization_id=org.organization_id) as writer, writer.begin():
+            writer.add(models.Team(name="Committed meanwhile"))
+        after = await reader.scalar(count)
+    # then: no snapshot held between statements
+    assert after == before + 1
+
+
+async def test_concurrent_writers_and_readers_all_succeed(org: TestOrg) -> None:
+    # given
+    db = org.state.db
+
+    async def write(index: int) -> None:
+        async with db.session(organization_id=org.organization_id) as session, session.begin():
+            session.add(models.Team(name=f"Concurrent {index}"))
+            await session.flush()
+            await asyncio.sleep(0)  # hold the write lock while the others queue for it
+
+    async def read() -> int:
+        async with db.reader(org.organization_id) as session:
+            return len((await session.execute(select(models.Team.id))).all())
+
+    # when
+    results = await asyncio.gather(*(write(index) for index in range(15)), *(read() for _ in range(15)))
+    # then
+    assert all(isinstance(result, int) for result in results[15:])
+    async with db.reader(org.organization_id) as session:
+        names = set((await session.scalars(select(models.Team.name).where(models.Team.name.like("Concurrent %")))).all())
+    assert names == {f"Concurrent {index}" for index in range(15)}
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+async def test_sqlite_connections_use_wal_and_wait_for_the_writer_lock(database_url: str) -> None:
+    # given
+    db = Database(database_url)
+    try:
+        # when
+        async with db.engine.connect() as connection:
+            journal = await connection.scalar(text("PRAGMA journal_mode"))
+            busy_timeout = await connection.scalar(text("PRAGMA busy_timeout"))
+            foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
+    finally:
+        await db.dispose()
+    # then
+    assert journal == "wal"
+    assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS
+    assert foreign_keys == 1
+
+
+async def test_statements_of_two_organisations_each_see_their_own_rows(org: TestOrg, other_org: TestOrg) -> None:
+    # given: the same statement, whose organisation travels as a parameter
+    db = org.state.db
+    stmt = select(models.User.id).order_by(models.User.id)
+    # when
+    async with db.reader(org.organization_id) as first, db.reader(other_org.organization_id) as second:
+        own = set((await first.scalars(stmt)).all())
+        other = set((await second.scalars(stmt)).all())
+        own_again = set((await first.scalars(stmt)).all())
+    # then
+    assert own == own_again == {user.id for user in org.users.values()}
+    assert other == {user.id for user in other_org.users.values()}
+
+
+async def test_an_update_keeps_the_sessions_objects_in_step(org: TestOrg) -> None:
+    # given: a team loaded in the session
+    db = org.state.db
+    async with db.session(organization_id=org.organization_id) as session, session.begin():
+        team = await session.get_one(models.Team, org.teams["north"].id)
+        # when: a criteria UPDATE synchronised by evaluating its WHERE (organisation included)
+        await session.execute(
+            update(models.Team).where(models.Team.id == team.id).values(name="Nord").execution_options(synchronize_session="evaluate")
+        )
+        # then
+        assert team.name == "Nord"
+
+
+async def test_a_bulk_update_by_primary_key_is_refused_on_an_organisation_session(org: TestOrg, other_org: TestOrg) -> None:
+    # given: executemany-style parameters (SQLAlchemy applies no loader criteria to them)
+    db = org.state.db
+    foreign = other_org.teams["north"].id
+    own = org.teams["north"].id
+    # when
+    with pytest.raises(TenantError):
+        async with db.session(organization_id=org.organization_id) as session, session.begin():
+            await session.execute(update(models.Team), [{"id": own, "name": "Renamed"}, {"id": foreign, "name": "Hijacked"}])
+    # then
+    async with db.reader(None, system=True) as session:
+        rows = (await session.execute(select(models.Team.id, models.Team.name).where(models.Team.id.in_([own, foreign])))).all()
+    assert {row.id: row.name for row in rows} == {own: "North", foreign: "North"}
