@@ -228,12 +228,19 @@ def operation_cost(
     return costing.selection(operation.selection_set, root, None, frozenset())
 
 
+# The largest integer a JSON client (JavaScript's Number) reads exactly; a deeper query's
+# cost, which grows without bound, is reported as this ceiling.
+MAX_REPORTED_COST = 2**53 - 1
+
+
 def too_costly(cost: int, settings: Settings, nodes: Any = None) -> GraphQLError:
+    reported = min(cost, MAX_REPORTED_COST)
+    amount = f"{reported}" if cost == reported else f"more than {reported}"
     return GraphQLError(
-        f"The query costs {cost} (the most objects it may return), over the limit of {settings.max_query_cost}: "
+        f"The query costs {amount} (the most objects it may return), over the limit of {settings.max_query_cost}: "
         "ask for smaller pages (`first`) or fewer nested lists.",
         nodes,
-        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": settings.max_query_cost},
+        extensions={"code": "QUERY_TOO_COSTLY", "cost": reported, "maxCost": settings.max_query_cost},
     )
 
 

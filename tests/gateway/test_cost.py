@@ -7,12 +7,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import orjson
+
 from graphql import get_introspection_query
 from strawberry.extensions import AddValidationRules
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from gateway.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS, MAX_TEAMS_PER_USER
 from gateway.context import ConnectionContext
+from gateway.cost import MAX_REPORTED_COST
 from gateway.relay import encode_id
 from gateway.schema import build_schema
 from tests.support import TestOrg, count_statements
@@ -63,6 +66,19 @@ async def test_the_exponential_query_is_refused_before_any_sql(org: TestOrg) -> 
     assert result.data is None
     assert too_costly(result.errors) == [("QUERY_TOO_COSTLY", exponential_cost(), org.state.settings.max_query_cost)]
     assert counter.count == 0
+
+
+async def test_a_cost_past_json_numbers_is_reported_at_their_ceiling(org: TestOrg) -> None:
+    # given: twenty levels of teams and members, a cost far past 2**53
+    query = "{ users(first: 100) { nodes { " + "teams { members { " * 10 + "id" + " } }" * 10 + " } } }"
+    settings = dataclasses.replace(org.state.settings, max_query_depth=100)
+    org = dataclasses.replace(org, schema=build_schema(org.state.pm, settings))
+    # when
+    result = await org.gql(query)
+    # then: a number every JSON client reads exactly, and an answer that encodes
+    assert too_costly(result.errors) == [("QUERY_TOO_COSTLY", MAX_REPORTED_COST, settings.max_query_cost)]
+    assert "more than" in result.errors[0]["message"]
+    assert orjson.dumps(result.errors)
 
 
 async def test_named_and_inline_fragments_are_costed_in_full(org: TestOrg) -> None:
