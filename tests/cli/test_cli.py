@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
-from gateway.cli import main, prepare_embedded_database
+from gateway.cli import asgi_app, main, prepare_embedded_database
+from gateway.plugins import plugin_names
 from gateway.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +59,44 @@ def test_serve_brings_the_embedded_database_up_to_date_by_itself(env: Path) -> N
     # then
     assert prepared
     assert "users" in _tables(env)
+
+
+@pytest.fixture
+def migrated_then_disabled(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database with every plugin's migrations applied, then activities disabled."""
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setenv("FICHE_DISABLED_PLUGINS", "activities")
+    return env
+
+
+def _versions(database: Path) -> set[str]:
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            return {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_with_a_disabled_plugin_keeps_its_tables(migrated_then_disabled: Path) -> None:
+    # given
+    versions = _versions(migrated_then_disabled)
+    # when
+    code = main(["db", "upgrade"])
+    # then
+    assert code == 0
+    assert "activity_types" in _tables(migrated_then_disabled)
+    assert _versions(migrated_then_disabled) == versions
+
+
+def test_serve_starts_with_a_disabled_plugin_whose_migrations_ran(migrated_then_disabled: Path) -> None:
+    # when
+    prepared = prepare_embedded_database(Settings.from_env())
+    app = asgi_app()
+    # then
+    assert prepared
+    assert "activity_types" in _tables(migrated_then_disabled)
+    assert "activities" not in plugin_names(app.state.fiche.pm)
 
 
 def test_serve_leaves_postgres_to_explicit_migrations() -> None:
