@@ -33,6 +33,7 @@ from strawberry.types.field import StrawberryField
 
 from gateway.context import OperationScope
 from gateway.errors import PublicError, UserErrors
+from gateway.nul import NulInLiterals, NulInVariables
 from gateway.settings import Settings
 
 __all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
@@ -176,6 +177,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     rules = [
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        NulInLiterals,
     ]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -186,6 +188,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
+        NulInVariables,  # after ValidationCache, which replaces the validation errors
     ]
     if not settings.debug:
         schema_extensions.append(partial(MaskErrors, should_mask_error=_should_mask, error_message="Unexpected error."))
