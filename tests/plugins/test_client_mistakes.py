@@ -40,6 +40,10 @@ query ($after: String) {
   customers(first: 1, after: $after, orderBy: {field: CREATED_AT}) { edges { cursor node { id } } }
 }
 """
+ACTIVITY_UPDATE = """
+mutation ($input: ActivityUpdateInput!) { activityUpdate(input: $input) { activity { id } errors { code path message } } }
+"""
+TASK_CREATE = "mutation ($input: TaskCreateInput!) { taskCreate(input: $input) { task { id } errors { code path message } } }"
 SEARCH = "query ($search: String) { customers(filter: {search: $search}) { nodes { id } } }"
 SEARCH_LITERAL = '{ customers(filter: {search: "a\\u0000b"}) { nodes { id } } }'
 TIMELINE = """
@@ -266,6 +270,30 @@ async def test_an_activity_starting_at_the_end_of_year_9999_is_accepted(org: Tes
     # then
     assert result.errors == []
     assert result.data["activityCreate"]["errors"] == []
+
+
+async def test_moving_a_one_hour_activity_to_the_end_of_year_9999_is_invalid_at_its_start(org: TestOrg) -> None:
+    # given: an activity of one hour
+    location = await customer(org)
+    types = await type_ids(org)
+    created = await org.ok(
+        ACTIVITY_CREATE, {"input": {"typeId": types["visit"], "locationId": location, "startsAt": "2026-05-04T09:00:00+00:00", "durationMinutes": 60}}
+    )
+    activity_id = created["activityCreate"]["activity"]["id"]
+    # when: its start moves, its duration is kept, and its end would pass year 9999
+    result = await org.gql(ACTIVITY_UPDATE, {"input": {"id": activity_id, "startsAt": "9999-12-31T23:30:00+00:00"}})
+    # then
+    assert result.errors == []
+    assert [(e["code"], e["path"]) for e in result.data["activityUpdate"]["errors"]] == [("INVALID", ["input", "startsAt"])]
+
+
+@pytest.mark.parametrize("due", ["2030-01-02T09:00:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+async def test_a_task_due_date_must_be_an_instant(org: TestOrg, due: str) -> None:
+    # when
+    result = await org.gql(TASK_CREATE, {"input": {"body": "Call back", "dueAt": due}})
+    # then
+    assert result.errors == []
+    assert [(e["code"], e["path"]) for e in result.data["taskCreate"]["errors"]] == [("INVALID", ["input", "dueAt"])]
 
 
 # ------------------------------------------------------------------ NUL characters
