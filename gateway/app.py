@@ -128,21 +128,18 @@ class FicheGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         # Every client JSON goes through here: HTTP bodies, GET variables and extensions,
-        # multipart operations and map, WebSocket messages. A JSONDecodeError is a 400 over
-        # HTTP and a 4400 close over graphql-transport-ws.
-        return jsonlimits.loads(data)
+        # multipart operations and map, WebSocket messages. Each must be an object (batches
+        # are not enabled), and Strawberry indexes them unchecked. A JSONDecodeError is a
+        # 400 over HTTP and a 4400 close over graphql-transport-ws (legacy graphql-ws
+        # ignores the message).
+        return jsonlimits.loads_object(data)
 
     def parse_json(self, data: str | bytes) -> Any:
-        # HTTP only (a body, GET variables/extensions, multipart operations/map): each is a
-        # JSON object, or a list for a batch, and Strawberry calls `.get` on it unchecked.
-        # Its own 400 for bad JSON does not say what is wrong; this one does.
+        # Strawberry's own 400 for bad JSON does not say what is wrong; this one does.
         try:
-            value = self.decode_json(data)
+            return self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"Unable to parse request JSON: {exc.msg}.") from exc
-        if not isinstance(value, dict | list):
-            raise HTTPException(400, "Request JSON must be an object.")
-        return value
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         # Strawberry follows each `map` path into `operations` unchecked: a path through a

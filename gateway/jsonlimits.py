@@ -13,7 +13,7 @@ import json
 
 import orjson
 
-__all__ = ["MAX_JSON_DEPTH", "JSONTooDeep", "loads"]
+__all__ = ["MAX_JSON_DEPTH", "JSONTooDeep", "NotAnObject", "loads", "loads_object"]
 
 # Containers in one document, the request envelope included: a POST body
 # ``{"variables": {"input": {...}}}`` spends two levels before the first input value.
@@ -28,6 +28,13 @@ class JSONTooDeep(json.JSONDecodeError):
     def __init__(self, document: str, max_depth: int) -> None:
         super().__init__(f"JSON nested deeper than {max_depth} levels", document, 0)
         self.max_depth = max_depth
+
+
+class NotAnObject(json.JSONDecodeError):
+    """Valid JSON that is not the object expected (a number, a string, a list, null)."""
+
+    def __init__(self, document: str) -> None:
+        super().__init__("expected a JSON object", document, 0)
 
 
 def _depth_exceeds(value: object, max_depth: int) -> bool:
@@ -64,4 +71,12 @@ def loads(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
         raise
     if _depth_exceeds(value, max_depth):
         raise JSONTooDeep(data if isinstance(data, str) else "", max_depth)
+    return value
+
+
+def loads_object(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, object]:
+    """Like :func:`loads` for a document that must be a JSON object (:class:`NotAnObject`)."""
+    value = loads(data, max_depth)
+    if not isinstance(value, dict):
+        raise NotAnObject(data if isinstance(data, str) else "")
     return value

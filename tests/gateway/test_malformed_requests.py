@@ -12,7 +12,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from gateway.jsonlimits import MAX_JSON_DEPTH, JSONTooDeep, loads
+from gateway.jsonlimits import MAX_JSON_DEPTH, JSONTooDeep, NotAnObject, loads, loads_object
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, open_socket, receive_text
 from tests.support import TestOrg
@@ -78,6 +78,13 @@ def test_too_deep_json_says_so() -> None:
     assert f"deeper than {MAX_JSON_DEPTH} levels" in str(raised.value)
 
 
+@pytest.mark.parametrize("document", ["[]", "1", '"x"', "null", "true"])
+def test_a_request_document_must_be_an_object(document: str) -> None:
+    # when / then
+    with pytest.raises(NotAnObject):
+        loads_object(document)
+
+
 # ------------------------------------------------------------------ POST
 
 
@@ -105,10 +112,10 @@ async def test_deep_but_legitimate_variables_still_pass(org: TestOrg, client: ht
         (b"{", "Unable to parse request JSON"),
         (b"\xff\xfe{}", "Unable to parse request JSON"),  # not UTF-8
         (b'{"query": NaN}', "Unable to parse request JSON"),
-        (b"null", "must be an object"),
-        (b"false", "must be an object"),
-        (b'"{ viewer { user { handle } } }"', "must be an object"),
-        (b"12", "must be an object"),
+        (b"null", "expected a JSON object"),
+        (b"false", "expected a JSON object"),
+        (b'"{ viewer { user { handle } } }"', "expected a JSON object"),
+        (b"12", "expected a JSON object"),
     ],
 )
 async def test_malformed_post_bodies_are_400(client: httpx.AsyncClient, body: bytes, message: str) -> None:
@@ -215,6 +222,29 @@ async def test_legacy_protocol_ignores_a_deeply_nested_message_and_keeps_serving
         assert (await socket.init({"Authorization": f"Bearer {org.token('admin')}"}))["type"] == "connection_ack"
         # when
         await socket.connection.send('{"id": "1", "type": "start", "payload": ' + nested(TOO_DEEP) + "}")
+        await socket.subscribe("2", COUNT, {"to": 1})
+        results = await socket.results("2", 1)
+    # then
+    assert results[0]["data"]["probeCount"].startswith("1")
+
+
+@pytest.mark.parametrize("message", ["1", "null", "[]", '"connection_init"', '{"type": 7}', "{"])
+async def test_a_websocket_message_that_is_not_a_message_object_closes_with_4400(server: str, message: str) -> None:
+    async with open_socket(server) as socket:
+        # when
+        await socket.connection.send(message)
+        # then
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_text(socket.connection)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+@pytest.mark.parametrize("message", ["1", "null", "[]", '"start"', '{"type": 7}'])
+async def test_legacy_protocol_survives_messages_that_are_not_message_objects(org: TestOrg, server: str, message: str) -> None:
+    async with open_socket(server, protocol=LEGACY_WS) as socket:
+        assert (await socket.init({"Authorization": f"Bearer {org.token('admin')}"}))["type"] == "connection_ack"
+        # when
+        await socket.connection.send(message)
         await socket.subscribe("2", COUNT, {"to": 1})
         results = await socket.results("2", 1)
     # then
