@@ -88,10 +88,9 @@ def id_values(real_ids: Sequence[str]) -> st.SearchStrategy[graphql.ValueNode]:
     misspelt = st.builds(
         lambda name, key: _raw_id(f"{name}:{key}"), st.sampled_from(NODE_TYPES), st.sampled_from(("05", "+5", " 5", "1_0", "5 ", "٥"))
     )
-    pools = [forged, misspelt, st.text(max_size=12)]
-    if real_ids:
-        pools.insert(0, st.sampled_from(sorted(real_ids)))
-    return st.one_of(*pools).map(_string)
+    wrong = st.one_of(forged, misspelt, st.text(max_size=12))
+    # Half real IDs: a mutation gets past its IDs only with real ones, to reach the rest.
+    return (st.one_of(st.sampled_from(sorted(real_ids)), wrong) if real_ids else wrong).map(_string)
 
 
 def _cursor(values: list[Any]) -> str:
@@ -121,7 +120,8 @@ def string_values(real_cursors: Sequence[str]) -> st.SearchStrategy[graphql.Valu
     """Text (NUL characters included), real cursors, and forged cursors holding values no
     column can: integers past 32 and 64 bits, naive or overflowing date-times, NaN."""
     forged = st.lists(st.sampled_from(CURSOR_VALUES) | st.integers(min_value=1, max_value=50), min_size=1, max_size=4).map(_cursor)
-    pools = [st.text(max_size=12), forged]
+    with_nul = st.builds(lambda head, tail: f"{head}\x00{tail}", st.text(max_size=6), st.text(max_size=6))
+    pools = [st.text(max_size=12), with_nul, forged]
     if real_cursors:
         pools.append(st.sampled_from(sorted(real_cursors)))
     return st.one_of(*pools).map(_string)
