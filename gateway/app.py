@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import orjson
 import pluggy
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,7 +27,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from gateway import graphiql
+from gateway import graphiql, jsonlimits
 from gateway.auth import authenticate_token, bearer_token
 from gateway.broker import broker_from_url
 from gateway.context import AppState, ConnectionContext
@@ -142,6 +144,31 @@ class FicheGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         # HTTP responses only: WebSocket messages go through TextFrameAdapter.
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Every client JSON goes through here: HTTP bodies, GET variables and extensions,
+        # multipart operations and map, WebSocket messages. Each must be an object (batches
+        # are not enabled), and Strawberry indexes them unchecked. A JSONDecodeError is a
+        # 400 over HTTP and a 4400 close over graphql-transport-ws (legacy graphql-ws
+        # ignores the message).
+        return jsonlimits.loads_object(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry's own 400 for bad JSON does not say what is wrong; this one does.
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"Unable to parse request JSON: {exc.msg}.") from exc
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        # Strawberry follows each `map` path into `operations` unchecked: a path through a
+        # string, a list index that is not a number or out of range, a map that is not
+        # {field: [paths]} fail there with these errors, and only with them (the form and
+        # the JSON are already parsed; its own 400s are HTTPExceptions).
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise HTTPException(400, "The multipart `map` must map each file to paths of `operations`.") from exc
 
 
 class _BodyTooLarge(Exception):

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from gateway.accounts import models
 from gateway.db import Database, utcnow
+from gateway.relay import parse_pk, valid_pk
 from gateway.settings import Settings
 
 __all__ = [
@@ -88,9 +89,15 @@ def decode_token(settings: Settings, token: str) -> Identity | None:
     """The default ``authenticate`` implementation: a valid, unexpired JWT or None."""
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-        return Identity(user_id=int(claims["sub"]), organization_id=int(claims["org"]))
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+    except jwt.PyJWTError:
         return None
+    # Signed by us, yet only ids that can be keys identify anyone: an out-of-range one
+    # would otherwise reach the database (and fail there) instead of answering 401.
+    user_id = parse_pk(claims["sub"]) if isinstance(claims.get("sub"), str) else None
+    organization_id = claims.get("org")
+    if user_id is None or not valid_pk(organization_id):
+        return None
+    return Identity(user_id=user_id, organization_id=organization_id)
 
 
 def token_expiry(settings: Settings, token: str) -> dt.datetime | None:

@@ -8,7 +8,10 @@ plugin authors never hand-write DDL for both databases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pluggy
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, column, delete, insert, inspect, select, table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.db import Base
@@ -23,6 +27,9 @@ from gateway.db import Base
 __all__ = ["alembic_config", "revision", "upgrade"]
 
 HERE = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("fiche.migrate")
+# Alembic's own bookkeeping table: one row per branch head.
+_VERSIONS = table("alembic_version", column("version_num"))
 
 
 def alembic_config(pm: pluggy.PluginManager) -> Config:
@@ -43,13 +50,38 @@ async def _run(url: str, action: Any) -> None:
         await engine.dispose()
 
 
-async def upgrade(pm: pluggy.PluginManager, url: str) -> None:
-    """Apply every plugin's migrations up to its head."""
-    config = alembic_config(pm)
+@contextlib.contextmanager
+def _foreign_versions_set_aside(connection: Connection, script: ScriptDirectory) -> Iterator[list[str]]:
+    """Hide, for the duration of the block, the ``alembic_version`` rows of revisions no
+    registered plugin ships (a plugin disabled or uninstalled after its migrations ran).
 
-    def run(connection: Any) -> None:
+    Alembic refuses to start from a revision it cannot locate. The rows go back before the
+    transaction commits, so nobody ever sees them missing, the plugin's tables are never
+    touched, and re-enabling the plugin later resumes its branch where it stopped."""
+    if not inspect(connection).has_table(_VERSIONS.name):
+        yield []
+        return
+    known = {revision.revision for revision in script.walk_revisions()}
+    foreign = [row for row in connection.execute(select(_VERSIONS.c.version_num)).scalars() if row not in known]
+    if foreign:
+        connection.execute(delete(_VERSIONS).where(_VERSIONS.c.version_num.in_(foreign)))
+    yield foreign
+    if foreign:
+        connection.execute(insert(_VERSIONS), [{"version_num": revision} for revision in foreign])
+
+
+async def upgrade(pm: pluggy.PluginManager, url: str) -> None:
+    """Apply every registered plugin's migrations up to its head; the branches of plugins
+    that are not registered (disabled) stay as they are."""
+    config = alembic_config(pm)
+    script = ScriptDirectory.from_config(config)
+
+    def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        with _foreign_versions_set_aside(connection, script) as foreign:
+            if foreign:
+                log.info("leaving the migrations of unregistered plugins alone: %s", ", ".join(sorted(foreign)))
+            command.upgrade(config, "heads")
 
     await _run(url, run)
 

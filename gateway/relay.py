@@ -9,15 +9,16 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, TypeAlias, TypeVar, Unpack
+from typing import Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
 
 import orjson
 import strawberry
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
+from gateway.datetimes import instant_problem
 from gateway.errors import PublicError, UserErrors
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "connection_of",
     "merge_pages",
     "InvalidID",
+    "MAX_PK",
     "Node",
     "PageInfo",
     "SortKey",
@@ -37,6 +39,8 @@ __all__ = [
     "load_input_row",
     "encode_id",
     "page_size",
+    "parse_pk",
+    "valid_pk",
     "paginate",
     "paginate_grouped",
 ]
@@ -61,25 +65,48 @@ class InvalidID(PublicError, ValueError):
         super().__init__(message, "BAD_USER_INPUT")
 
 
+# Every primary key is an INTEGER column: PostgreSQL's is 32 bits, and asyncpg refuses a
+# larger parameter before the database can answer "no such row".
+MAX_PK = 2**31 - 1
+
+
 def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
 def decode_id(global_id: str, expected: str | Iterable[str] | None = None) -> tuple[str, int]:
-    """``(type name, primary key)`` of a global ID; raises :class:`InvalidID`."""
+    """``(type name, primary key)`` of a global ID; raises :class:`InvalidID`.
+
+    Only the spelling :func:`encode_id` gives is an ID: no padding, no stray characters,
+    a key in canonical decimal (``Customer:05``, ``Customer:+5``, ``Customer: 5`` and
+    ``Customer:1_0`` name nothing). The key must fit the primary-key column
+    (:data:`MAX_PK`): a larger one could only fail in the database."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-        type_name, _, pk = raw.partition(":")
-        value = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidID(f"{global_id!r} is not a valid ID") from exc
-    if not type_name or value <= 0:
+    type_name, _, key = raw.partition(":")
+    value = parse_pk(key)
+    if not type_name or value is None or encode_id(type_name, value) != global_id:
         raise InvalidID(f"{global_id!r} is not a valid ID")
     if expected is not None:
         allowed = {expected} if isinstance(expected, str) else set(expected)
         if type_name not in allowed:
             raise InvalidID(f"{global_id!r} is not the ID of a {' or '.join(sorted(allowed))}")
     return type_name, value
+
+
+def parse_pk(text: str) -> int | None:
+    """The primary key ``text`` spells in canonical decimal (``1`` to :data:`MAX_PK`), else None."""
+    if not (0 < len(text) <= len(str(MAX_PK)) and text.isascii() and text.isdigit()) or text[0] == "0":
+        return None
+    value = int(text)
+    return value if value <= MAX_PK else None
+
+
+def valid_pk(value: object) -> TypeGuard[int]:
+    """Whether ``value`` can be a primary key (an ``int``, not a ``bool``, in ``1..MAX_PK``)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_PK
 
 
 def decode_input(global_id: str, expected: str | Iterable[str] | None, *path: str) -> tuple[str, int]:
@@ -243,22 +270,49 @@ def _python_type(column: AnyColumn) -> type | None:
     return None
 
 
+# The range of each integer column type (SQLAlchemy's types, in subclass-first order).
+_INTEGER_BITS = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
+
+
+def _integer_bits(column: AnyColumn) -> int:
+    sql_type = getattr(column.type, "impl_instance", column.type)
+    return next((bits for kind, bits in _INTEGER_BITS if isinstance(sql_type, kind)), 64)
+
+
+def _value_fits(key: SortKey, expected: type, value: Any) -> bool:
+    """Whether the database can compare ``value`` with the key's column."""
+    if expected is int:
+        bits = _integer_bits(key.column)
+        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dt.datetime):
+        timezone = getattr(getattr(key.column.type, "impl_instance", key.column.type), "timezone", False)
+        return instant_problem(value) is None if timezone else True
+    return True
+
+
 def _check_value(key: SortKey, value: Any) -> None:
     """Refuse a cursor value the key's column cannot hold.
 
     Cursors are opaque but client-supplied: a forged one must be a client error, not a
-    database error (PostgreSQL refuses to compare a string with an integer)."""
+    database error (PostgreSQL refuses to compare a string with an integer, asyncpg an
+    integer past the column's width, both a text with a NUL character)."""
     expected = _python_type(key.column)
     if value is None or expected not in (bool, int, float, Decimal, str, dt.date, dt.datetime):
         return
+    assert expected is not None
     if expected in (float, Decimal) and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return
-    timezone = getattr(getattr(key.column.type, "impl_instance", key.column.type), "timezone", False)
+        if _value_fits(key, expected, value):
+            return
+        raise PublicError.bad_request("`after` is not a valid cursor for this list.")
     if (
         not isinstance(value, expected)
         or (expected is int and isinstance(value, bool))
         or (expected is dt.date and isinstance(value, dt.datetime))
-        or (expected is dt.datetime and timezone and isinstance(value, dt.datetime) and value.tzinfo is None)
+        or not _value_fits(key, expected, value)
     ):
         raise PublicError.bad_request("`after` is not a valid cursor for this list.")
 

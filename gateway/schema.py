@@ -28,6 +28,7 @@ from strawberry.types.field import StrawberryField
 from gateway import limits
 from gateway.context import OperationScope
 from gateway.cost import QueryCostCheck, cost_rule
+from gateway.nul import NulInLiterals, NulInVariables
 from gateway.outcome import OperationOutcome
 from gateway.settings import Settings
 
@@ -172,6 +173,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         *limits.depth_rules(settings.max_query_depth),
         *limits.alias_rules(settings.max_aliases),
         cost_rule(settings),
+        NulInLiterals,
     ]
     if not settings.introspection:
         rules.append(limits.NO_INTROSPECTION)
@@ -185,6 +187,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
         partial(QueryCostCheck, settings=settings),
+        NulInVariables,  # after ValidationCache, which replaces the validation errors
     ]
     schema = FicheSchema(
         query=query,

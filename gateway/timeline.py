@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from gateway.cost import list_size
+from gateway.datetimes import instant_problem, require_instant
 from gateway.directory import customer_branches
 from gateway.errors import PublicError
-from gateway.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size
+from gateway.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
 
 if TYPE_CHECKING:
     from gateway.context import OperationContext
@@ -202,12 +203,12 @@ def _query(context: OperationContext, filter: TimelineFilter | None, after: str 
     before = None
     if after is not None:
         at, source, pk = decode_cursor(after, 3)
-        if not isinstance(at, dt.datetime) or not isinstance(source, str) or not isinstance(pk, int):
+        if not isinstance(at, dt.datetime) or instant_problem(at) or not isinstance(source, str) or not valid_pk(pk):
             raise PublicError.bad_request("`after` is not a valid timeline cursor.")
         before = (at, source, pk)
     query = TimelineQuery(
-        date_from=filter.from_,
-        date_to=filter.to,
+        date_from=require_instant(filter.from_, "filter.from"),
+        date_to=require_instant(filter.to, "filter.to"),
         kinds=frozenset(filter.kinds) if filter.kinds is not None else None,
         team_id=team_id,
         before=before,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from strawberry.types.nodes import SelectedField
 
 from gateway.cost import list_size
+from gateway.datetimes import require_instant
 from gateway.errors import PublicError
 from gateway.relay import Connection, InvalidID, decode_id, page_size
 from plugins.activities import models
@@ -85,11 +86,10 @@ def _query(filter: ActivityFilter | None) -> ActivityQuery:
         team_id = decode_id(filter.team_id, "Team")[1] if filter.team_id is not None else None
     except InvalidID as exc:
         raise PublicError.bad_request(str(exc)) from exc
-    for name, value in (("from", filter.from_), ("to", filter.to)):
-        if value is not None and value.tzinfo is None:
-            raise PublicError.bad_request(f"`{name}` needs a time zone.")
     return ActivityQuery(
-        date_from=filter.from_, date_to=filter.to, type_ids=type_ids, team_id=team_id, include_branches=filter.include_branches
+        date_from=require_instant(filter.from_, "filter.from"),
+        date_to=require_instant(filter.to, "filter.to"),
+        type_ids=type_ids, team_id=team_id, include_branches=filter.include_branches
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, false, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
+from gateway.datetimes import instant_problem
 from gateway.db import utcnow
 from gateway.errors import ErrorCode, UserErrors
 from gateway.relay import encode_id
@@ -79,8 +80,9 @@ def check_body(body: str, *path: str) -> str:
 def check_due(value: dt.datetime | None, *path: str) -> dt.datetime | None:
     """A due date must say its time zone: a bare local time means different instants to
     colleagues in different places."""
-    if value is not None and value.tzinfo is None:
-        raise UserErrors.invalid("Give the due date with its time zone (e.g. `2030-01-02T09:00:00Z`).", *path)
+    problem = instant_problem(value) if value is not None else None
+    if problem is not None:
+        raise UserErrors.invalid(f"The due date {problem}.", *path)
     return value
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.cli import main, prepare_embedded_database
+from gateway.cli import asgi_app, main, prepare_embedded_database
+from gateway.plugins import plugin_names
 from gateway.settings import Settings
+from tests.support import POSTGRES_ADMIN_URL, admin_sql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,6 +64,68 @@ def test_serve_brings_the_embedded_database_up_to_date_by_itself(env: Path) -> N
     # then
     assert prepared
     assert "users" in _tables(env)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``FICHE_DATABASE_URL``: the test's SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{env}"
+        return
+    name = f"fiche_cli_{uuid.uuid4().hex[:12]}"
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    monkeypatch.setenv("FICHE_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def migrated_then_disabled(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database with every plugin's migrations applied, then activities disabled."""
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setenv("FICHE_DISABLED_PLUGINS", "activities")
+    return database_url
+
+
+def _tables_and_versions(url: str) -> tuple[set[str], set[str]]:
+    async def read() -> tuple[set[str], set[str]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+                versions = set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+                return tables, versions
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_db_upgrade_with_a_disabled_plugin_keeps_its_tables(migrated_then_disabled: str) -> None:
+    # given
+    _, versions = _tables_and_versions(migrated_then_disabled)
+    # when
+    code = main(["db", "upgrade"])
+    # then
+    tables, after = _tables_and_versions(migrated_then_disabled)
+    assert code == 0
+    assert "activity_types" in tables
+    assert "activities0001" in after and after == versions
+
+
+def test_serve_starts_with_a_disabled_plugin_whose_migrations_ran(migrated_then_disabled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the test process keeps its garbage collector as it is
+    monkeypatch.setenv("FICHE_GC_TUNING", "0")
+    # when
+    prepared = prepare_embedded_database(Settings.from_env())
+    app = asgi_app()
+    # then: SQLite is brought up to date by serve itself, PostgreSQL is left to `db upgrade`
+    assert prepared is migrated_then_disabled.startswith("sqlite")
+    assert "activity_types" in _tables_and_versions(migrated_then_disabled)[0]
+    assert "activities" not in plugin_names(app.state.fiche.pm)
 
 
 def test_serve_leaves_postgres_to_explicit_migrations() -> None:

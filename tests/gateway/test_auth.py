@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import update
 
 from gateway.accounts import models
-from gateway.auth import ALGORITHM, issue_token
+from gateway.auth import ALGORITHM, Identity, decode_token, issue_token
+from gateway.relay import MAX_PK
+from gateway.settings import Settings
 from tests.gateway import probe_plugins
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
@@ -243,3 +245,33 @@ async def test_identity_from_the_hook_in_another_organisation_is_refused(
     # then
     assert_unauthenticated(body)
 
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": str(2**31), "org": 1},
+        {"sub": str(10**30), "org": 1},
+        {"sub": "-1", "org": 1},
+        {"sub": "01", "org": 1},
+        {"sub": "1", "org": 2**31},
+        {"sub": "1", "org": -1},
+        {"sub": "1", "org": True},
+        {"sub": "1", "org": "1"},
+        {"sub": "1"},
+    ],
+)
+def test_a_signed_token_naming_an_impossible_id_identifies_nobody(claims: dict[str, Any]) -> None:
+    # given
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="auth-tests-secret-key-long-enough-for-hs256")
+    token = jwt.encode({**claims, "exp": 4_000_000_000}, settings.secret_key, algorithm=ALGORITHM)
+    # when / then
+    assert decode_token(settings, token) is None
+
+
+def test_a_signed_token_naming_the_largest_ids_identifies_them() -> None:
+    # given
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="auth-tests-secret-key-long-enough-for-hs256")
+    token = issue_token(settings, MAX_PK, MAX_PK)
+    # when / then
+    assert decode_token(settings, token) == Identity(user_id=MAX_PK, organization_id=MAX_PK)

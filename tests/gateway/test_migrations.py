@@ -253,3 +253,49 @@ def test_every_table_of_every_plugin_never_reuses_ids(pm: pluggy.PluginManager) 
     # then: gateway.db.Base gives every model's table AUTOINCREMENT on SQLite
     tables = [Base.metadata.tables[name] for name in sorted(plugin_tables(pm))]
     assert [table.name for table in tables if not table.dialect_options["sqlite"]["autoincrement"]] == []
+
+
+# ------------------------------------------------------------------ disabled plugins
+
+WITHOUT_ACTIVITIES = Settings(database_url=SETTINGS.database_url, secret_key=SETTINGS.secret_key, disabled_plugins=("activities",))
+
+
+def activity_tables(connection: Any) -> set[str]:
+    return {name for name in table_names(connection) if name.startswith("activit")}
+
+
+async def test_upgrade_with_a_disabled_plugin_leaves_its_tables_and_version_alone(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: every plugin's migrations applied, then activities disabled
+    await upgrade(pm, fresh_url)
+    tables = await run_on(fresh_url, activity_tables)
+    heads = await run_on(fresh_url, versions)
+    # when
+    await upgrade(get_plugin_manager(WITHOUT_ACTIVITIES), fresh_url)
+    # then
+    assert tables and await run_on(fresh_url, activity_tables) == tables
+    assert any(head.startswith("activities") for head in heads)
+    assert await run_on(fresh_url, versions) == heads
+
+
+async def test_a_plugin_enabled_again_resumes_its_migrations(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given
+    await upgrade(pm, fresh_url)
+    heads = await run_on(fresh_url, versions)
+    await upgrade(get_plugin_manager(WITHOUT_ACTIVITIES), fresh_url)
+    # when
+    await upgrade(pm, fresh_url)
+    # then
+    assert await run_on(fresh_url, versions) == heads
+    script = ScriptDirectory.from_config(alembic_config(pm))
+    assert list(script.revision_map.iterate_revisions("heads", tuple(heads))) == []
+
+
+async def test_a_plugin_enabled_after_the_others_were_migrated_gets_its_tables(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: a database migrated without activities from the start
+    await upgrade(get_plugin_manager(WITHOUT_ACTIVITIES), fresh_url)
+    assert await run_on(fresh_url, activity_tables) == set()
+    # when
+    await upgrade(pm, fresh_url)
+    # then
+    assert "activity_types" in await run_on(fresh_url, activity_tables)
+    assert any(head.startswith("activities") for head in await run_on(fresh_url, versions))

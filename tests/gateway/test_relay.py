@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from gateway.accounts import models
 from gateway.notifications import models as inbox
-from gateway.relay import InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped
+from gateway.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -88,6 +88,39 @@ def test_global_id_of_an_unexpected_type_is_invalid() -> None:
     # when / then
     with pytest.raises(InvalidID):
         decode_id(encode_id("Team", 1), "User")
+
+
+def raw_id(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("key", ["05", "+5", " 5", "5 ", "1_0", "٥", "5.0", "0x5", "", "0"])
+def test_only_the_canonical_decimal_key_is_an_id(key: str) -> None:
+    # when / then
+    with pytest.raises(InvalidID):
+        decode_id(raw_id(f"Customer:{key}"))
+
+
+@pytest.mark.parametrize("spelling", ["Q3VzdG9tZXI6NQ=", "Q3VzdG9tZXI6NQ==", "Q3Vzd!G9tZXI6NQ==", "Q3VzdG9tZXI6NR", "Q3VzdG9tZXI6NQ==\n"])
+def test_only_the_unpadded_encoding_is_an_id(spelling: str) -> None:
+    # given: each of these decodes to "Customer:5" when base64 is read leniently
+    assert encode_id("Customer", 5) == "Q3VzdG9tZXI6NQ"
+    assert base64.urlsafe_b64decode(spelling + "=" * (-len(spelling) % 4)) == b"Customer:5"
+    # when / then
+    with pytest.raises(InvalidID):
+        decode_id(spelling)
+
+
+@pytest.mark.parametrize("key", [MAX_PK + 1, 2**63, 10**30, -1, -(2**31)])
+def test_a_key_outside_the_primary_key_range_is_invalid(key: int) -> None:
+    # when / then
+    with pytest.raises(InvalidID):
+        decode_id(raw_id(f"Customer:{key}"))
+
+
+def test_the_largest_primary_key_is_an_id() -> None:
+    # when / then
+    assert decode_id(encode_id("Customer", MAX_PK)) == ("Customer", MAX_PK)
 
 
 async def test_node_returns_the_object_of_its_own_id(org: TestOrg) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.datetimes import instant_problem
 from gateway.errors import UserError, UserErrors
 from gateway.relay import Node, encode_id
 from plugins.activities import models
@@ -61,8 +62,9 @@ class FollowUpMutations:
             if len(body) > MAX_BODY:
                 raise UserErrors.invalid(f"The task is longer than {MAX_BODY} characters.", "input", "body")
             assignee = viewer.user_id if input.assignee_id is None else decode(input.assignee_id, "User", "input", "assigneeId")
-            if input.due_at is not None and input.due_at.tzinfo is None:
-                raise UserErrors.invalid("Give the due date with its time zone.", "input", "dueAt")
+            problem = instant_problem(input.due_at) if input.due_at is not None else None
+            if problem is not None:
+                raise UserErrors.invalid(f"The due date {problem}.", "input", "dueAt")
             created = context.pm.hook.create_task(
                 context=context,
                 body=body,

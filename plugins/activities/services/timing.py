@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from gateway.datetimes import instant_problem, shifted
 from gateway.errors import ErrorCode, UserError, UserErrors
 
 __all__ = ["DURATION_PRESETS", "TimeEntry", "resolve_times"]
@@ -30,6 +31,15 @@ class TimeEntry:
     @property
     def touches_end(self) -> bool:
         return self.ends_at is not None or self.ends_now or self.duration_minutes is not None
+
+
+def _end_after(start: dt.datetime, duration: dt.timedelta, *path: str) -> dt.datetime:
+    """``start + duration``; INVALID at ``path`` when that passes the last representable
+    instant (an activity starting on 31 December 9999)."""
+    end = shifted(start, duration)
+    if end is None or instant_problem(end) is not None:
+        raise UserErrors.invalid("The activity would end after the last representable date-time.", *path)
+    return end
 
 
 def _error(message: str, *path: str) -> UserError:
@@ -62,8 +72,9 @@ def resolve_times(
     if entry.duration_minutes is not None and entry.duration_minutes not in DURATION_PRESETS:
         errors.append(_error("The duration is 15, 30, 45 or 60 minutes.", *path, "durationMinutes"))
     for name, value in (("startsAt", entry.starts_at), ("endsAt", entry.ends_at)):
-        if value is not None and value.tzinfo is None:
-            errors.append(_error("Give a date-time with its time zone (e.g. `2026-05-04T09:30:00Z`).", *path, name))
+        problem = instant_problem(value) if value is not None else None
+        if problem is not None:
+            errors.append(_error(f"This date-time {problem}.", *path, name))
     if errors:
         raise UserErrors(errors)
 
@@ -81,9 +92,9 @@ def resolve_times(
     elif entry.ends_at is not None:
         end = entry.ends_at
     elif entry.duration_minutes is not None:
-        end = start + dt.timedelta(minutes=entry.duration_minutes)
+        end = _end_after(start, dt.timedelta(minutes=entry.duration_minutes), *path, "durationMinutes")
     elif current is not None:
-        end = start + (current[1] - current[0])
+        end = _end_after(start, current[1] - current[0], *path, "startsAt")
     else:
         end = start
     if end < start:
