@@ -112,9 +112,10 @@ async def load(base: str, token: str, query: str, variables: dict[str, Any], req
     }
 
 
-def serve(url: str, port: int, gc_tuning: bool) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, gc_tuning: bool, executor: str = "breadth") -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
+        FICHE_EXECUTOR=executor,
         FICHE_DATABASE_URL=url,
         FICHE_SECRET_KEY=SECRET,
         FICHE_LOG_LEVEL="WARNING",

@@ -57,6 +57,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     gc_tuning: bool = True
     ws_compression: bool = False
+    executor: str = "breadth"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -128,5 +129,6 @@ SETTINGS_DOC: dict[str, str] = {
     "log_json": "`1` writes one JSON object per log line; `0` plain text.",
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
+    "executor": "`breadth` resolves each field once for all the objects at its position; `graphql-core` uses graphql-core's per-object executor.",
     "gc_tuning": "`1` freezes start-up objects and raises the garbage collector's thresholds in `fiche serve`.",
 }

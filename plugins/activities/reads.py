@@ -19,6 +19,7 @@ __all__ = [
     "CHECK_COLUMNS",
     "FIELD_COLUMNS",
     "FORM_COLUMNS",
+    "LEAN_REPORT_COLUMNS",
     "REPORT_COLUMNS",
     "TYPE_COLUMNS",
     "activity_from_row",
@@ -27,6 +28,7 @@ __all__ = [
     "check_from_row",
     "field_from_row",
     "form_from_row",
+    "lean_report_from_row",
     "report_from_row",
     "type_from_row",
 ]
@@ -131,6 +133,20 @@ def report_from_row(row: Any) -> Report:
         submitted_by_pk=row.created_by_id,
         values=row.values,
         submitted_at=row.submitted_at,
+    )
+
+
+# Without the JSON ``values``: for a page whose query does not select them (the reports
+# of ``Customer.activities``, see ``ReportsSelection``), so the field is never read.
+LEAN_REPORT_COLUMNS: tuple[Any, ...] = (R.id, R.activity_id, R.form_id, R.created_by_id, R.submitted_at)
+# The ``values`` of a lean report: were it ever resolved, the non-null field would fail
+# loudly ("Cannot return null"), never answer a wrong document.
+NOT_READ: Any = None
+
+
+def lean_report_from_row(row: Any) -> Report:
+    return Report(
+        pk=row.id, activity_pk=row.activity_id, form_pk=row.form_id, submitted_by_pk=row.created_by_id, values=NOT_READ, submitted_at=row.submitted_at
     )
 
 
