@@ -142,7 +142,7 @@ async def main() -> None:
         ratios: dict[str, list[float]] = {"heavy_breadth_to_floor": [], "heavy_breadth_to_graphql_core": []}
         try:
             for executor, (_, base) in servers.items():
-                await wait_ready(base)
+                await wait_ready(base, seconds=120)
                 for document in DOCUMENTS:
                     await timed(clients[executor], payloads[document], args.warmup)
             await floor_module.measure(url, prepared["organization_id"], args.warmup, 0)

@@ -126,9 +126,9 @@ def serve(url: str, port: int, gc_tuning: bool, executor: str = "breadth") -> su
     return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
-async def wait_ready(base: str) -> None:
+async def wait_ready(base: str, seconds: float = 10) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(200):
+        for _ in range(int(seconds / 0.05)):
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return

@@ -53,6 +53,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import PARENT_PARAMSPEC, StrawberryResolver
 
 from gateway.execution.batch import BatchFunction, batch_form
 
@@ -66,7 +67,7 @@ _INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean"})
 
 # How a field's values are produced.
-_TYPENAME, _ATTRIBUTE, _BATCH, _RESOLVE = range(4)
+_TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 
 
 class _Record:
@@ -324,7 +325,31 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             elif not strawberry_field.extensions and (batch := batch_form(strawberry_field)) is not None:
                 field.kind = _BATCH
                 field.batch = batch
+            elif self._plain_method(strawberry_field, resolve_name):
+                field.kind = _METHOD
+                field.getter = cast("StrawberryResolver[Any]", strawberry_field.base_resolver).wrapped_func
         return field
+
+    def _plain_method(self, strawberry_field: StrawberryField, resolve_name: str) -> bool:
+        """A resolver that takes only ``self`` (``Connection.nodes``, ``Note.isDone``, ...):
+        Strawberry's wrapper would build an ``Info`` and convert no arguments, then call
+        ``resolver(source)``; calling it directly per source is the same call."""
+        resolver = strawberry_field.base_resolver
+        if resolver is None or strawberry_field.extensions or resolve_name not in ("_resolver", "_async_resolver"):
+            return False
+        if isinstance(resolver.wrapped_func, staticmethod | classmethod):
+            return False
+        if self.schema._strawberry_schema.exception_handlers:  # type: ignore[attr-defined]
+            return False  # a handler might turn an exception into a value
+        reserved = resolver.reserved_parameters
+        return (
+            resolver.self_parameter is not None
+            and not resolver.arguments
+            and resolver.info_parameter is None
+            and resolver.root_parameter is None
+            and reserved.get(PARENT_PARAMSPEC) is None
+            and len(resolver.signature.parameters) == 1
+        )
 
     # -- one selection position --------------------------------------------------------
 
@@ -373,6 +398,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._complete(field, parent_type, [self._fail(error, field, spots, index) for index in range(len(sources))], spots)
         if kind is _ATTRIBUTE:
             return self._complete(field, parent_type, self._read(field, sources, spots), spots)
+        if kind is _METHOD:
+            values = self._call_methods(field, sources, spots)
+            if any(map(self.is_awaitable, values)):
+                return self._await_and_complete(parent_type, field, values, spots)
+            return self._complete(field, parent_type, values, spots)
         return self._resolve_and_complete(parent_type, field, sources, spots)
 
     async def _resolve_and_complete(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: _FieldSpots) -> list[Any]:
@@ -380,6 +410,29 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             values = await self._call_batch(parent_type, field, sources, spots)
         else:
             values = await self._call_per_object(parent_type, field, sources, spots)
+        completed = self._complete(field, parent_type, values, spots)
+        return completed if isinstance(completed, list) else await completed
+
+    def _call_methods(self, field: _Field, sources: list[Any], spots: _Spots) -> list[Any]:
+        method = field.getter
+        try:
+            return list(map(method, sources))
+        except Exception:
+            values = []
+            for index, source in enumerate(sources):
+                try:
+                    values.append(method(source))
+                except Exception as error:
+                    values.append(self._fail(error, field, spots, index))
+            return values
+
+    async def _await_and_complete(self, parent_type: GraphQLObjectType, field: _Field, values: list[Any], spots: _Spots) -> list[Any]:
+        waiting = [index for index, value in enumerate(values) if self.is_awaitable(value)]
+        results = await asyncio.gather(*(values[index] for index in waiting), return_exceptions=True)
+        for index, result in zip(waiting, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            values[index] = self._fail(result, field, spots, index) if isinstance(result, Exception) else result
         completed = self._complete(field, parent_type, values, spots)
         return completed if isinstance(completed, list) else await completed
 
