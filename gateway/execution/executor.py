@@ -36,7 +36,7 @@ from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, Group
 from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.language import FieldNode
-from graphql.pyutils import Path, Undefined, is_iterable
+from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from graphql.type import (
     GraphQLAbstractType,
     GraphQLField,
@@ -579,7 +579,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 coerced = coerce(value)
                 if coerced is Undefined or coerced is None:
                     raise TypeError(
-                        f"Expected `{type_}.coerce_output_value({value!r})` to return non-nullable value, returned: {coerced!r}"
+                        f"Expected `{inspect(type_)}.coerce_output_value({inspect(value)})` to return non-nullable value,"
+                        f" returned: {inspect(coerced)}"
                     )
             except Exception as error:
                 completed.append(self._fail(error, field, spots, index))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncGenerator, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NewType
 
 import pytest
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from gateway.execution import FALLBACKS, BatchResolverError, BreadthFirstExecutor, batched, executor_class
 from tests.differential import comparable
@@ -75,8 +76,16 @@ PETS = [Pet(name="Tom", colour=Colour.RED, owner_id=1), Pet(name="Rex", colour=C
 Thing = Annotated[Pet | Person, strawberry.union("Thing", description="A pet or a person.")]
 
 
+Blank = NewType("Blank", str)
+BLANK_SCALAR = strawberry.scalar(name="Blank", serialize=lambda value: None, parse_value=lambda value: value, description="Serialises to nothing.")
+
+
 @strawberry.type(description="Root.")
 class Query:
+    @strawberry.field(description="A value its scalar cannot serialise.")
+    def blank(self) -> Blank | None:
+        return Blank("x")
+
     @strawberry.field(description="Everyone.")
     def people(self) -> list[Person]:
         return list(PEOPLE.values())
@@ -118,7 +127,13 @@ class Subscription:
 
 
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
-    kwargs: dict[str, Any] = {"query": Query, "mutation": Mutation, "subscription": Subscription, "types": [Pet, Person]}
+    kwargs: dict[str, Any] = {
+        "query": Query,
+        "mutation": Mutation,
+        "subscription": Subscription,
+        "types": [Pet, Person],
+        "config": StrawberryConfig(scalar_map={Blank: BLANK_SCALAR}),
+    }
     return strawberry.Schema(**kwargs, execution_context_class=BreadthFirstExecutor), strawberry.Schema(**kwargs)
 
 
@@ -146,6 +161,7 @@ fragment PetOwner on Pet { owner { who: name id } colour }
 """
 FIELD_ERRORS = "{ pets { name risky } people { pets { name risky } } }"
 NON_NULL_ERRORS = "{ strictPets { name strict } people { name } }"
+BLANK = "{ blank pets { name } }"
 INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPE_INTROSPECTION = '{ __type(name: "Pet") { name } people { name } }'
 APPEND = 'mutation { first: append(text: "a") second: append(text: "b") }'
@@ -215,6 +231,16 @@ async def test_a_non_null_failure_nulls_the_nearest_nullable_parent() -> None:
     assert comparable(ours.data, ours.errors) == comparable(theirs.data, theirs.errors)
     assert ours.data == {"strictPets": None, "people": [{"name": "Ada"}, {"name": "Bob"}]}
     assert [(error.message, error.path) for error in ours.errors] == [("Rex refuses", ["strictPets", 1, "strict"])]
+
+
+async def test_a_leaf_its_scalar_cannot_serialise_fails_as_in_graphql_core() -> None:
+    # when
+    ours, theirs = await _both(BLANK)
+    # then
+    assert comparable(ours.data, ours.errors) == comparable(theirs.data, theirs.errors)
+    assert [(error.message, error.path) for error in ours.errors] == [
+        ("Expected `Blank.coerce_output_value('x')` to return non-nullable value, returned: None", ["blank"])
+    ]
 
 
 @pytest.mark.parametrize("document", [INTROSPECTION, TYPE_INTROSPECTION])
