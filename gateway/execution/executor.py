@@ -52,6 +52,7 @@ from graphql.type import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import PARENT_PARAMSPEC, StrawberryResolver
 
@@ -170,6 +171,8 @@ class _Subset(_Spots):
 
 
 _ROOT = _RootSpots()
+# Accepted classes of a type whose is_type_of is not Strawberry's own: none, ever.
+_NEVER: set[type] = set()
 
 
 class _Field:
@@ -219,6 +222,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[Hashable, tuple[GroupedFieldSet, list[_Field]]] = {}
         self._records: list[_Record] = []
         self._failed = False
+        self._accepted: dict[str, set[type]] = {}
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = cast("BreadthFirstExecutor", super().build_per_event_executor(payload))
@@ -635,19 +639,26 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(0)) if is_type_of and values else None
         objects: list[Any] = []
         slots: list[int] = []
+        # Strawberry's own is_type_of depends only on the class of an object that was not
+        # cast (strawberry.cast): a class it accepted once is accepted for the operation.
+        accepted = self._accepted_classes(type_)
         for index, value in enumerate(values):
             if value is None or type(value) is _Failed:
                 continue
-            if isinstance(value, Exception):
-                values[index] = self._fail(value, field, spots, index)
-                continue
-            if is_type_of is not None:
+            if is_type_of is not None and not (type(value) in accepted and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None):
                 try:
+                    if isinstance(value, Exception):
+                        raise value
                     if not is_type_of(value, cast("GraphQLResolveInfo", info)):
                         raise invalid_return_type_error(type_, value, field.details)
                 except Exception as error:
                     values[index] = self._fail(error, field, spots, index)
                     continue
+                if accepted is not _NEVER and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+                    accepted.add(type(value))
+            elif isinstance(value, Exception):
+                values[index] = self._fail(value, field, spots, index)
+                continue
             objects.append(value)
             slots.append(index)
         if not objects:
@@ -657,6 +668,16 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         for index, row in zip(slots, rows, strict=True):
             values[index] = row
         return values
+
+    def _accepted_classes(self, type_: GraphQLObjectType) -> set[type]:
+        """The classes ``type_``'s is_type_of accepted so far; :data:`_NEVER` when the
+        type's is_type_of is its own (it may look at more than the class)."""
+        accepted = self._accepted.get(type_.name)
+        if accepted is None:
+            definition = type_.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            own = getattr(definition, "is_type_of", True)
+            accepted = self._accepted[type_.name] = set() if own is None else _NEVER
+        return accepted
 
     async def _complete_abstract(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLAbstractType) -> list[Any]:
         resolve_type = type_.resolve_type or self.type_resolver

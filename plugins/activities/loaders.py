@@ -15,6 +15,7 @@ from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
 from plugins.activities import models
 from plugins.activities.services.forms import FieldSpec
 from plugins.activities.reads import (
+    ActivityBuilder,
     ATTACHMENT_COLUMNS,
     CHECK_COLUMNS,
     FIELD_COLUMNS,
@@ -227,7 +228,7 @@ class ActivitiesByCustomerLoader(_Loader):
                 if query.team_id is not None:
                     stmt = stmt.where(A.team_id == query.team_id)
                 by_location = await paginate_grouped(
-                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=activity_from_row
+                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=ActivityBuilder()
                 )
                 for key in members:
                     scope = scopes[key.customer_pk]
