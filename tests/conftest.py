@@ -184,6 +184,11 @@ def pytest_configure(config: pytest.Config) -> None:
         differential.install()
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get("FICHE_EXECUTOR_DIFFERENTIAL", "1") != "0":
+        terminalreporter.write_line(f"differential execution: {differential.COMPARED[0]} queries answered alike by both executors")
+
+
 @pytest.fixture(autouse=True)
 def executors_agree() -> Iterator[None]:
     """Fails a test in which the breadth-first executor answered a query differently from
