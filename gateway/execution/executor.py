@@ -39,7 +39,9 @@ from graphql.language import FieldNode
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from graphql.type import (
     GraphQLAbstractType,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLInterfaceType,
     GraphQLLeafType,
     GraphQLList,
@@ -47,6 +49,7 @@ from graphql.type import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLString,
     GraphQLUnionType,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -64,6 +67,8 @@ __all__ = ["FALLBACKS", "BreadthFirstExecutor"]
 FALLBACKS: Counter[str] = Counter()
 
 _INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
+# Built-in leaves whose output coercion returns a value of this Python type as it is.
+_NATIVE_LEAVES: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 # Leaf types whose output coercion never answers Undefined (it raises instead).
 _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean"})
 
@@ -565,13 +570,25 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
     def _complete_leaves(self, field: _Field, values: list[Any], spots: _Spots, type_: GraphQLLeafType) -> list[Any]:
         coerce = type_.coerce_output_value
         if not self._failed:
-            try:
-                completed = [None if value is None else coerce(value) for value in values]
-            except Exception:
-                pass
+            native = _NATIVE_LEAVES.get(type_)
+            if native is not None:
+                # graphql-core's coercion returns a value of the native type unchanged:
+                # skip the call for those, coerce the others (an int as ID, ...).
+                try:
+                    completed = [value if type(value) is native or value is None else coerce(value) for value in values]
+                except Exception:
+                    pass
+                else:
+                    if completed.count(None) == values.count(None):
+                        return completed
             else:
-                if completed.count(None) == values.count(None) and (type_.name in _TRUSTED_LEAVES or not any(item is Undefined for item in completed)):
-                    return completed
+                try:
+                    completed = [None if value is None else coerce(value) for value in values]
+                except Exception:
+                    pass
+                else:
+                    if completed.count(None) == values.count(None) and (type_.name in _TRUSTED_LEAVES or not any(item is Undefined for item in completed)):
+                        return completed
         completed = []
         for index, value in enumerate(values):
             if value is None or type(value) is _Failed:
