@@ -10,8 +10,8 @@ are coerced in a tight loop and objects are built as plain dicts, in the operati
 field order (aliases and merged fields come from graphql-core's own field collection).
 
 Errors are rare, so the happy path carries no error bookkeeping: a failure marks its
-slot (``_Failed``) and sets a flag; only then do the wrappers look for marked slots, turn
-non-null violations into ``_Propagate`` markers that bubble to the nearest nullable
+slot (``Failed``) and sets a flag; only then do the wrappers look for marked slots, turn
+non-null violations into ``Propagate`` markers that bubble to the nearest nullable
 position, and replay the errors, in discovery order, into graphql-core's
 ``CollectedErrors`` (so an error below an already-nulled position is dropped as
 graphql-core drops it).
@@ -25,7 +25,6 @@ go to graphql-core's executor and are counted in :data:`FALLBACKS`.
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Awaitable, Hashable, Sequence
 from operator import attrgetter
@@ -36,7 +35,7 @@ from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, Group
 from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.language import FieldNode
-from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from graphql.pyutils import Undefined, inspect, is_iterable
 from graphql.type import (
     GraphQLAbstractType,
     GraphQLBoolean,
@@ -60,6 +59,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import PARENT_PARAMSPEC, StrawberryResolver
 
 from gateway.execution.batch import BatchFunction, batch_form
+from gateway.execution.positions import ROOT, Failed, FieldSpots, ItemSpots, Propagate, Record, Spots, Subset
 
 __all__ = ["FALLBACKS", "BreadthFirstExecutor"]
 
@@ -76,106 +76,6 @@ _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean"})
 _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 
 
-class _Record:
-    """One field error and the position its null landed on (None: the whole data)."""
-
-    __slots__ = ("error", "position")
-
-    def __init__(self, error: GraphQLError) -> None:
-        self.error = error
-        self.position: Path | None = None
-
-
-class _Failed:
-    """A slot whose field failed; the nullability of the slot decides what it becomes."""
-
-    __slots__ = ("record",)
-
-    def __init__(self, record: _Record) -> None:
-        self.record = record
-
-
-class _Propagate:
-    """A null travelling up from a non-null position, with the errors that caused it."""
-
-    __slots__ = ("records",)
-
-    def __init__(self, records: list[_Record]) -> None:
-        self.records = records
-
-
-class _Spots:
-    """The response paths of a column of values, made only when something needs them
-    (a per-object resolver's ``info``, an error): most values never get one."""
-
-    __slots__ = ()
-
-    def path(self, index: int) -> Path | None:
-        raise NotImplementedError
-
-    def at(self, index: int) -> Path:
-        """The path of a value's slot (a field or a list item: never the root)."""
-        path = self.path(index)
-        assert path is not None, "a value's slot is below the root"
-        return path
-
-
-class _RootSpots(_Spots):
-    """The root value's position: the response itself."""
-
-    __slots__ = ()
-
-    def path(self, index: int) -> Path | None:
-        return None
-
-
-class _FieldSpots(_Spots):
-    """A field of each parent: ``parent path + response name``."""
-
-    __slots__ = ("_cache", "name", "parents", "typename")
-
-    def __init__(self, parents: _Spots, name: str, typename: str) -> None:
-        self.parents = parents
-        self.name = name
-        self.typename = typename
-        self._cache: dict[int, Path] = {}
-
-    def path(self, index: int) -> Path:
-        path = self._cache.get(index)
-        if path is None:
-            path = self._cache[index] = Path(self.parents.path(index), self.name, self.typename)
-        return path
-
-
-class _ItemSpots(_Spots):
-    """The items of a column of lists, flattened: ``list path + index``."""
-
-    __slots__ = ("owners", "parent", "starts")
-
-    def __init__(self, parent: _Spots, starts: list[int], owners: list[int]) -> None:
-        self.parent = parent
-        self.starts = starts  # flat index where each non-empty list begins
-        self.owners = owners  # the parent slot of each of those lists
-
-    def path(self, index: int) -> Path:
-        at = bisect_right(self.starts, index) - 1
-        return Path(self.parent.path(self.owners[at]), index - self.starts[at], None)
-
-
-class _Subset(_Spots):
-    """Some slots of another column (the non-null objects, one runtime type, ...)."""
-
-    __slots__ = ("parent", "slots")
-
-    def __init__(self, parent: _Spots, slots: list[int]) -> None:
-        self.parent = parent
-        self.slots = slots
-
-    def path(self, index: int) -> Path | None:
-        return self.parent.path(self.slots[index])
-
-
-_ROOT = _RootSpots()
 # Accepted classes of a type whose is_type_of is not Strawberry's own: none, ever.
 _NEVER: set[type] = set()
 
@@ -225,7 +125,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         # Shared (not copied) with each subscription event's executor: the plan of a
         # subscription is made once and reused for every event.
         self._plans: dict[Hashable, tuple[GroupedFieldSet, list[_Field]]] = {}
-        self._records: list[_Record] = []
+        self._records: list[Record] = []
         self._failed = False
         self._accepted: dict[str, set[type]] = {}
 
@@ -271,14 +171,14 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             # failure stops the rest, as in graphql-core.
             data = {}
             for name, details in grouped.items():
-                (row,) = await self._level(root_type, [root_value], _ROOT, {name: details}, root=True)
-                if type(row) is _Propagate:
+                (row,) = await self._level(root_type, [root_value], ROOT, {name: details}, root=True)
+                if type(row) is Propagate:
                     data = None
                     break
                 data.update(row)
         else:
-            (row,) = await self._level(root_type, [root_value], _ROOT, grouped, root=True)
-            data = None if type(row) is _Propagate else row
+            (row,) = await self._level(root_type, [root_value], ROOT, grouped, root=True)
+            data = None if type(row) is Propagate else row
         for record in self._records:
             self.collected_errors.add(record.error, record.position)
         return data
@@ -363,9 +263,9 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
     # -- one selection position --------------------------------------------------------
 
     async def _level(
-        self, parent_type: GraphQLObjectType, sources: list[Any], parents: _Spots, grouped: GroupedFieldSet, root: bool = False
+        self, parent_type: GraphQLObjectType, sources: list[Any], parents: Spots, grouped: GroupedFieldSet, root: bool = False
     ) -> list[Any]:
-        """The completed response objects of ``sources`` (or ``_Propagate``) for ``grouped``."""
+        """The completed response objects of ``sources`` (or ``Propagate``) for ``grouped``."""
         fields = self._plan(parent_type, grouped, root)
         if not fields:
             return [{} for _ in sources]
@@ -391,14 +291,14 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             for field, column in zip(fields, columns, strict=True):
                 if field.non_null:
                     for index, value in enumerate(column):
-                        if type(value) is _Propagate:
+                        if type(value) is Propagate:
                             row = rows[index]
-                            rows[index] = _Propagate(row.records + value.records) if type(row) is _Propagate else value
+                            rows[index] = Propagate(row.records + value.records) if type(row) is Propagate else value
         return rows
 
-    def _column(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], parents: _Spots) -> list[Any] | Awaitable[list[Any]]:
+    def _column(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], parents: Spots) -> list[Any] | Awaitable[list[Any]]:
         """The completed values of ``field`` for every source: a list, or an awaitable."""
-        spots = _FieldSpots(parents, field.name, parent_type.name)
+        spots = FieldSpots(parents, field.name, parent_type.name)
         kind = field.kind
         if kind is _TYPENAME:
             return [parent_type.name] * len(sources)
@@ -414,7 +314,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._complete(field, parent_type, values, spots)
         return self._resolve_and_complete(parent_type, field, sources, spots)
 
-    async def _resolve_and_complete(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: _FieldSpots) -> list[Any]:
+    async def _resolve_and_complete(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: FieldSpots) -> list[Any]:
         if field.kind is _BATCH:
             values = await self._call_batch(parent_type, field, sources, spots)
         else:
@@ -422,7 +322,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         completed = self._complete(field, parent_type, values, spots)
         return completed if isinstance(completed, list) else await completed
 
-    def _call_methods(self, field: _Field, sources: list[Any], spots: _Spots) -> list[Any]:
+    def _call_methods(self, field: _Field, sources: list[Any], spots: Spots) -> list[Any]:
         method = field.getter
         try:
             return list(map(method, sources))
@@ -435,7 +335,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     values.append(self._fail(error, field, spots, index))
             return values
 
-    async def _await_and_complete(self, parent_type: GraphQLObjectType, field: _Field, values: list[Any], spots: _Spots) -> list[Any]:
+    async def _await_and_complete(self, parent_type: GraphQLObjectType, field: _Field, values: list[Any], spots: Spots) -> list[Any]:
         waiting = [index for index, value in enumerate(values) if self.is_awaitable(value)]
         results = await asyncio.gather(*(values[index] for index in waiting), return_exceptions=True)
         for index, result in zip(waiting, results, strict=True):
@@ -445,7 +345,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         completed = self._complete(field, parent_type, values, spots)
         return completed if isinstance(completed, list) else await completed
 
-    def _read(self, field: _Field, sources: list[Any], spots: _Spots) -> list[Any]:
+    def _read(self, field: _Field, sources: list[Any], spots: Spots) -> list[Any]:
         getter = field.getter
         try:
             return list(map(getter, sources))
@@ -458,7 +358,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                     values.append(self._fail(error, field, spots, index))
             return values
 
-    async def _call_per_object(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: _FieldSpots) -> list[Any]:
+    async def _call_per_object(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: FieldSpots) -> list[Any]:
         resolve, definition, nodes, args = field.resolve, field.definition, field.nodes, field.args
         is_awaitable = self.is_awaitable
         values: list[Any] = []
@@ -489,7 +389,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 values[index] = result
         return values
 
-    async def _call_batch(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: _FieldSpots) -> list[Any]:
+    async def _call_batch(self, parent_type: GraphQLObjectType, field: _Field, sources: list[Any], spots: FieldSpots) -> list[Any]:
         batch = cast("BatchFunction", field.batch)
         strawberry_field = cast("StrawberryField", field.strawberry_field)
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
@@ -512,25 +412,25 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # -- errors ------------------------------------------------------------------------
 
-    def _fail(self, error: Exception, field: _Field, spots: _Spots, index: int) -> _Failed:
+    def _fail(self, error: Exception, field: _Field, spots: Spots, index: int) -> Failed:
         self._failed = True
         located = located_error(error, field.nodes, spots.at(index).as_list())
-        record = _Record(located)
+        record = Record(located)
         self._records.append(record)
-        return _Failed(record)
+        return Failed(record)
 
-    def _settle(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, non_null: bool) -> list[Any]:
+    def _settle(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, non_null: bool) -> list[Any]:
         """Turn failed slots and travelling nulls into the nulls the slot's type allows."""
         if self._failed:
             for index, value in enumerate(values):
                 kind = type(value)
-                if kind is _Failed:
+                if kind is Failed:
                     if non_null:
-                        values[index] = _Propagate([value.record])
+                        values[index] = Propagate([value.record])
                     else:
                         value.record.position = spots.at(index)
                         values[index] = None
-                elif kind is _Propagate and not non_null:
+                elif kind is Propagate and not non_null:
                     position = spots.at(index)
                     for record in value.records:
                         record.position = position
@@ -539,12 +439,12 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             message = f"Cannot return null for non-nullable field {parent_type.name}.{field.field_name}."
             for index, value in enumerate(values):
                 if value is None:
-                    values[index] = _Propagate([self._fail(TypeError(message), field, spots, index).record])
+                    values[index] = Propagate([self._fail(TypeError(message), field, spots, index).record])
         return values
 
     # -- completion --------------------------------------------------------------------
 
-    def _complete(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLOutputType | None = None) -> list[Any] | Awaitable[list[Any]]:
+    def _complete(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLOutputType | None = None) -> list[Any] | Awaitable[list[Any]]:
         """Complete ``values`` (one per slot) as ``type_`` (the field's type by default)."""
         type_ = field.type if type_ is None else type_
         non_null = isinstance(type_, GraphQLNonNull)
@@ -558,7 +458,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return settle_later()
 
-    def _complete_nullable(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLOutputType) -> list[Any] | Awaitable[list[Any]]:
+    def _complete_nullable(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLOutputType) -> list[Any] | Awaitable[list[Any]]:
         if isinstance(type_, GraphQLList):
             return self._complete_list(field, parent_type, values, spots, type_)
         if isinstance(type_, GraphQLObjectType):
@@ -567,7 +467,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._complete_abstract(field, parent_type, values, spots, type_)
         return self._complete_leaves(field, values, spots, cast("GraphQLLeafType", type_))
 
-    def _complete_leaves(self, field: _Field, values: list[Any], spots: _Spots, type_: GraphQLLeafType) -> list[Any]:
+    def _complete_leaves(self, field: _Field, values: list[Any], spots: Spots, type_: GraphQLLeafType) -> list[Any]:
         coerce = type_.coerce_output_value
         if not self._failed:
             native = _NATIVE_LEAVES.get(type_)
@@ -591,7 +491,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                         return completed
         completed = []
         for index, value in enumerate(values):
-            if value is None or type(value) is _Failed:
+            if value is None or type(value) is Failed:
                 completed.append(value)
                 continue
             try:
@@ -609,13 +509,13 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 completed.append(coerced)
         return completed
 
-    def _complete_list(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
+    def _complete_list(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
         items: list[Any] = []
         starts: list[int] = []
         owners: list[int] = []
         bounds: list[tuple[int, int] | None] = []
         for index, value in enumerate(values):
-            if value is None or type(value) is _Failed:
+            if value is None or type(value) is Failed:
                 bounds.append(None)
                 continue
             if isinstance(value, Exception) or not is_iterable(value):
@@ -631,7 +531,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 starts.append(start)
                 owners.append(index)
             bounds.append((start, len(items)))
-        item_spots = _ItemSpots(spots, starts, owners)
+        item_spots = ItemSpots(spots, starts, owners)
         completed = self._complete(field, parent_type, items, item_spots, type_.of_type)
         if isinstance(completed, list):
             return self._regroup(values, bounds, completed)
@@ -646,12 +546,12 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if self._failed:
             for index, value in enumerate(lists):
                 if type(value) is list:
-                    travelling = [record for item in value if type(item) is _Propagate for record in item.records]
+                    travelling = [record for item in value if type(item) is Propagate for record in item.records]
                     if travelling:
-                        lists[index] = _Propagate(travelling)
+                        lists[index] = Propagate(travelling)
         return lists
 
-    async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLObjectType) -> list[Any]:
+    async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> list[Any]:
         is_type_of = type_.is_type_of
         info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(0)) if is_type_of and values else None
         objects: list[Any] = []
@@ -660,7 +560,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         # cast (strawberry.cast): a class it accepted once is accepted for the operation.
         accepted = self._accepted_classes(type_)
         for index, value in enumerate(values):
-            if value is None or type(value) is _Failed:
+            if value is None or type(value) is Failed:
                 continue
             if is_type_of is not None and not (type(value) in accepted and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None):
                 try:
@@ -681,7 +581,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         if not objects:
             return values
         grouped = self.collect_subfields(type_, field.details).grouped_field_set
-        rows = await self._level(type_, objects, _Subset(spots, slots), grouped)
+        rows = await self._level(type_, objects, Subset(spots, slots), grouped)
         for index, row in zip(slots, rows, strict=True):
             values[index] = row
         return values
@@ -696,12 +596,12 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             accepted = self._accepted[type_.name] = set() if own is None else _NEVER
         return accepted
 
-    async def _complete_abstract(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: _Spots, type_: GraphQLAbstractType) -> list[Any]:
+    async def _complete_abstract(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLAbstractType) -> list[Any]:
         resolve_type = type_.resolve_type or self.type_resolver
         info: GraphQLResolveInfo | None = None
         by_type: dict[str, tuple[GraphQLObjectType, list[int]]] = {}
         for index, value in enumerate(values):
-            if value is None or type(value) is _Failed:
+            if value is None or type(value) is Failed:
                 continue
             if info is None:
                 info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(index))
@@ -718,7 +618,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             by_type.setdefault(runtime_type.name, (runtime_type, []))[1].append(index)
         groups = list(by_type.values())
         completions = [
-            self._complete_objects(field, parent_type, [values[index] for index in slots], _Subset(spots, slots), runtime_type)
+            self._complete_objects(field, parent_type, [values[index] for index in slots], Subset(spots, slots), runtime_type)
             for runtime_type, slots in groups
         ]
         for (_, slots), completed in zip(groups, await asyncio.gather(*completions), strict=True):
