@@ -135,9 +135,10 @@ async def load(base: str, token: str, query: str, variables: dict[str, Any], req
     }
 
 
-def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None, executor: str = "breadth") -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
+        FICHE_EXECUTOR=executor,
         FICHE_DATABASE_URL=url,
         FICHE_SECRET_KEY=SECRET,
         FICHE_LOG_LEVEL="WARNING",
@@ -151,9 +152,9 @@ def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None) -> s
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if workers is not None else None)
 
 
-async def wait_ready(base: str) -> None:
+async def wait_ready(base: str, seconds: float = 60) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(1200):  # spawned workers each import and build the schema
+        for _ in range(int(seconds / 0.05)):  # spawned workers each import and build the schema
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return

@@ -2,6 +2,13 @@
 
 Implement a hook with ``@gateway.hookimpl`` on a function of the same name in your
 plugin's ``hooks`` module; an implementation may accept any subset of the arguments.
+
+Fields a plugin contributes (``register_queries``, ``register_types``,
+``register_type_extensions``) are executed breadth-first: each is resolved once for all the
+objects at its position in the response. A field of a type that appears in lists should
+declare its batch form with :func:`gateway.execution.batched` (parents in, one value per
+parent out, usually one ``loader.load_many(keys)``); a per-object resolver still works,
+called once per object with its own ``info``.
 """
 
 from __future__ import annotations
@@ -64,6 +71,10 @@ def register_type_extensions() -> Sequence[TypeExtension]:
 @hookspec
 def register_loaders(context: OperationContext) -> Mapping[str, DataLoader[Any, Any]]:
     """DataLoaders for one GraphQL operation, by name (``ThingsByKeyLoader`` style).
+
+    A batch resolver (:func:`gateway.execution.batched`) calls ``load_many`` once with the
+    keys of every parent at its position; :func:`gateway.execution.load_optional` does the
+    same for nullable keys (``load(None)`` raises).
 
     :param context: the operation's context; loaders close over it to reach the database
         (``context.read()``) and the viewer. Called at most once per operation, lazily.

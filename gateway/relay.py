@@ -7,6 +7,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
@@ -70,6 +71,7 @@ class InvalidID(PublicError, ValueError):
 MAX_PK = 2**31 - 1
 
 
+@functools.lru_cache(maxsize=16384)  # the same users and types recur in every page
 def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
@@ -341,8 +343,8 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnEl
     return or_(*alternatives) if alternatives else false()
 
 
-def _key_values(row: Any, width: int) -> list[Any]:
-    return [row[-width + i] for i in range(width)]
+def _key_values(row: Any, width: int) -> Sequence[Any]:
+    return row[-width:]  # a tuple: one slice per row, not one index per key value
 
 
 async def paginate(

@@ -30,6 +30,7 @@ from gateway.context import OperationScope
 from gateway.cost import QueryCostCheck, cost_rule
 from gateway.nul import NulInLiterals, NulInVariables
 from gateway.outcome import OperationOutcome
+from gateway.execution import executor_class
 from gateway.settings import Settings
 
 __all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
@@ -195,6 +196,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         subscription=subscription,
         types=types,
         extensions=schema_extensions,
+        execution_context_class=executor_class(settings.executor),
     )
     # A skipped target that is in the schema after all (reachable from a field but not
     # listed in ``register_types``) would silently lose the extension's fields.

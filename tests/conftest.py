@@ -23,6 +23,7 @@ from gateway.migrate import upgrade
 from gateway.plugins import get_plugin_manager
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from tests import differential
 from tests.support import IN_CI, POSTGRES_ADMIN_URL, REDIS_URL, TestOrg, admin_sql, make_org
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
@@ -179,3 +180,22 @@ def broker_kind(request: pytest.FixtureRequest) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("FICHE_LOG_JSON", "0")
+    if os.environ.get("FICHE_EXECUTOR_DIFFERENTIAL", "1") != "0":
+        differential.install()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get("FICHE_EXECUTOR_DIFFERENTIAL", "1") != "0":
+        terminalreporter.write_line(f"differential execution: {differential.COMPARED[0]} queries answered alike by both executors")
+
+
+@pytest.fixture(autouse=True)
+def executors_agree() -> Iterator[None]:
+    """Fails a test in which the breadth-first executor answered a query differently from
+    graphql-core's (see tests/differential.py)."""
+    differential.DIFFERENCES.clear()
+    yield
+    if differential.DIFFERENCES:
+        found = "\n".join(differential.DIFFERENCES)
+        differential.DIFFERENCES.clear()
+        pytest.fail(f"the executors disagree:\n{found}")

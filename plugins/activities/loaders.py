@@ -15,10 +15,12 @@ from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
 from plugins.activities import models
 from plugins.activities.services.forms import FieldSpec
 from plugins.activities.reads import (
+    ActivityBuilder,
     ATTACHMENT_COLUMNS,
     CHECK_COLUMNS,
     FIELD_COLUMNS,
     FORM_COLUMNS,
+    LEAN_REPORT_COLUMNS,
     REPORT_COLUMNS,
     TYPE_COLUMNS,
     activity_from_row,
@@ -27,6 +29,7 @@ from plugins.activities.reads import (
     check_from_row,
     field_from_row,
     form_from_row,
+    lean_report_from_row,
     report_from_row,
     type_from_row,
 )
@@ -187,6 +190,7 @@ class CustomerActivitiesKey:
     after: str | None
     query: ActivityQuery
     with_reports: bool = False  # the query selects `reports`: fetch them with the page
+    with_report_values: bool = False  # ... and their `values` (else the JSON column is not read)
 
 
 def _merge(pages: list[Connection[Activity]], first: int, has_previous: bool) -> Connection[Activity]:
@@ -204,7 +208,7 @@ class ActivitiesByCustomerLoader(_Loader):
         for key in keys:
             groups[(key.first, key.after, key.query)].append(key)
         pages: dict[CustomerActivitiesKey, Connection[Activity]] = {}
-        with_reports: list[Activity] = []
+        with_reports: dict[bool, list[Activity]] = defaultdict(list)
         async with self.context.read() as session:
             for (first, after, query), members in groups.items():
                 roots = sorted({key.customer_pk for key in members})
@@ -224,26 +228,28 @@ class ActivitiesByCustomerLoader(_Loader):
                 if query.team_id is not None:
                     stmt = stmt.where(A.team_id == query.team_id)
                 by_location = await paginate_grouped(
-                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=activity_from_row
+                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=ActivityBuilder()
                 )
                 for key in members:
                     scope = scopes[key.customer_pk]
                     pages[key] = by_location[scope[0]] if len(scope) == 1 else _merge([by_location[loc] for loc in scope], first, after is not None)
                     if key.with_reports:
-                        with_reports.extend(edge.node for edge in pages[key].edges)
-            if with_reports:
-                await _attach_reports(session, with_reports)
+                        with_reports[key.with_report_values].extend(edge.node for edge in pages[key].edges)
+            for with_values, activities in with_reports.items():
+                await _attach_reports(session, activities, with_values)
         return [pages[key] for key in keys]
 
 
-async def _attach_reports(session: Any, activities: list[Activity]) -> None:
-    """Every report of these activities in one statement, set on each as a plain list."""
+async def _attach_reports(session: Any, activities: list[Activity], with_values: bool) -> None:
+    """Every report of these activities in one statement, set on each as a plain list;
+    without their ``values`` unless the query selects them."""
     report = models.Report
     pks = sorted({activity.pk for activity in activities})
-    stmt = select(*REPORT_COLUMNS).where(report.activity_id.in_(pks)).order_by(report.submitted_at, report.id)
+    columns, build = (REPORT_COLUMNS, report_from_row) if with_values else (LEAN_REPORT_COLUMNS, lean_report_from_row)
+    stmt = select(*columns).where(report.activity_id.in_(pks)).order_by(report.submitted_at, report.id)
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in (await session.execute(stmt)).all():
-        grouped[row.activity_id].append(report_from_row(row))
+        grouped[row.activity_id].append(build(row))
     for activity in activities:
         activity.prefetched_reports = grouped.get(activity.pk, [])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
@@ -13,6 +14,7 @@ from strawberry.types.nodes import SelectedField
 from gateway.cost import list_size
 from gateway.datetimes import require_instant
 from gateway.errors import PublicError
+from gateway.execution import batched
 from gateway.relay import Connection, InvalidID, decode_id, page_size
 from plugins.activities import models
 from plugins.activities.common import seed_builtin_types
@@ -93,17 +95,23 @@ def _query(filter: ActivityFilter | None) -> ActivityQuery:
     )
 
 
+@batched
 async def resolve_customer_activities(
-    root: HasPk,
+    roots: Sequence[HasPk],
     info: strawberry.Info,
     filter: Annotated[ActivityFilter | None, strawberry.argument(description="Which activities; all of the customer's by default.")] = None,
     first: Annotated[int | None, strawberry.argument(description="How many activities to return (the page size).")] = None,
     after: Annotated[str | None, strawberry.argument(description="Return the activities after this cursor.")] = None,
-) -> Connection[Activity]:
+) -> list[Connection[Activity]]:
     context: OperationContext = info.context
     size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
-    key = CustomerActivitiesKey(customer_pk=root.pk, first=size, after=after, query=_query(filter), with_reports=_selects_reports(info))
-    return await context.loaders["activities_by_customer"].load(key)
+    query = _query(filter)
+    reports = _selects_reports(info)
+    keys = [
+        CustomerActivitiesKey(customer_pk=root.pk, first=size, after=after, query=query, with_reports=reports.selected, with_report_values=reports.values)
+        for root in roots
+    ]
+    return await context.loaders["activities_by_customer"].load_many(keys)
 
 
 def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
@@ -116,9 +124,16 @@ def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
             yield from _named(selection.selections, name)
 
 
-def _selects_reports(info: strawberry.Info) -> bool:
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportsSelection:
+    selected: bool  # the activities' reports are selected: fetch them with the page
+    values: bool  # ... with their ``values`` (a JSON document per report, read only if asked)
+
+
+def _selects_reports(info: strawberry.Info) -> ReportsSelection:
     """Whether the query asks for the activities' reports (``edges { node { reports } }``
-    or ``nodes { reports }``), so that the loader fetches them with the page.
+    or ``nodes { reports }``), and for their ``values``, so that the loader fetches them
+    with the page, reading the JSON column only when it is selected.
 
     Computed once per field of the operation: every customer of a page shares the same
     selection, and ``info.selected_fields`` rebuilds it on each call."""
@@ -126,16 +141,17 @@ def _selects_reports(info: strawberry.Info) -> bool:
     memo_key = ("activities.selects_reports", tuple(id(node) for node in info._raw_info.field_nodes))
     if memo_key not in context.memo:
         context.memo[memo_key] = _analyse_reports(info)
-    return bool(context.memo[memo_key])
+    selection: ReportsSelection = context.memo[memo_key]
+    return selection
 
 
-def _analyse_reports(info: strawberry.Info) -> bool:
+def _analyse_reports(info: strawberry.Info) -> ReportsSelection:
+    reports: list[SelectedField] = []
     for field in info.selected_fields:
         nodes = [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
         nodes += list(_named(field.selections, "nodes"))
-        if any(True for node in nodes for _ in _named(node.selections, "reports")):
-            return True
-    return False
+        reports += [report for node in nodes for report in _named(node.selections, "reports")]
+    return ReportsSelection(selected=bool(reports), values=any(True for report in reports for _ in _named(report.selections, "values")))
 
 
 customer_activities_field = strawberry.field(

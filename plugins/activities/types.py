@@ -8,6 +8,7 @@ per-operation loader.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -15,6 +16,7 @@ from strawberry.scalars import JSON
 
 from gateway.accounts.types import Team, User
 from gateway.cost import list_size
+from gateway.execution import batched
 from gateway.relay import Node, encode_id
 from plugins.activities.enums import FieldType, GpsStatus
 from plugins.activities.services.access import can_edit
@@ -183,12 +185,12 @@ class Activity(Node):
         return await info.context.loaders["users_by_id"].load(self.created_by_pk)
 
     @strawberry.field(description="Its reports, oldest first.", metadata=list_size(MAX_REPORTS_PER_ACTIVITY))
-    def reports(self, info: strawberry.Info) -> list[Report]:
-        # A plain value when prefetched with the page, else the loader's future (awaited by
-        # the executor): no coroutine per activity on the hot path.
-        if self.prefetched_reports is not None:
-            return self.prefetched_reports
-        return info.context.loaders["reports_by_activity"].load(self.pk)
+    @batched
+    async def reports(activities: Sequence[Activity], info: strawberry.Info) -> list[list[Report]]:
+        # Prefetched with the page when the query selects them; the loader otherwise.
+        missing = [activity.pk for activity in activities if activity.prefetched_reports is None]
+        loaded = iter(await info.context.loaders["reports_by_activity"].load_many(missing) if missing else ())
+        return [next(loaded) if activity.prefetched_reports is None else activity.prefetched_reports for activity in activities]
 
     @strawberry.field(description="Its attached files, oldest first.", metadata=list_size(MAX_ATTACHMENTS_PER_ACTIVITY))
     async def attachments(self, info: strawberry.Info) -> list[ActivityAttachment]:

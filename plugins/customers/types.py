@@ -8,12 +8,14 @@ database are async, and each goes through a per-operation loader.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from gateway.accounts.types import User
 from gateway.cost import list_size
+from gateway.execution import batched, load_optional
 from gateway.relay import Connection, Node, encode_id, page_size
 from plugins.customers.custom_field_types import CustomFieldValue
 from plugins.customers.enums import ContactRole, CustomerKind, RelationKind
@@ -33,6 +35,17 @@ def _page(info: strawberry.Info, loader: str, pk: int, first: int | None, after:
     context: OperationContext = info.context
     size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
     return context.loaders[loader].load(PageKey(pk, size, after))
+
+
+async def _pages(info: strawberry.Info, loader: str, customers: Sequence[Customer], first: int | None, after: str | None) -> list[Any]:
+    context: OperationContext = info.context
+    size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+    return list(await context.loaders[loader].load_many([PageKey(customer.pk, size, after) for customer in customers]))
+
+
+async def _users(info: strawberry.Info, pks: Sequence[int | None]) -> list[User | None]:
+    context: OperationContext = info.context
+    return await load_optional(context.loaders["users_by_id"], pks)
 
 
 async def _user(info: strawberry.Info, pk: int | None) -> User | None:
@@ -71,12 +84,14 @@ class Customer(Node):
     updated_by_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="The sales representative assigned to the customer.")
-    async def representative(self, info: strawberry.Info) -> User | None:
-        return await _user(info, self.representative_pk)
+    @batched
+    async def representative(customers: Sequence[Customer], info: strawberry.Info) -> list[User | None]:
+        return await _users(info, [customer.representative_pk for customer in customers])
 
     @strawberry.field(description="Who created the customer; null when that user was removed.")
-    async def created_by(self, info: strawberry.Info) -> User | None:
-        return await _user(info, self.created_by_pk)
+    @batched
+    async def created_by(customers: Sequence[Customer], info: strawberry.Info) -> list[User | None]:
+        return await _users(info, [customer.created_by_pk for customer in customers])
 
     @strawberry.field(description="Who last changed the customer record; null when that user was removed.")
     async def updated_by(self, info: strawberry.Info) -> User | None:
@@ -87,22 +102,30 @@ class Customer(Node):
         return await _customer(info, self.parent_pk)
 
     @strawberry.field(description="The direct branches of this customer (archived ones included), by name.")
-    async def branches(self, info: strawberry.Info, first: First = None, after: After = None) -> Connection[Customer]:
-        return await _page(info, "branches_by_customer", self.pk, first, after)  # type: ignore[misc]
+    @batched
+    async def branches(
+        customers: Sequence[Customer], info: strawberry.Info, first: First = None, after: After = None
+    ) -> list[Connection[Customer]]:
+        return await _pages(info, "branches_by_customer", customers, first, after)
 
     @strawberry.field(description="The contacts of this location (not of its branches): the preferred one first, then by name.")
-    async def contacts(self, info: strawberry.Info, first: First = None, after: After = None) -> Connection[Contact]:
-        return await _page(info, "contacts_by_customer", self.pk, first, after)  # type: ignore[misc]
+    @batched
+    async def contacts(
+        customers: Sequence[Customer], info: strawberry.Info, first: First = None, after: After = None
+    ) -> list[Connection[Contact]]:
+        return await _pages(info, "contacts_by_customer", customers, first, after)
 
     @strawberry.field(description="The preferred contact: the default contact of new activities.")
-    async def preferred_contact(self, info: strawberry.Info) -> Contact | None:
+    @batched
+    async def preferred_contact(customers: Sequence[Customer], info: strawberry.Info) -> list[Contact | None]:
         context: OperationContext = info.context
-        return await context.loaders["preferred_contact_by_customer"].load(self.pk)
+        return list(await context.loaders["preferred_contact_by_customer"].load_many([customer.pk for customer in customers]))
 
     @strawberry.field(description="The addresses of the customer: the primary one first.", metadata=list_size(MAX_ADDRESSES))
-    async def addresses(self, info: strawberry.Info) -> list[Address]:
+    @batched
+    async def addresses(customers: Sequence[Customer], info: strawberry.Info) -> list[list[Address]]:
         context: OperationContext = info.context
-        return await context.loaders["addresses_by_customer"].load(self.pk)
+        return list(await context.loaders["addresses_by_customer"].load_many([customer.pk for customer in customers]))
 
     @strawberry.field(description="The primary address; null when the customer has no address.")
     async def primary_address(self, info: strawberry.Info) -> Address | None:

@@ -7,13 +7,16 @@ Resolvers take ``root`` through small protocols, so this module imports no other
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy import select
 
 from gateway.accounts.types import User
+from gateway.execution import batched
 from gateway.relay import Connection, Edge, Node, SortKey, encode_id, page_size, paginate
 from plugins.notes import models
 from plugins.notes.inputs import After, First, NoteFilter, TaskFilter, note_query, task_query
@@ -45,16 +48,22 @@ def _size(context: OperationContext, first: int | None) -> int:
 NotesFilter = Annotated[NoteFilter | None, strawberry.argument(description="Which notes; all you may read when null.")]
 
 
+@batched
 async def resolve_notes(
-    root: HasPk, info: strawberry.Info, filter: NotesFilter = None, first: First = None, after: After = None
-) -> Connection[Note]:
+    roots: Sequence[HasPk], info: strawberry.Info, filter: NotesFilter = None, first: First = None, after: After = None
+) -> list[Connection[Note]]:
     context: OperationContext = info.context
     query = note_query(filter)
-    type_name = _type_name(root)
-    if type_name == "Customer":
-        return await context.loaders["notes_by_customer"].load(PageKey(root.pk, _size(context, first), after, query))
-    query = dataclasses.replace(query, include_branches=False)
-    return await context.loaders["notes_by_target"].load(PageKey(root.pk, _size(context, first), after, query, type_name))
+    size = _size(context, first)
+    pages = []
+    for root in roots:
+        type_name = _type_name(root)
+        if type_name == "Customer":
+            pages.append(context.loaders["notes_by_customer"].load(PageKey(root.pk, size, after, query)))
+        else:
+            target_query = dataclasses.replace(query, include_branches=False)
+            pages.append(context.loaders["notes_by_target"].load(PageKey(root.pk, size, after, target_query, type_name)))
+    return list(await asyncio.gather(*pages))
 
 
 async def resolve_note_count(root: HasPk, info: strawberry.Info, filter: NotesFilter = None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -16,6 +17,7 @@ import strawberry
 from gateway.accounts.types import Team, User
 from gateway.cost import list_size
 from gateway.db import utcnow
+from gateway.execution import batched, load_optional
 from gateway.relay import InvalidID, Node, encode_id
 from gateway.timeline import TimelineEntry
 from plugins.notes import models, services
@@ -96,11 +98,10 @@ class Note(Node):
     completed_by_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="Who wrote it (for a task: who assigned it); null if the user was removed.")
-    async def author(self, info: strawberry.Info) -> User | None:
-        if self.author_pk is None:
-            return None
+    @batched
+    async def author(notes: Sequence[Note], info: strawberry.Info) -> list[User | None]:
         context: OperationContext = info.context
-        return await context.loaders["users_by_id"].load(self.author_pk)
+        return await load_optional(context.loaders["users_by_id"], [note.author_pk for note in notes])
 
     @strawberry.field(description="The note's category, if any.")
     async def category(self, info: strawberry.Info) -> NoteCategory | None:
@@ -133,11 +134,10 @@ class Note(Node):
         return await context.loaders["mentions_by_note"].load(self.pk)
 
     @strawberry.field(description="Who the task is assigned to; null for a note.")
-    async def assignee(self, info: strawberry.Info) -> User | None:
-        if self.assignee_pk is None:
-            return None
+    @batched
+    async def assignee(notes: Sequence[Note], info: strawberry.Info) -> list[User | None]:
         context: OperationContext = info.context
-        return await context.loaders["users_by_id"].load(self.assignee_pk)
+        return await load_optional(context.loaders["users_by_id"], [note.assignee_pk for note in notes])
 
     @strawberry.field(description="Who completed the task; null while open.")
     async def completed_by(self, info: strawberry.Info) -> User | None:

@@ -4,6 +4,7 @@ still get the tenant filter, and each loader answers in one statement per batch.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway.context import operation_context
@@ -144,3 +145,26 @@ def _reports(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
         activities = [e["node"] for e in page["edges"]] if "edges" in page else page["nodes"]
         found += [(activity["id"], tuple(report["id"] for report in activity["reports"])) for activity in activities]
     return sorted(found)
+
+
+REPORT_IDS = "{ customers(first: 5) { edges { node { activities { edges { node { id reports { id submittedAt } } } } } } } }"
+REPORT_VALUES = "{ customers(first: 5) { edges { node { activities { edges { node { id reports { id values } } } } } } } }"
+
+
+async def test_reports_of_a_page_are_read_without_their_values_unless_selected(org: TestOrg) -> None:
+    # given
+    await seed(org, 2)
+    # when
+    with count_statements(org.state.db) as lean:
+        ids = await org.ok(REPORT_IDS)
+    with count_statements(org.state.db) as full:
+        values = await org.ok(REPORT_VALUES)
+    # then: same statements, but only the second reads the JSON column
+    reads = [[statement for statement in counter.statements if statement.startswith("SELECT activity_reports.id")] for counter in (lean, full)]
+    assert [len(statements) for statements in reads] == [1, 1]
+    values_column = re.compile(r'activity_reports\."?values"?')  # quoted on SQLite
+    assert not values_column.search(reads[0][0]) and values_column.search(reads[1][0])
+    assert lean.count == full.count
+    assert _reports(ids) == _reports(values)
+    reports = [report for edge in values["customers"]["edges"] for a in edge["node"]["activities"]["edges"] for report in a["node"]["reports"]]
+    assert [report["values"] for report in reports] == [{"summary": "ok"}]
