@@ -127,8 +127,9 @@ async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
 async def load_viewers(db: Database, organization_id: int, user_ids: Iterable[int]) -> dict[int, Viewer]:
     """The current state of the ACTIVE users among ``user_ids`` of the organisation, with
     their teams, in one statement; deactivated, deleted and foreign users are absent."""
-    wanted = sorted(set(user_ids))
-    if not wanted:
+    # An ``authenticate`` plugin may name ids no key can hold: nobody, not a database error.
+    wanted = sorted(user_id for user_id in set(user_ids) if valid_pk(user_id))
+    if not wanted or not valid_pk(organization_id):
         return {}
     async with db.reader(organization_id) as session:
         rows = (

@@ -65,8 +65,35 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await operation.send_initial_errors([_internal_error()])
 
 
+def _start_problem(message: Any) -> str | None:
+    """Why a legacy ``start`` message cannot run, or None when its shape is right."""
+    payload = message.get("payload")
+    if not isinstance(message.get("id"), str):
+        return "A start message needs a string `id`."
+    if not isinstance(payload, dict):
+        return "A start message needs a `payload` object."
+    if not isinstance(payload.get("query"), str):
+        return "The payload needs a `query` string."
+    if not isinstance(payload.get("variables"), dict | None):
+        return "`variables` must be an object."
+    if not isinstance(payload.get("operationName"), str | None):
+        return "`operationName` must be a string."
+    return None
+
+
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
     """``graphql-ws`` running queries, mutations and subscriptions alike."""
+
+    async def handle_start(self, message: Any) -> None:
+        # Strawberry indexes the payload as it comes: a payload that is not an object (or an
+        # id that is not a string) crashed the handler. Answer the client's mistake instead.
+        problem = _start_problem(message) if self.connection_acknowledged else None
+        if problem is not None:
+            operation_id = message.get("id") if isinstance(message.get("id"), str) else ""
+            error = {"message": problem, "extensions": {"code": "BAD_USER_INPUT"}}
+            await self.send_message(ErrorMessage(type="error", id=operation_id, payload=error))  # type: ignore[typeddict-item]
+            return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self,

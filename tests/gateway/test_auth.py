@@ -275,3 +275,15 @@ def test_a_signed_token_naming_the_largest_ids_identifies_them() -> None:
     token = issue_token(settings, MAX_PK, MAX_PK)
     # when / then
     assert decode_token(settings, token) == Identity(user_id=MAX_PK, organization_id=MAX_PK)
+
+
+@pytest.mark.parametrize(("user_id", "organization_id"), [(2**31, 1), (1, 2**31), (10**30, 1), (-1, 1), (1, 0)])
+async def test_identity_from_the_hook_naming_an_impossible_id_is_unauthenticated(
+    org: TestOrg, client: httpx.AsyncClient, user_id: int, organization_id: int
+) -> None:
+    # given: an authenticate plugin that passes any integers on
+    token = f"{probe_plugins.PROBE_TOKEN_PREFIX}{user_id}:{organization_id}"
+    # when
+    body = await post(client, VIEWER, **bearer(token))
+    # then: nobody, never a database error
+    assert_unauthenticated(body)

@@ -249,3 +249,29 @@ async def test_legacy_protocol_survives_messages_that_are_not_message_objects(or
         results = await socket.results("2", 1)
     # then
     assert results[0]["data"]["probeCount"].startswith("1")
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ('{"id": "1", "type": "start", "payload": 5}', "payload"),
+        ('{"id": "1", "type": "start"}', "payload"),
+        ('{"id": "1", "type": "start", "payload": {"query": 5}}', "query"),
+        ('{"id": "1", "type": "start", "payload": {"query": "{ __typename }", "variables": [1]}}', "variables"),
+        ('{"id": "1", "type": "start", "payload": {"query": "{ __typename }", "operationName": 3}}', "operationName"),
+        ('{"id": 1, "type": "start", "payload": {"query": "{ __typename }"}}', "id"),
+    ],
+)
+async def test_legacy_start_of_the_wrong_shape_is_answered_with_an_error(org: TestOrg, server: str, message: str, problem: str) -> None:
+    async with open_socket(server, protocol=LEGACY_WS) as socket:
+        assert (await socket.init({"Authorization": f"Bearer {org.token('admin')}"}))["type"] == "connection_ack"
+        # when
+        await socket.connection.send(message)
+        answer = await socket.receive()
+        await socket.subscribe("2", COUNT, {"to": 1})
+        results = await socket.results("2", 1)
+    # then: a readable error for the client's mistake, and the socket keeps serving
+    assert answer["type"] == "error"
+    assert problem in answer["payload"]["message"]
+    assert answer["payload"]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert results[0]["data"]["probeCount"].startswith("1")
