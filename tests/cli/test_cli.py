@@ -113,7 +113,7 @@ def test_db_upgrade_with_a_disabled_plugin_keeps_its_tables(migrated_then_disabl
     tables, after = _tables_and_versions(migrated_then_disabled)
     assert code == 0
     assert "activity_types" in tables
-    assert "activities0001" in after and after == versions
+    assert any(head.startswith("activities") for head in after) and after == versions
 
 
 def test_serve_starts_with_a_disabled_plugin_whose_migrations_ran(migrated_then_disabled: str, monkeypatch: pytest.MonkeyPatch) -> None:
