@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,31 +127,36 @@ async def notify(
     if not notified:
         return []
     seqs = await _next_seqs(session, viewer.organization_id, notified)
-    rows = [
-        models.Notification(
-            recipient_id=user_id,
-            recipient_seq=seqs[user_id],
-            kind=kind,
-            actor_id=viewer.user_id if actor_id is None else actor_id,
-            target_id=target_id,
-            subject_id=subject_id,
-            message=message,
-            link=link,
-            created_at=utcnow(),
-        )
+    now = utcnow()
+    values = [
+        {
+            "organization_id": viewer.organization_id,
+            "recipient_id": user_id,
+            "recipient_seq": seqs[user_id],
+            "kind": kind,
+            "actor_id": viewer.user_id if actor_id is None else actor_id,
+            "target_id": target_id,
+            "subject_id": subject_id,
+            "message": message,
+            "link": link,
+            "created_at": now,
+            "read_at": None,
+        }
         for user_id in notified
     ]
-    session.add_all(rows)
-    await session.flush()
+    # A bulk INSERT ... RETURNING (batched by insertmanyvalues) rather than a flush of
+    # objects, which SQLite would send one row at a time.
+    written = await session.execute(insert(models.Notification).returning(*RECORD_COLUMNS), values)
+    records = sorted((record_from_row(row) for row in written), key=lambda record: record.recipient_id)
     organization_id = viewer.organization_id
     broker = context.broker
-    messages = [(user_topic(organization_id, row.recipient_id), record_from_row(row).to_message()) for row in rows]
+    messages = [(user_topic(organization_id, record.recipient_id), record.to_message()) for record in records]
 
     async def publish() -> None:
         await broker.publish_many(messages)
 
     context.after_commit(publish)
-    return [row.recipient_id for row in rows]
+    return [record.recipient_id for record in records]
 
 
 async def _next_seqs(session: AsyncSession, organization_id: int, user_ids: Sequence[int]) -> dict[int, int]:
@@ -166,8 +171,8 @@ async def _next_seqs(session: AsyncSession, organization_id: int, user_ids: Sequ
     commit."""
     counter = models.NotificationCounter
     dialect = (await session.connection()).dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(counter).on_conflict_do_update(index_elements=[counter.user_id], set_={"seq": counter.seq + 1})
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(counter).on_conflict_do_update(index_elements=[counter.user_id], set_={"seq": counter.seq + 1})
     # One statement (split in batches of rows by insertmanyvalues only past its batch size,
     # like the inbox rows themselves), executed in the order of ``user_ids``.
     result = await session.execute(
