@@ -43,6 +43,8 @@ class NotificationQueries:
         if unread_only:
             stmt = stmt.where(models.Notification.read_at.is_(None))
         async with context.read() as session:
+            # Within one recipient, ID order is commit order: notify() takes the recipient's
+            # counter lock before it inserts, so a later row of theirs gets a later ID.
             page = await paginate(
                 session, stmt, [SortKey(models.Notification.id, descending=True)], first=size, after=after, build=record_from_row
             )
@@ -222,15 +224,15 @@ async def _seq_of(context: OperationContext, user_id: int, global_id: str) -> in
 class NotificationSubscriptions:
     @strawberry.subscription(
         description=(
-            "Your new notifications, live. Pass the ID of the last notification you received as `after` "
-            "and you first get every one you missed, oldest first, then the live ones: nothing is lost "
-            "when a connection drops."
+            "Your new notifications, live, each once and in the order they were committed. Pass the ID "
+            "of the last notification you received as `after` and you first get every one you missed, "
+            "oldest first, then the live ones: nothing is lost when a connection drops."
         )
     )
     async def notifications(
         self,
         info: strawberry.Info,
-        after: Annotated[strawberry.ID | None, strawberry.argument(description="ID of the last notification you received; omit for live events only.")] = None,
+        after: Annotated[strawberry.ID | None, strawberry.argument(description="ID of the last notification you received (one of yours); omit for live events only.")] = None,
     ) -> AsyncGenerator[Notification, None]:
         context: OperationContext = info.context
         viewer = context.require_viewer()
