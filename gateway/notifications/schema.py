@@ -43,6 +43,8 @@ class NotificationQueries:
         if unread_only:
             stmt = stmt.where(models.Notification.read_at.is_(None))
         async with context.read() as session:
+            # Within one recipient, ID order is commit order: notify() takes the recipient's
+            # counter lock before it inserts, so a later row of theirs gets a later ID.
             page = await paginate(
                 session, stmt, [SortKey(models.Notification.id, descending=True)], first=size, after=after, build=record_from_row
             )
@@ -181,80 +183,103 @@ class NotificationMutations:
         return await context.mutate(change, NotificationPreferencePayload)
 
 
-async def _missed(context: OperationContext, user_id: int, after_pk: int) -> list[NotificationRecord]:
+async def _missed(context: OperationContext, user_id: int, after_seq: int) -> list[NotificationRecord]:
+    """The next notifications of ``user_id`` after number ``after_seq``, in commit order."""
     async with context.read() as session:
         rows = (
             await session.execute(
                 select(*RECORD_COLUMNS)
-                .where(models.Notification.recipient_id == user_id, models.Notification.id > after_pk)
-                .order_by(models.Notification.id)
+                .where(models.Notification.recipient_id == user_id, models.Notification.recipient_seq > after_seq)
+                .order_by(models.Notification.recipient_seq)
                 .limit(REPLAY_BATCH)
             )
         ).all()
     return await shown(context, [record_from_row(row) for row in rows])
 
 
-async def _latest_id(context: OperationContext, user_id: int) -> int:
+async def _latest_seq(context: OperationContext, user_id: int) -> int:
     async with context.read() as session:
-        latest = await session.scalar(select(func.max(models.Notification.id)).where(models.Notification.recipient_id == user_id))
+        latest = await session.scalar(
+            select(func.max(models.Notification.recipient_seq)).where(models.Notification.recipient_id == user_id)
+        )
     return int(latest or 0)
+
+
+async def _seq_of(context: OperationContext, user_id: int, global_id: str) -> int:
+    """The number of the viewer's notification ``global_id`` (a bad ID is the client's mistake)."""
+    try:
+        pk = decode_id(global_id, "Notification")[1]
+    except InvalidID as exc:
+        raise PublicError.bad_request(str(exc)) from exc
+    async with context.read() as session:
+        seq = await session.scalar(
+            select(models.Notification.recipient_seq).where(models.Notification.id == pk, models.Notification.recipient_id == user_id)
+        )
+    if seq is None:
+        raise PublicError.bad_request(f"{global_id!r} is not one of your notifications.")
+    return int(seq)
 
 
 @strawberry.type
 class NotificationSubscriptions:
     @strawberry.subscription(
         description=(
-            "Your new notifications, live. Pass the ID of the last notification you received as `after` "
-            "and you first get every one you missed, oldest first, then the live ones: nothing is lost "
-            "when a connection drops."
+            "Your new notifications, live, each once and in the order they were committed. Pass the ID "
+            "of the last notification you received as `after` and you first get every one you missed, "
+            "oldest first, then the live ones: nothing is lost when a connection drops."
         )
     )
     async def notifications(
         self,
         info: strawberry.Info,
-        after: Annotated[strawberry.ID | None, strawberry.argument(description="ID of the last notification you received; omit for live events only.")] = None,
+        after: Annotated[strawberry.ID | None, strawberry.argument(description="ID of the last notification you received (one of yours); omit for live events only.")] = None,
     ) -> AsyncGenerator[Notification, None]:
         context: OperationContext = info.context
         viewer = context.require_viewer()
-        last = 0
+        # ``last`` is the number (recipient_seq) of the last notification delivered. Numbers
+        # follow commit order without gaps (see gateway.notifications.service), so a broker
+        # message numbered last + 1 is the next one, a lower one a duplicate, and a higher
+        # one means an earlier message is still on its way or was lost: the inbox has them.
         if after is not None:
-            try:
-                last = decode_id(after, "Notification")[1]
-            except InvalidID as exc:
-                raise PublicError.bad_request(str(exc)) from exc
-        if after is None:
+            last = await _seq_of(context, viewer.user_id, after)
+        else:
             # "From now on": fixed BEFORE subscribing. Read after, it could include a
             # notification committed once the subscription was in place, whose broker
             # message would then be skipped as already seen.
-            last = await _latest_id(context, viewer.user_id)
-        # Subscribe, then replay from the inbox what committed since `last`: whatever commits
-        # in between is either replayed or delivered by the broker (duplicates are skipped).
+            last = await _latest_seq(context, viewer.user_id)
+        # Subscribe, then catch up from the inbox on what committed since `last`: whatever
+        # commits in between is either caught up or delivered by the broker, never both.
         async with context.broker.subscribe(user_topic(viewer.organization_id, viewer.user_id)) as events:
-            replay = True
+            catch_up = True
             while True:
-                if replay:
+                if catch_up:
                     while True:
                         missed = await _missed(context, viewer.user_id, last)
                         for record in missed:
-                            last = record.id
+                            last = record.seq
                             context.reset_loaders()
                             yield notification_from_record(record)
                         if len(missed) < REPLAY_BATCH:
                             break
-                    replay = False
+                    catch_up = False
                 message = await events.get()
                 if message is None or events.lost:
                     # Messages were dropped (slow consumer, broker reconnect): catch up from the inbox.
                     events.lost = False
-                    replay = True
+                    catch_up = True
                     continue
                 current = context.viewer
                 if current is None:
                     continue  # the socket is being closed (4403): its user lost access
                 record = NotificationRecord.from_message(message)
-                if record.id <= last:
+                if record.seq <= last:
+                    continue  # already delivered (caught up from the inbox, or sent twice)
+                if record.seq > last + 1:
+                    # A gap: this one committed, so every earlier one did (the counter's lock
+                    # made them commit first) and the inbox holds them all, this one included.
+                    catch_up = True
                     continue
-                last = record.id
+                last = record.seq
                 if current != viewer:
                     # The writer checked the recipient's access when it wrote the row; once
                     # the socket's access changed (gateway.live_access), check it again.

@@ -1,4 +1,8 @@
-"""``notify()``: inbox rows in the caller's transaction, published once it commits."""
+"""``notify()``: inbox rows in the caller's transaction, published once it commits.
+
+Each row takes the next number of its recipient's counter (``recipient_seq``); the counter's
+row lock is held until the transaction ends, so a recipient's numbers follow commit order
+and a subscriber can tell a duplicate (``seq <= last``) from a gap (``seq > last + 1``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import utcnow
@@ -30,6 +35,7 @@ class NotificationRecord:
 
     id: int
     recipient_id: int
+    seq: int
     kind: str
     actor_id: int | None
     target_id: str | None
@@ -56,6 +62,7 @@ class NotificationRecord:
 RECORD_COLUMNS = (
     models.Notification.id,
     models.Notification.recipient_id,
+    models.Notification.recipient_seq,
     models.Notification.kind,
     models.Notification.actor_id,
     models.Notification.target_id,
@@ -71,6 +78,7 @@ def record_from_row(row: Any) -> NotificationRecord:
     return NotificationRecord(
         id=row.id,
         recipient_id=row.recipient_id,
+        seq=row.recipient_seq,
         kind=row.kind,
         actor_id=row.actor_id,
         target_id=row.target_id,
@@ -115,33 +123,63 @@ async def notify(
             )
         ).all()
     )
-    rows = [
-        models.Notification(
-            recipient_id=user_id,
-            kind=kind,
-            actor_id=viewer.user_id if actor_id is None else actor_id,
-            target_id=target_id,
-            subject_id=subject_id,
-            message=message,
-            link=link,
-            created_at=utcnow(),
-        )
-        for user_id in wanted
-        if preferences.get(user_id, spec.default_enabled)
-    ]
-    if not rows:
+    notified = [user_id for user_id in wanted if preferences.get(user_id, spec.default_enabled)]
+    if not notified:
         return []
-    session.add_all(rows)
-    await session.flush()
+    seqs = await _next_seqs(session, viewer.organization_id, notified)
+    now = utcnow()
+    values = [
+        {
+            "organization_id": viewer.organization_id,
+            "recipient_id": user_id,
+            "recipient_seq": seqs[user_id],
+            "kind": kind,
+            "actor_id": viewer.user_id if actor_id is None else actor_id,
+            "target_id": target_id,
+            "subject_id": subject_id,
+            "message": message,
+            "link": link,
+            "created_at": now,
+            "read_at": None,
+        }
+        for user_id in notified
+    ]
+    # A bulk INSERT ... RETURNING (batched by insertmanyvalues) rather than a flush of
+    # objects, which SQLite would send one row at a time.
+    written = await session.execute(insert(models.Notification).returning(*RECORD_COLUMNS), values)
+    records = sorted((record_from_row(row) for row in written), key=lambda record: record.recipient_id)
     organization_id = viewer.organization_id
     broker = context.broker
-    messages = [(user_topic(organization_id, row.recipient_id), record_from_row(row).to_message()) for row in rows]
+    messages = [(user_topic(organization_id, record.recipient_id), record.to_message()) for record in records]
 
     async def publish() -> None:
         await broker.publish_many(messages)
 
     context.after_commit(publish)
-    return [row.recipient_id for row in rows]
+    return [record.recipient_id for record in records]
+
+
+async def _next_seqs(session: AsyncSession, organization_id: int, user_ids: Sequence[int]) -> dict[int, int]:
+    """Bump the counter of each of ``user_ids`` (sorted, distinct) in one statement and
+    return their new values; the counter rows stay locked until the transaction ends.
+
+    An upsert creates a user's counter at their first notification. PostgreSQL locks the
+    rows in the order of the VALUES list, sorted by user, so two writers whose recipients
+    overlap take their common locks in the same order and cannot deadlock; the second one
+    waits for the first to commit, then reads its committed value (READ COMMITTED). SQLite
+    has one writer at a time: the statement waits for the database write lock, held until
+    commit."""
+    counter = models.NotificationCounter
+    dialect = (await session.connection()).dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(counter).on_conflict_do_update(index_elements=[counter.user_id], set_={"seq": counter.seq + 1})
+    # One statement (split in batches of rows by insertmanyvalues only past its batch size,
+    # like the inbox rows themselves), executed in the order of ``user_ids``.
+    result = await session.execute(
+        stmt.returning(counter.user_id, counter.seq),
+        [{"user_id": user_id, "organization_id": organization_id, "seq": 1} for user_id in user_ids],
+    )
+    return {row.user_id: row.seq for row in result}
 
 
 async def recipients_of(session: AsyncSession, subject_id: str) -> list[tuple[int, int]]:

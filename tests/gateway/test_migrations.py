@@ -229,6 +229,46 @@ async def test_after_the_upgrade_a_deleted_id_is_never_given_again(pm: pluggy.Pl
     assert [tuple(row) for row in rows] == [(1, "kept"), (3, "new")]
 
 
+def new_user(handle: str) -> str:
+    return (
+        "INSERT INTO users (name, email, handle, role, is_active, created_at, organization_id) "
+        f"VALUES ('{handle}', '{handle}@org.example', '{handle}', 'MEMBER', true, CURRENT_TIMESTAMP, 1)"
+    )
+
+
+def new_notification(recipient_id: int) -> str:
+    return (
+        "INSERT INTO notifications (recipient_id, kind, message, created_at, organization_id) "
+        f"VALUES ({recipient_id}, 'PING', 'hello', CURRENT_TIMESTAMP, 1)"
+    )
+
+
+async def test_upgrade_numbers_each_users_notifications_in_id_order(pm: pluggy.PluginManager, fresh_url: str) -> None:
+    # given: a database of the first release whose inbox rows of two users interleave
+    await upgrade_to(pm, fresh_url, *FIRST_REVISIONS)
+    await execute(
+        fresh_url,
+        "INSERT INTO organizations (name, slug, created_at) VALUES ('Org', 'org', CURRENT_TIMESTAMP)",
+        new_user("ann"),
+        new_user("bob"),
+        *(new_notification(recipient) for recipient in (1, 2, 1, 1, 2)),
+    )
+    # when
+    await upgrade(pm, fresh_url)
+    # then: 1, 2, 3... per recipient, and each counter at its recipient's last number
+    rows = await execute(fresh_url, "SELECT id, recipient_id, recipient_seq FROM notifications ORDER BY id")
+    counters = await execute(fresh_url, "SELECT user_id, organization_id, seq FROM notification_counters ORDER BY user_id")
+    assert [tuple(row) for row in rows] == [(1, 1, 1), (2, 2, 1), (3, 1, 2), (4, 1, 3), (5, 2, 2)]
+    assert [tuple(row) for row in counters] == [(1, 1, 3), (2, 1, 2)]
+    # and a number cannot be given twice
+    with pytest.raises(IntegrityError):
+        await execute(
+            fresh_url,
+            "INSERT INTO notifications (recipient_id, recipient_seq, kind, message, created_at, organization_id) "
+            "VALUES (1, 3, 'PING', 'again', CURRENT_TIMESTAMP, 1)",
+        )
+
+
 async def test_upgrade_makes_references_differing_only_by_case_distinct(pm: pluggy.PluginManager, fresh_url: str) -> None:
     # given: the first release accepted `zm-1` next to `ZM-1`
     await upgrade_to(pm, fresh_url, *FIRST_REVISIONS)

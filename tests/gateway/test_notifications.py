@@ -341,7 +341,7 @@ async def test_withdraw_and_retarget_change_only_the_rows_they_name(org: TestOrg
     async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
         rows = [
             inbox_models.Notification(
-                recipient_id=org.users[who].id, kind="PROBE", message="quoted", subject_id=subject,
+                recipient_id=org.users[who].id, recipient_seq=1, kind="PROBE", message="quoted", subject_id=subject,
                 target_id="T-old", link=f"/t/T-old#{subject}",
             )
             for who, subject in (("member", "S1"), ("member2", "S2"))

@@ -299,6 +299,7 @@ async def test_nullable_sort_key_pages_without_duplicates_or_gaps(org: TestOrg) 
             session.add(
                 inbox.Notification(
                     recipient_id=org.users["admin"].id,
+                    recipient_seq=index + 1,
                     kind="PROBE_PING",
                     message=f"n{index}",
                     read_at=read + dt.timedelta(days=index % 2) if index < 3 else None,

@@ -13,10 +13,12 @@ import asyncio
 
 import pytest
 import websockets
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.context import AppState
+from gateway.notifications import models as inbox_models
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, TASK_CREATE, add_note, create_customer, inbox, user_id
 from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql
@@ -133,6 +135,29 @@ async def test_a_replayed_client_then_receives_live_events(org: TestOrg, app: St
         # then
         received = [(await client.next(timeout=2.0))["notifications"]["subject"]["id"] for _ in range(2)]
         assert received == notes
+
+
+async def test_notes_written_at_once_reach_the_mentioned_user_once_each_in_commit_order(org: TestOrg, app: Starlette) -> None:
+    async with live_server(app) as host, WsClient.connect(host, org.token("member")) as client:
+        # given
+        await live_subscription(org, client, "member")
+        # when: twenty notes mentioning the member are written concurrently
+        notes = await asyncio.gather(*(write_note(host, org, f"@member ensemble {n}") for n in range(20)))
+        received = [(await client.next(timeout=10.0))["notifications"] for _ in range(20)]
+        # then: each mention once
+        assert sorted(item["subject"]["id"] for item in received) == sorted(notes)
+        assert await client.silent_for(0.3)
+    # in commit order, which is the inbox's order, numbered without gaps
+    assert [item["id"] for item in received] == list(reversed([item["id"] for item in await inbox(org, "member")]))[2:]
+    async with org.state.db.reader(org.organization_id) as session:
+        numbers = list(
+            await session.scalars(
+                select(inbox_models.Notification.recipient_seq)
+                .where(inbox_models.Notification.recipient_id == org.users["member"].id)
+                .order_by(inbox_models.Notification.id)
+            )
+        )
+    assert numbers == list(range(1, 23))
 
 
 async def test_an_invalid_token_closes_the_socket_with_4403(state: AppState, app: Starlette) -> None:
