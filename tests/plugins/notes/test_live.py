@@ -15,8 +15,8 @@ import pytest
 import websockets
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.context import AppState
+from fiche.app import create_app
+from fiche.context import AppState
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, TASK_CREATE, add_note, create_customer, inbox, user_id
 from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql
