@@ -34,15 +34,15 @@ sys.path.insert(0, str(ROOT))
 from bench import floor as floor_module  # noqa: E402
 from bench.run import ADMIN_URL, SECRET, _cpu_seconds, serve, wait_ready  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
-from gateway.app import build_state  # noqa: E402
-from gateway.auth import decode_token, load_viewer  # noqa: E402
-from gateway.context import ConnectionContext  # noqa: E402
-from gateway.demo import create_demo  # noqa: E402
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.relay import encode_id  # noqa: E402
-from gateway.schema import build_schema  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.app import build_state  # noqa: E402
+from fiche.auth import decode_token, load_viewer  # noqa: E402
+from fiche.context import ConnectionContext  # noqa: E402
+from fiche.demo import create_demo  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.relay import encode_id  # noqa: E402
+from fiche.schema import build_schema  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from tests.support import admin_sql, count_statements, free_port  # noqa: E402
 
 DOCUMENTS = ("heavy", "customers_list", "customer_profile")
@@ -62,7 +62,7 @@ async def prepare(url: str, size: int) -> dict[str, Any]:
         identity = decode_token(settings, token)
         assert identity is not None
         viewer = await load_viewer(state.db, identity)
-        from plugins.customers import models as customer_models
+        from fiche.plugins.customers import models as customer_models
 
         async with state.db.session(system=True) as session:
             customer_pk = (

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from tests.fuzzing import FuzzTarget, bodies, operations  # noqa: E402
 from tests.support import admin_sql  # noqa: E402
 

@@ -39,14 +39,14 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.auth import issue_token  # noqa: E402
-from gateway.app import build_state  # noqa: E402
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.notifications.models import Notification  # noqa: E402
-from gateway.notifications.service import user_topic  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.relay import decode_id  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.auth import issue_token  # noqa: E402
+from fiche.app import build_state  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.notifications.models import Notification  # noqa: E402
+from fiche.notifications.service import user_topic  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.relay import decode_id  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from bench.mention_latency import SECRET, database, make_org, post_note  # noqa: E402
 from bench.run import wait_ready  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
@@ -70,7 +70,7 @@ async def instance(url: str, broker_url: str, namespace: str) -> AsyncIterator[s
         FICHE_GC_TUNING="1",
     )
     command = [
-        sys.executable, "-m", "uvicorn", "gateway.cli:asgi_app", "--factory", "--host", "127.0.0.1",
+        sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log", "--ws", "websockets-sansio",
         "--ws-per-message-deflate", "false",  # as `fiche serve` (FICHE_WS_COMPRESSION off)
     ]  # fmt: skip

@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.mention_latency import make_org  # noqa: E402
-from gateway.app import build_state  # noqa: E402
-from gateway.auth import issue_token  # noqa: E402
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.app import build_state  # noqa: E402
+from fiche.auth import issue_token  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
 SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
@@ -71,7 +71,7 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int) -> dic
     port = free_port()
     env = dict(os.environ, FICHE_DATABASE_URL=url, FICHE_SECRET_KEY=SECRET, FICHE_LOG_LEVEL="WARNING", FICHE_GC_TUNING="1")
     command = [
-        sys.executable, "-m", "uvicorn", "gateway.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
         "--ws", "websockets-sansio", "--ws-per-message-deflate", str(deflate).lower(), "--log-level", "warning",
     ]
     server = subprocess.Popen(command, env=env, cwd=ROOT)

@@ -38,16 +38,16 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.accounts import models as accounts  # noqa: E402
-from gateway.app import build_state, create_app  # noqa: E402
-from gateway.auth import issue_token  # noqa: E402
-from gateway.context import AppState  # noqa: E402
-from gateway.gc import tame_gc  # noqa: E402
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.notifications.models import Notification  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.relay import encode_id  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.accounts import models as accounts  # noqa: E402
+from fiche.app import build_state, create_app  # noqa: E402
+from fiche.auth import issue_token  # noqa: E402
+from fiche.context import AppState  # noqa: E402
+from fiche.gc import tame_gc  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.notifications.models import Notification  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.relay import encode_id  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
 from tests.support import admin_sql, free_port  # noqa: E402
 

@@ -36,14 +36,14 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.app import build_state  # noqa: E402
-from gateway.auth import Viewer  # noqa: E402
-from gateway.context import ConnectionContext  # noqa: E402
-from gateway.demo import create_demo  # noqa: E402
-from gateway.migrate import upgrade  # noqa: E402
-from gateway.plugins import get_plugin_manager  # noqa: E402
-from gateway.schema import build_schema  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from fiche.app import build_state  # noqa: E402
+from fiche.auth import Viewer  # noqa: E402
+from fiche.context import ConnectionContext  # noqa: E402
+from fiche.demo import create_demo  # noqa: E402
+from fiche.migrate import upgrade  # noqa: E402
+from fiche.plugin_host import get_plugin_manager  # noqa: E402
+from fiche.schema import build_schema  # noqa: E402
+from fiche.settings import Settings  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
 from tests.support import admin_sql, count_statements, free_port  # noqa: E402
 
@@ -69,7 +69,7 @@ async def prepare(url: str, size: int, query: str, variables: dict[str, Any], pi
             # Planner statistics, as a database in service has them (autovacuum runs later).
             await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
         token = next(iter(demo.tokens.values()))  # the first demo user is the admin
-        from gateway.auth import decode_token, load_viewer
+        from fiche.auth import decode_token, load_viewer
 
         identity = decode_token(settings, token)
         assert identity is not None
@@ -145,10 +145,10 @@ def serve(url: str, port: int, gc_tuning: bool, workers: int | None = None, exec
         FICHE_GC_TUNING="1" if gc_tuning else "0",
         FICHE_MAX_PAGE_SIZE="100",
     )
-    command = [sys.executable, "-m", "uvicorn", "gateway.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    command = [sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     if workers is not None:
         env["FICHE_BROKER_URL"] = REDIS_URL
-        command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        command = [sys.executable, "-m", "fiche.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if workers is not None else None)
 
 

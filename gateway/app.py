@@ -27,18 +27,18 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from gateway import graphiql, jsonlimits
-from gateway.auth import authenticate_token, bearer_token
-from gateway.broker import broker_from_url
-from gateway.context import AppState, ConnectionContext
-from gateway.notifications.kinds import MAX_NOTIFICATION_KINDS
-from gateway.org_settings import MAX_SETTINGS
-from gateway.db import Database
-from gateway.logs import REQUEST_ID_HEADER, RequestId, configure_logging
-from gateway.plugins import get_plugin_manager
-from gateway.schema import build_schema
-from gateway.settings import Settings
-from gateway.websocket import LegacyWSHandler, TransportWSHandler
+from fiche import graphiql, jsonlimits
+from fiche.auth import authenticate_token, bearer_token
+from fiche.broker import broker_from_url
+from fiche.context import AppState, ConnectionContext
+from fiche.notifications.kinds import MAX_NOTIFICATION_KINDS
+from fiche.org_settings import MAX_SETTINGS
+from fiche.db import Database
+from fiche.logs import REQUEST_ID_HEADER, RequestId, configure_logging
+from fiche.plugin_host import get_plugin_manager
+from fiche.schema import build_schema
+from fiche.settings import Settings
+from fiche.websocket import LegacyWSHandler, TransportWSHandler
 
 __all__ = ["FicheGraphQL", "build_state", "create_app"]
 
@@ -91,7 +91,7 @@ class TextFrameAdapter(ASGIWebSocketAdapter):
 
 class FicheGraphQL(GraphQL):
     """Strawberry's ASGI view with Fiche's authentication, context, WebSocket protocol
-    handlers (:mod:`gateway.websocket`) and offline GraphiQL."""
+    handlers (:mod:`fiche.websocket`) and offline GraphiQL."""
 
     websocket_adapter_class = TextFrameAdapter
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -123,7 +123,7 @@ class FicheGraphQL(GraphQL):
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         raw = params.get("Authorization") or params.get("authorization")
         token = bearer_token(raw) or (params.get("token") if isinstance(params.get("token"), str) else None)
-        # Authenticates, then keeps the socket's access current (gateway.live_access).
+        # Authenticates, then keeps the socket's access current (fiche.live_access).
         if not await self.state.live.connect(context, token):
             raise ConnectionRejectionError({"message": "Authentication required: send a valid token in connection_init."})
         return await super().on_ws_connect(context)

@@ -17,10 +17,10 @@ from typing import Any
 import jwt
 from sqlalchemy import select
 
-from gateway.accounts import models
-from gateway.db import Database, utcnow
-from gateway.relay import parse_pk, valid_pk
-from gateway.settings import Settings
+from fiche.accounts import models
+from fiche.db import Database, utcnow
+from fiche.relay import parse_pk, valid_pk
+from fiche.settings import Settings
 
 __all__ = [
     "Identity",

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.settings import Settings
+from fiche.settings import Settings
 
 __all__ = ["main"]
 
@@ -22,7 +22,7 @@ SCHEMA_FILE = Path("schema.graphql")
 
 
 def _pm(settings: Settings) -> Any:
-    from gateway.plugins import get_plugin_manager
+    from fiche.plugin_host import get_plugin_manager
 
     return get_plugin_manager(settings)
 
@@ -30,7 +30,7 @@ def _pm(settings: Settings) -> Any:
 def prepare_embedded_database(settings: Settings) -> bool:
     """Bring an embedded SQLite database up to date, so the first run needs no other
     command. PostgreSQL is migrated explicitly (``fiche db upgrade``) in production."""
-    from gateway.migrate import upgrade
+    from fiche.migrate import upgrade
 
     if not settings.is_sqlite:
         return False
@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # A refusal of the command line, like argparse's: one plain line, nothing served.
         print(f"fiche serve: {exc}", file=sys.stderr)
         return 2
-    from gateway.logs import configure_logging, uvicorn_log_config
+    from fiche.logs import configure_logging, uvicorn_log_config
 
     # Every line the server writes goes through the root logger: one JSON object each
     # with FICHE_LOG_JSON=1, uvicorn's access and error lines and the migrations' included.
@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # With several workers uvicorn supervises spawned processes (SIGTERM stops them all);
     # each one calls the factory, so each builds its own app, engine and broker connection.
     uvicorn.run(
-        "gateway.cli:asgi_app",
+        "fiche.cli:asgi_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -102,9 +102,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def asgi_app() -> Any:
     """The uvicorn factory of ``fiche serve`` (settings from the environment)."""
-    from gateway.app import create_app
-    from gateway.gc import tame_gc
-    from gateway.logs import configure_logging
+    from fiche.app import create_app
+    from fiche.gc import tame_gc
+    from fiche.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings, root=True)  # again in a ``--reload`` worker process
@@ -115,7 +115,7 @@ def asgi_app() -> Any:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.migrate import upgrade
+    from fiche.migrate import upgrade
 
     asyncio.run(upgrade(_pm(settings), settings.database_url))
     print("database is up to date")
@@ -123,14 +123,14 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.migrate import revision
+    from fiche.migrate import revision
 
     revision(_pm(settings), args.plugin, args.message, depends_on=args.depends_on or None)
     return 0
 
 
 def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.schema import build_schema, export_sdl
+    from fiche.schema import build_schema, export_sdl
 
     sdl = export_sdl(build_schema(_pm(settings), settings))
     path = Path(args.path)
@@ -151,8 +151,8 @@ DEMO_SLUG = "demo"
 
 def _ensure_demo(settings: Settings, size: int) -> Any:
     """The ``demo`` organisation: created on first use, then only fresh tokens."""
-    from gateway.db import Database
-    from gateway.demo import create_demo, demo_tokens
+    from fiche.db import Database
+    from fiche.demo import create_demo, demo_tokens
 
     async def run() -> Any:
         db = Database(settings.database_url)
@@ -185,9 +185,9 @@ def _report_demo(settings: Settings, result: Any, url: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.db import Database
-    from gateway.demo import create_demo
-    from gateway.migrate import upgrade
+    from fiche.db import Database
+    from fiche.demo import create_demo
+    from fiche.migrate import upgrade
 
     async def run() -> Any:
         pm = _pm(settings)
@@ -203,10 +203,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.accounts import models, services
-    from gateway.auth import issue_token
-    from gateway.db import Database
-    from gateway.errors import UserErrors
+    from fiche.accounts import models, services
+    from fiche.auth import issue_token
+    from fiche.db import Database
+    from fiche.errors import UserErrors
 
     async def run() -> int:
         db = Database(settings.database_url)
@@ -239,9 +239,9 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.accounts import models
-    from gateway.auth import issue_token
-    from gateway.db import Database
+    from fiche.accounts import models
+    from fiche.auth import issue_token
+    from fiche.db import Database
 
     async def run() -> int:
         db = Database(settings.database_url)

@@ -22,22 +22,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
 
-from gateway.accounts.models import Role
-from gateway.db import integrity_conflict
-from gateway.errors import PublicError, UserErrors
-from gateway.live_access import LiveAccess
-from gateway.relay import decode_id
+from fiche.accounts.models import Role
+from fiche.db import integrity_conflict
+from fiche.errors import PublicError, UserErrors
+from fiche.live_access import LiveAccess
+from fiche.relay import decode_id
 
 if TYPE_CHECKING:
     import pluggy
 
-    from gateway.auth import Viewer
-    from gateway.broker import Broker
-    from gateway.db import Database
-    from gateway.nodes import NodeResolver
-    from gateway.notifications.kinds import NotificationKind
-    from gateway.org_settings import OrganizationSettingSpec
-    from gateway.settings import Settings
+    from fiche.auth import Viewer
+    from fiche.broker import Broker
+    from fiche.db import Database
+    from fiche.nodes import NodeResolver
+    from fiche.notifications.kinds import NotificationKind
+    from fiche.org_settings import OrganizationSettingSpec
+    from fiche.settings import Settings
 
 __all__ = ["AppState", "ConnectionContext", "OperationContext", "OperationScope", "operation_context"]
 
@@ -73,7 +73,7 @@ class ConnectionContext:
         self.response = response
         self.viewer = viewer
         self.connection_params: dict[str, Any] | None = None
-        # A WebSocket watched by ``app.live`` (gateway.live_access): its user is reloaded
+        # A WebSocket watched by ``app.live`` (fiche.live_access): its user is reloaded
         # before each operation and its viewer refreshed, or the socket closed, on changes.
         self.live = False
         self.expires_at: dt.datetime | None = None
@@ -206,7 +206,7 @@ class OperationContext:
 
         A unique constraint or index that refuses the write (a concurrent transaction won the
         race, at a flush or at the commit) becomes the CONFLICT it declares with
-        ``gateway.db.conflict_info``; an undeclared one is a bug and is re-raised."""
+        ``fiche.db.conflict_info``; an undeclared one is a bug and is re-raised."""
         try:
             result = await change()
             if self._session is not None:

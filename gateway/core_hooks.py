@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway import hookimpl
-from gateway.auth import Identity, decode_token
-from gateway.nodes import NodeQueries
-from gateway.org_settings import SettingsMutations, SettingsQueries
-from gateway.schema import TypeExtension
-from gateway.storage import LocalFileStorage
-from gateway.timeline import TimelineByCustomerLoader, TimelineEntry, latest_events_field, timeline_field
+from fiche import hookimpl
+from fiche.auth import Identity, decode_token
+from fiche.nodes import NodeQueries
+from fiche.org_settings import SettingsMutations, SettingsQueries
+from fiche.schema import TypeExtension
+from fiche.storage import LocalFileStorage
+from fiche.timeline import TimelineByCustomerLoader, TimelineEntry, latest_events_field, timeline_field
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
-    from gateway.settings import Settings
+    from fiche.context import OperationContext
+    from fiche.settings import Settings
 
 
 @hookimpl

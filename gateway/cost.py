@@ -57,9 +57,9 @@ from graphql import (
 from sqlalchemy import Select, select
 from strawberry.extensions import SchemaExtension
 
-from gateway.accounts.models import Organization
-from gateway.errors import ErrorCode, UserErrors
-from gateway.settings import Settings
+from fiche.accounts.models import Organization
+from fiche.errors import ErrorCode, UserErrors
+from fiche.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.errors import PublicError
+from fiche.errors import PublicError
 
 __all__ = ["instant_problem", "require_instant", "shifted"]
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.accounts import models
-from gateway.auth import issue_token
-from gateway.db import Database
-from gateway.settings import Settings
+from fiche.accounts import models
+from fiche.auth import issue_token
+from fiche.db import Database
+from fiche.settings import Settings
 
 __all__ = ["DemoContext", "DemoResult", "create_demo", "demo_tokens"]
 

@@ -25,7 +25,7 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from gateway.limits import TOO_MANY_TOKENS, is_token_limit
+from fiche.limits import TOO_MANY_TOKENS, is_token_limit
 
 __all__ = [
     "BAD_USER_INPUT",

@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway.auth import authenticate_token, bearer_token
-from gateway.errors import ErrorCode, UserErrors
-from gateway.relay import InvalidID, decode_id
-from gateway.settings import Settings
+from fiche.auth import authenticate_token, bearer_token
+from fiche.errors import ErrorCode, UserErrors
+from fiche.relay import InvalidID, decode_id
+from fiche.settings import Settings
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["AcceptedFile", "StoredFile", "accept_upload", "clean_filename", "download_route", "remove_after_commit"]
 

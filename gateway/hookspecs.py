@@ -1,12 +1,12 @@
 """Every hook a Fiche plugin can implement. The docstrings are the reference documentation.
 
-Implement a hook with ``@gateway.hookimpl`` on a function of the same name in your
+Implement a hook with ``@fiche.hookimpl`` on a function of the same name in your
 plugin's ``hooks`` module; an implementation may accept any subset of the arguments.
 
 Fields a plugin contributes (``register_queries``, ``register_types``,
 ``register_type_extensions``) are executed breadth-first: each is resolved once for all the
 objects at its position in the response. A field of a type that appears in lists should
-declare its batch form with :func:`gateway.execution.batched` (parents in, one value per
+declare its batch form with :func:`fiche.execution.batched` (parents in, one value per
 parent out, usually one ``loader.load_many(keys)``); a per-object resolver still works,
 called once per object with its own ``info``.
 """
@@ -18,24 +18,24 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import hookspec
+from fiche import hookspec
 
 if TYPE_CHECKING:
     from aiodataloader import DataLoader
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
-    from gateway.auth import Identity
-    from gateway.context import OperationContext
-    from gateway.demo import DemoContext
-    from gateway.directory import CustomerLocation
-    from gateway.nodes import NodeResolver
-    from gateway.notifications.kinds import NotificationKind
-    from gateway.org_settings import OrganizationSettingSpec
-    from gateway.schema import TypeExtension
-    from gateway.settings import Settings
-    from gateway.storage import FileStorage
-    from gateway.timeline import TimelineEntry, TimelineQuery
+    from fiche.auth import Identity
+    from fiche.context import OperationContext
+    from fiche.demo import DemoContext
+    from fiche.directory import CustomerLocation
+    from fiche.nodes import NodeResolver
+    from fiche.notifications.kinds import NotificationKind
+    from fiche.org_settings import OrganizationSettingSpec
+    from fiche.schema import TypeExtension
+    from fiche.settings import Settings
+    from fiche.storage import FileStorage
+    from fiche.timeline import TimelineEntry, TimelineQuery
 
 
 @hookspec
@@ -72,8 +72,8 @@ def register_type_extensions() -> Sequence[TypeExtension]:
 def register_loaders(context: OperationContext) -> Mapping[str, DataLoader[Any, Any]]:
     """DataLoaders for one GraphQL operation, by name (``ThingsByKeyLoader`` style).
 
-    A batch resolver (:func:`gateway.execution.batched`) calls ``load_many`` once with the
-    keys of every parent at its position; :func:`gateway.execution.load_optional` does the
+    A batch resolver (:func:`fiche.execution.batched`) calls ``load_many`` once with the
+    keys of every parent at its position; :func:`fiche.execution.load_optional` does the
     same for nullable keys (``load(None)`` raises).
 
     :param context: the operation's context; loaders close over it to reach the database
@@ -165,13 +165,13 @@ def customer_deleted(session: AsyncSession, customer_id: int, context: Operation
     :param session: the deletion transaction's session.
     :param customer_id: primary key of the deleted customer.
     :param context: the operation, e.g. to remove stored files once the deletion commits
-        (:func:`gateway.files.remove_after_commit`)."""
+        (:func:`fiche.files.remove_after_commit`)."""
 
 
 @hookspec(firstresult=True)
 def customer_branches(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
     """The branches (direct and indirect) of each customer, for "include branches" options
-    (C6). Implemented by the plugin that owns customers; see :mod:`gateway.directory`.
+    (C6). Implemented by the plugin that owns customers; see :mod:`fiche.directory`.
 
     :param session: a tenant-scoped session.
     :param customer_ids: primary keys of customers."""
@@ -202,7 +202,7 @@ def timeline_entries(
     """The plugin's part of the customer timeline (G12): for EACH location (customer or
     branch) in ``location_ids``, its newest ``limit`` entries that match ``query`` (date
     range, kinds, team, strictly older than ``query.before``) and that the viewer may see.
-    Use :func:`gateway.timeline.latest_per_location` to do it in one statement. Return
+    Use :func:`fiche.timeline.latest_per_location` to do it in one statement. Return
     objects of your own types implementing ``TimelineEntry`` (register them in
     ``register_types``), with ``source`` set to a constant tag of your plugin.
 

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
 
-from gateway.auth import Viewer, identify, load_viewers
-from gateway.db import utcnow
+from fiche.auth import Viewer, identify, load_viewers
+from fiche.db import utcnow
 
 if TYPE_CHECKING:
-    from gateway.context import AppState, ConnectionContext, OperationContext
+    from fiche.context import AppState, ConnectionContext, OperationContext
 
 __all__ = ["ACCESS_TOPIC", "CLOSE_CODE", "LiveAccess", "access_changed"]
 

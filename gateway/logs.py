@@ -18,7 +18,7 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.settings import Settings
+from fiche.settings import Settings
 
 __all__ = [
     "REQUEST_ID_HEADER",

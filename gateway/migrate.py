@@ -22,11 +22,29 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, column, delete, insert, inspect, select, table
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.db import Base
+from fiche.db import Base
 
-__all__ = ["alembic_config", "revision", "upgrade"]
+__all__ = ["alembic_config", "owned_by", "package_of", "revision", "upgrade"]
 
 HERE = Path(__file__).resolve().parent / "migrations"
+CORE = "fiche"  # the core features (fiche.accounts, fiche.notifications, ...) share one branch
+BUILTIN_PLUGINS = "fiche.plugins."
+
+
+def package_of(module_name: str) -> str:
+    """The package whose models a plugin's hook module owns: ``fiche`` for every core
+    feature, the plugin's own package otherwise."""
+    package = module_name.rsplit(".", 1)[0]
+    if package == CORE or (package.startswith(CORE + ".") and not package.startswith(BUILTIN_PLUGINS)):
+        return CORE
+    return package
+
+
+def owned_by(package: str, module_name: str) -> bool:
+    """Whether ``module_name`` belongs to ``package`` (the core excludes built-in plugins)."""
+    if package == CORE:
+        return (module_name == CORE or module_name.startswith(CORE + ".")) and not module_name.startswith(BUILTIN_PLUGINS)
+    return module_name == package or module_name.startswith(package + ".")
 log = logging.getLogger("fiche.migrate")
 # Alembic's own bookkeeping table: one row per branch head.
 _VERSIONS = table("alembic_version", column("version_num"))
@@ -89,7 +107,7 @@ async def upgrade(pm: pluggy.PluginManager, url: str) -> None:
 def _tables_of(package: str) -> set[str]:
     tables: set[str] = set()
     for mapper in Base.registry.mappers:
-        if mapper.class_.__module__.startswith(package + "."):
+        if owned_by(package, mapper.class_.__module__):
             tables.update(table.name for table in mapper.tables)
     return tables
 
@@ -99,10 +117,8 @@ def revision(pm: pluggy.PluginManager, plugin: str, message: str, depends_on: li
     module = pm.get_plugin(plugin)
     if module is None:
         raise SystemExit(f"no plugin named {plugin!r}")
-    package = module.__name__.rsplit(".", 1)[0]
-    if package.startswith("gateway."):
-        package = "gateway"  # the core features share one branch
-    label = "gateway" if package == "gateway" else plugin
+    package = package_of(module.__name__)
+    label = "gateway" if package == CORE else plugin  # the core's branch label predates the package name
     versions = [path for path in (module.register_migrations() if hasattr(module, "register_migrations") else [])]
     if not versions:
         raise SystemExit(f"plugin {plugin!r} registers no migrations directory")

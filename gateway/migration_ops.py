@@ -1,7 +1,7 @@
 """Operations that migrations of the gateway and of plugins share.
 
 ``rebuild_with_autoincrement`` turns SQLite tables created without ``AUTOINCREMENT`` into
-tables that never reuse an ID (see ``gateway.db.Base``): SQLite cannot add the keyword to an
+tables that never reuse an ID (see ``fiche.db.Base``): SQLite cannot add the keyword to an
 existing table, so each one is rebuilt (new table, rows copied, old one dropped, new one
 renamed), keeping every row, index and constraint. PostgreSQL never reuses sequence values,
 so there it does nothing.

@@ -8,12 +8,12 @@ from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
 
-from gateway.cost import list_size
-from gateway.errors import PublicError
-from gateway.relay import InvalidID, Node, decode_id
+from fiche.cost import list_size
+from fiche.errors import PublicError
+from fiche.relay import InvalidID, Node, decode_id
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NodeQueries", "NodeResolver"]
 

@@ -10,12 +10,12 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 
-from gateway.accounts import models
-from gateway.cost import list_size
-from gateway.errors import UserError, UserErrors
+from fiche.accounts import models
+from fiche.cost import list_size
+from fiche.errors import UserError, UserErrors
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["MAX_SETTINGS", "OrganizationSettingSpec", "SettingsMutations", "SettingsQueries", "get_setting"]
 

@@ -3,9 +3,9 @@
 :class:`OperationOutcome` is a schema extension that sees every result of every operation
 (HTTP, both WebSocket protocols, each event of a subscription) before it leaves:
 
-- a bug (:func:`gateway.errors.is_unexpected`) is masked as "Unexpected error." outside
+- a bug (:func:`fiche.errors.is_unexpected`) is masked as "Unexpected error." outside
   debug mode, and its exception goes to the log;
-- every error gets an ``extensions.code`` (:func:`gateway.errors.error_code`);
+- every error gets an ``extensions.code`` (:func:`fiche.errors.error_code`);
 - with introspection switched off, "Did you mean ...?" hints are cut from messages, so the
   schema cannot be guessed through typos either;
 - when the operation ends (a query's answer, a subscription's last event or its stop),
@@ -24,8 +24,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
-from gateway.errors import INTERNAL_SERVER_ERROR, error_code, exception_code, is_unexpected, without_suggestions
-from gateway.logs import request_id_of
+from fiche.errors import INTERNAL_SERVER_ERROR, error_code, exception_code, is_unexpected, without_suggestions
+from fiche.logs import request_id_of
 
 __all__ = ["MASKED_MESSAGE", "OperationOutcome"]
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
-from gateway.datetimes import instant_problem
-from gateway.errors import PublicError, UserErrors
+from fiche.datetimes import instant_problem
+from fiche.errors import PublicError, UserErrors
 
 __all__ = [
     "AnyColumn",

@@ -4,8 +4,8 @@ Root types are merged field by field and a name two plugins use is an error. Cro
 fields (``TypeExtension``) are appended to a copy-free reset of the target type's own
 fields before each build, so building with another plugin set gives another, correct
 schema. Protection (depth, tokens, aliases, masking, introspection) is added here: the
-rules come from :mod:`gateway.limits`, the shaping of errors and the operation log from
-:mod:`gateway.outcome`.
+rules come from :mod:`fiche.limits`, the shaping of errors and the operation log from
+:mod:`fiche.outcome`.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from gateway import limits
-from gateway.context import OperationScope
-from gateway.cost import QueryCostCheck, cost_rule
-from gateway.nul import NulInLiterals, NulInVariables
-from gateway.outcome import OperationOutcome
-from gateway.execution import executor_class
-from gateway.settings import Settings
+from fiche import limits
+from fiche.context import OperationScope
+from fiche.cost import QueryCostCheck, cost_rule
+from fiche.nul import NulInLiterals, NulInVariables
+from fiche.outcome import OperationOutcome
+from fiche.execution import executor_class
+from fiche.settings import Settings
 
 __all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
 

@@ -24,14 +24,14 @@ from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from gateway.cost import list_size
-from gateway.datetimes import instant_problem, require_instant
-from gateway.directory import customer_branches
-from gateway.errors import PublicError
-from gateway.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
+from fiche.cost import list_size
+from fiche.datetimes import instant_problem, require_instant
+from fiche.directory import customer_branches
+from fiche.errors import PublicError
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "TimelineEntry",

@@ -28,8 +28,8 @@ from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage,
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from gateway.errors import INTERNAL_SERVER_ERROR
-from gateway.outcome import MASKED_MESSAGE
+from fiche.errors import INTERNAL_SERVER_ERROR
+from fiche.outcome import MASKED_MESSAGE
 
 __all__ = ["LegacyWSHandler", "TransportWSHandler"]
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import strawberry
 
-from gateway.app import build_state
-from gateway.context import AppState
-from gateway.migrate import upgrade
-from gateway.plugins import get_plugin_manager
-from gateway.schema import build_schema
-from gateway.settings import Settings
+from fiche.app import build_state
+from fiche.context import AppState
+from fiche.migrate import upgrade
+from fiche.plugin_host import get_plugin_manager
+from fiche.schema import build_schema
+from fiche.settings import Settings
 from tests import differential
 from tests.support import IN_CI, POSTGRES_ADMIN_URL, REDIS_URL, TestOrg, admin_sql, make_org
 

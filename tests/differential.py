@@ -23,8 +23,8 @@ from graphql.execution.executor import CollectedErrors
 from graphql.language import OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from gateway import execution
-from gateway.execution.executor import BreadthFirstExecutor
+from fiche import execution
+from fiche.execution.executor import BreadthFirstExecutor
 
 __all__ = ["DIFFERENCES", "REFERENCE_RUN", "DifferentialExecutor", "comparable", "install"]
 

@@ -29,12 +29,12 @@ import orjson
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema
 
-from gateway.app import build_state, create_app
-from gateway.context import AppState
-from gateway.demo import create_demo
-from gateway.plugins import get_plugin_manager
-from gateway.schema import build_schema, export_sdl
-from gateway.settings import Settings
+from fiche.app import build_state, create_app
+from fiche.context import AppState
+from fiche.demo import create_demo
+from fiche.plugin_host import get_plugin_manager
+from fiche.schema import build_schema, export_sdl
+from fiche.settings import Settings
 
 __all__ = ["FuzzTarget", "Failure", "Outcome", "bodies", "operations"]
 

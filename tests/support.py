@@ -15,10 +15,10 @@ from typing import Any
 import strawberry
 from sqlalchemy import event
 
-from gateway.accounts import models
-from gateway.auth import Viewer, issue_token
-from gateway.context import AppState, ConnectionContext
-from gateway.db import Database
+from fiche.accounts import models
+from fiche.auth import Viewer, issue_token
+from fiche.context import AppState, ConnectionContext
+from fiche.db import Database
 from tests.differential import REFERENCE_RUN
 
 __all__ = [

@@ -14,11 +14,11 @@ import strawberry
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes, queries
 
-from gateway.auth import decode_token, load_viewer
-from gateway.context import AppState, ConnectionContext
-from gateway.demo import create_demo
-from gateway.schema import build_schema
-from gateway.settings import Settings
+from fiche.auth import decode_token, load_viewer
+from fiche.context import AppState, ConnectionContext
+from fiche.demo import create_demo
+from fiche.schema import build_schema
+from fiche.settings import Settings
 from tests.differential import comparable
 
 # Root fields whose answers are lists of objects with nested edges: where the executors

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from gateway import hookimpl
-from gateway.accounts import loaders, models
-from gateway.accounts.mutations import AccountMutations
-from gateway.accounts.queries import AccountQueries
-from gateway.accounts.types import Organization, Team, User, Viewer
+from fiche import hookimpl
+from fiche.accounts import loaders, models
+from fiche.accounts.mutations import AccountMutations
+from fiche.accounts.queries import AccountQueries
+from fiche.accounts.types import Organization, Team, User, Viewer
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from aiodataloader import DataLoader
 from sqlalchemy import select
 
-from gateway.accounts import models
-from gateway.accounts.types import USER_COLUMNS, Team, User, user_from_row
+from fiche.accounts import models
+from fiche.accounts.types import USER_COLUMNS, Team, User, user_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["MembersByTeamLoader", "TeamsByUserLoader", "UsersByIdLoader"]
 

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, TenantMixin, UTCDateTime, utcnow
+from fiche.db import Base, TenantMixin, UTCDateTime, utcnow
 
 __all__ = ["Organization", "OrganizationSetting", "Role", "Team", "TeamMembership", "User"]
 

@@ -7,17 +7,17 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import delete, func, select
 
-from gateway.accounts import models, services
-from gateway.accounts.types import Role, Team, User
-from gateway.cost import ensure_room
-from gateway.errors import ErrorCode, UserError, UserErrors
-from gateway.live_access import access_changed
-from gateway.relay import load_input_row
+from fiche.accounts import models, services
+from fiche.accounts.types import Role, Team, User
+from fiche.cost import ensure_room
+from fiche.errors import ErrorCode, UserError, UserErrors
+from fiche.live_access import access_changed
+from fiche.relay import load_input_row
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["AccountMutations"]
 

@@ -7,15 +7,15 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import or_, select
 
-from gateway.accounts import models
-from gateway.accounts.services import MAX_TEAMS
-from gateway.accounts.types import USER_COLUMNS, Role, Team, User, Viewer, user_from_row
-from gateway.cost import list_size
-from gateway.relay import Connection, SortKey, decode_id, page_size, paginate
-from gateway.text import like_pattern
+from fiche.accounts import models
+from fiche.accounts.services import MAX_TEAMS
+from fiche.accounts.types import USER_COLUMNS, Role, Team, User, Viewer, user_from_row
+from fiche.cost import list_size
+from fiche.relay import Connection, SortKey, decode_id, page_size, paginate
+from fiche.text import like_pattern
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["AccountQueries"]
 

@@ -7,8 +7,8 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.accounts import models
-from gateway.errors import UserErrors
+from fiche.accounts import models
+from fiche.errors import UserErrors
 
 __all__ = ["EMAIL_RE", "HANDLE_RE", "MAX_TEAMS", "MAX_TEAMS_PER_USER", "MAX_TEAM_MEMBERS", "check_email", "check_handle", "create_user"]
 

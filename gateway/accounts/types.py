@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from gateway.accounts import models
-from gateway.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS_PER_USER
-from gateway.cost import list_size
-from gateway.relay import Node
+from fiche.accounts import models
+from fiche.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS_PER_USER
+from fiche.cost import list_size
+from fiche.relay import Node
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["Organization", "Role", "Team", "User", "Viewer", "user_from_row"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.execution.batch import BatchResolverError, batch_form, batched, load_optional
-from gateway.execution.executor import FALLBACKS, BreadthFirstExecutor
+from fiche.execution.batch import BatchResolverError, batch_form, batched, load_optional
+from fiche.execution.executor import FALLBACKS, BreadthFirstExecutor
 
 __all__ = ["EXECUTORS", "FALLBACKS", "BatchResolverError", "BreadthFirstExecutor", "batch_form", "batched", "executor_class", "load_optional"]
 

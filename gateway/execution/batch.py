@@ -13,7 +13,7 @@ arguments; its GraphQL type is the element type of the ``list[...]`` return anno
 so graphql-core's executor, and any code that calls the field per object, keeps working:
 it calls the batch form with a list of one parent, and a DataLoader behind it still
 merges those calls into one statement. The breadth-first executor
-(:mod:`gateway.execution.executor`) finds the batch form on the field and calls it once
+(:mod:`fiche.execution.executor`) finds the batch form on the field and calls it once
 per position with every parent. The first parameter is the parents; the second must be
 named ``info``; further parameters are the field's GraphQL arguments, as in any
 Strawberry resolver. An item of the returned list that is an ``Exception`` becomes that

@@ -4,7 +4,7 @@ objects at its position, not once per object.
 graphql-core completes a response object by object: a resolve info, a path, an awaitable
 check and a leaf completion for each of the ~14,000 fields of the heavy query. Here a
 selection position holds a list of parents; a plain attribute field is read with one
-getter over the list, a batch field (:mod:`gateway.execution.batch`) is called once, a
+getter over the list, a batch field (:mod:`fiche.execution.batch`) is called once, a
 field with only a per-object resolver is called per object with its own ``info``; leaves
 are coerced in a tight loop and objects are built as plain dicts, in the operation's
 field order (aliases and merged fields come from graphql-core's own field collection).
@@ -58,8 +58,8 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import PARENT_PARAMSPEC, StrawberryResolver
 
-from gateway.execution.batch import BatchFunction, batch_form
-from gateway.execution.positions import ROOT, Failed, FieldSpots, ItemSpots, Propagate, Record, Spots, Subset
+from fiche.execution.batch import BatchFunction, batch_form
+from fiche.execution.positions import ROOT, Failed, FieldSpots, ItemSpots, Propagate, Record, Spots, Subset
 
 __all__ = ["FALLBACKS", "BreadthFirstExecutor"]
 

@@ -1,6 +1,6 @@
 """Where values stand in a response, and what marks a failed one.
 
-The breadth-first executor (:mod:`gateway.execution.executor`) handles columns of values,
+The breadth-first executor (:mod:`fiche.execution.executor`) handles columns of values,
 one per slot of a selection position. A slot's response path is only needed for a
 per-object resolver's ``info`` or for an error, so :class:`Spots` make paths on demand; a
 failed slot holds :class:`Failed`, and a null bound for the nearest nullable position

@@ -3,7 +3,7 @@
 Strawberry's built-in GraphiQL page loads React and GraphiQL from a CDN, which
 breaks without internet access. Here the same tools are shipped inside the
 package (``assets/``, pinned and checksummed by ``assets.lock.json``, rebuilt
-by ``python -m gateway.graphiql.fetch_assets``) and served by the gateway
+by ``python -m fiche.graphiql.fetch_assets``) and served by the gateway
 under :data:`ASSET_URL_PREFIX`. The page itself is ``page.html``; it refers to
 same-origin URLs only.
 """

@@ -5,9 +5,9 @@ The lock file pins every npm package at an exact version, the ``integrity``
 
 Usage (from the repository root)::
 
-    python -m gateway.graphiql.fetch_assets           # download, verify, (re)write assets/
-    python -m gateway.graphiql.fetch_assets --check   # verify assets/ against the lock, no network
-    python -m gateway.graphiql.fetch_assets --relock  # re-pin integrity and sha256 from the registry
+    python -m fiche.graphiql.fetch_assets           # download, verify, (re)write assets/
+    python -m fiche.graphiql.fetch_assets --check   # verify assets/ against the lock, no network
+    python -m fiche.graphiql.fetch_assets --relock  # re-pin integrity and sha256 from the registry
 
 ``--relock`` trusts whatever the registry serves for the pinned versions, so
 only use it after changing a version, and review the resulting diff.
@@ -351,7 +351,7 @@ def fetch_assets(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gateway.graphiql.fetch_assets",
+        prog="python -m fiche.graphiql.fetch_assets",
         description="(Re)create the offline GraphiQL assets from the npm registry.",
     )
     mode = parser.add_mutually_exclusive_group()

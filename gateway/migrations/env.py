@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection that ``gateway.migrate`` hands over."""
+"""Alembic environment: runs on the connection that ``fiche.migrate`` hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from gateway.db import Base
+from fiche.db import Base
 
 config = context.config
 connection = config.attributes["connection"]

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from gateway import hookimpl
-from gateway.notifications.schema import NotificationMutations, NotificationQueries, NotificationSubscriptions
-from gateway.notifications.service import RECORD_COLUMNS, record_from_row
-from gateway.notifications.types import Notification, notification_from_record
-from gateway.notifications.visibility import shown
-from gateway.notifications import models
+from fiche import hookimpl
+from fiche.notifications.schema import NotificationMutations, NotificationQueries, NotificationSubscriptions
+from fiche.notifications.service import RECORD_COLUMNS, record_from_row
+from fiche.notifications.types import Notification, notification_from_record
+from fiche.notifications.visibility import shown
+from fiche.notifications import models
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 
 @hookimpl

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, TenantMixin, UTCDateTime, utcnow
+from fiche.db import Base, TenantMixin, UTCDateTime, utcnow
 
 __all__ = ["Notification", "NotificationCounter", "NotificationPreference"]
 

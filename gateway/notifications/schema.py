@@ -8,18 +8,18 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import func, select, update
 
-from gateway.cost import list_size
-from gateway.db import utcnow
-from gateway.errors import PublicError, UserError, UserErrors
-from gateway.notifications import models
-from gateway.notifications.kinds import MAX_NOTIFICATION_KINDS
-from gateway.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
-from gateway.notifications.types import Notification, NotificationPreference, notification_from_record
-from gateway.notifications.visibility import shown
-from gateway.relay import Connection, Edge, InvalidID, SortKey, connection_of, decode_id, page_size, paginate
+from fiche.cost import list_size
+from fiche.db import utcnow
+from fiche.errors import PublicError, UserError, UserErrors
+from fiche.notifications import models
+from fiche.notifications.kinds import MAX_NOTIFICATION_KINDS
+from fiche.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
+from fiche.notifications.types import Notification, NotificationPreference, notification_from_record
+from fiche.notifications.visibility import shown
+from fiche.relay import Connection, Edge, InvalidID, SortKey, connection_of, decode_id, page_size, paginate
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions"]
 
@@ -282,7 +282,7 @@ class NotificationSubscriptions:
                 last = record.seq
                 if current != viewer:
                     # The writer checked the recipient's access when it wrote the row; once
-                    # the socket's access changed (gateway.live_access), check it again.
+                    # the socket's access changed (fiche.live_access), check it again.
                     [record] = await shown(context, [record])
                 context.reset_loaders()
                 yield notification_from_record(record)

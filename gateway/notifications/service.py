@@ -15,11 +15,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import utcnow
-from gateway.notifications import models
+from fiche.db import utcnow
+from fiche.notifications import models
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NotificationRecord", "notify", "recipients_of", "retarget", "user_topic", "withdraw"]
 

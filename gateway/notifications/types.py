@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from gateway.accounts.types import User
-from gateway.notifications.service import NotificationRecord
-from gateway.relay import InvalidID, Node
+from fiche.accounts.types import User
+from fiche.notifications.service import NotificationRecord
+from fiche.relay import InvalidID, Node
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["Notification", "NotificationPreference", "notification_from_record"]
 

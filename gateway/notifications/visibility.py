@@ -15,10 +15,10 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gateway.notifications.service import NotificationRecord
+from fiche.notifications.service import NotificationRecord
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["HIDDEN_MESSAGE", "hidden_ids", "redact", "shown"]
 

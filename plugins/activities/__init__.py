@@ -5,7 +5,7 @@ Owns (SPEC):
 
 - A1 activity types: five built-in types every organisation has (seeded lazily and
   idempotently the first time an organisation reads or writes types, see
-  :mod:`plugins.activities.services.builtins`) and custom types managed by admins;
+  :mod:`fiche.plugins.activities.services.builtins`) and custom types managed by admins;
 - A2 activities (``Activity`` node): type, start / end with quick entry, sanitised rich
   text, attachments (file storage + authenticated download route), location, assignee,
   team, contact (defaulting to the location's preferred contact);
@@ -17,6 +17,6 @@ Owns (SPEC):
 - its part of the unified timeline (G12): ``ACTIVITY`` and ``REPORT`` entries;
 - demo data, merge and deletion hooks.
 
-It never imports another plugin: customers are reached through ``gateway.directory`` and
+It never imports another plugin: customers are reached through ``fiche.directory`` and
 ``node(id:)`` resolution, tasks through the ``create_task`` hook.
 """

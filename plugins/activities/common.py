@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # One implementation for every plugin: the names are this plugin's.
-from gateway.relay import input_pk as decode
-from gateway.relay import load_input_row as get_row
-from plugins.activities import models
-from plugins.activities.services.builtins import ensure_builtin_types
-from plugins.activities.reads import activity_from_row, activity_select
-from plugins.activities.types import Activity
+from fiche.relay import input_pk as decode
+from fiche.relay import load_input_row as get_row
+from fiche.plugins.activities import models
+from fiche.plugins.activities.services.builtins import ensure_builtin_types
+from fiche.plugins.activities.reads import activity_from_row, activity_select
+from fiche.plugins.activities.types import Activity
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["decode", "fetch_activity", "get_row", "seed_builtin_types"]
 

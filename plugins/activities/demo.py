@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from plugins.activities import models
-from plugins.activities.enums import FieldType, GpsStatus
-from plugins.activities.services.builtins import ensure_builtin_types
-from plugins.activities.services.geo import distance_m, status_for
-from plugins.activities.services.settings import GPS_RADIUS, SETTINGS
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.plugins.activities import models
+from fiche.plugins.activities.enums import FieldType, GpsStatus
+from fiche.plugins.activities.services.builtins import ensure_builtin_types
+from fiche.plugins.activities.services.geo import distance_m, status_for
+from fiche.plugins.activities.services.settings import GPS_RADIUS, SETTINGS
 
 if TYPE_CHECKING:
-    from gateway.demo import DemoContext
+    from fiche.demo import DemoContext
 
 __all__ = ["seed_demo"]
 

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from starlette.routing import BaseRoute
 
-from gateway import hookimpl
-from gateway.files import remove_after_commit
-from gateway.org_settings import OrganizationSettingSpec
-from gateway.schema import TypeExtension
-from plugins.activities import models, timeline
-from plugins.activities.demo import seed_demo as seed_demo_data
-from plugins.activities.loaders import make_loaders
-from plugins.activities.mutations import MUTATIONS
-from plugins.activities.mutations.activities import delete_activities
-from plugins.activities.nodes import NODE_RESOLVERS
-from plugins.activities.queries import ActivityQueries, customer_activities_field
-from plugins.activities.routes import routes
-from plugins.activities.services.settings import SETTINGS
-from plugins.activities.types import (
+from fiche import hookimpl
+from fiche.files import remove_after_commit
+from fiche.org_settings import OrganizationSettingSpec
+from fiche.schema import TypeExtension
+from fiche.plugins.activities import models, timeline
+from fiche.plugins.activities.demo import seed_demo as seed_demo_data
+from fiche.plugins.activities.loaders import make_loaders
+from fiche.plugins.activities.mutations import MUTATIONS
+from fiche.plugins.activities.mutations.activities import delete_activities
+from fiche.plugins.activities.nodes import NODE_RESOLVERS
+from fiche.plugins.activities.queries import ActivityQueries, customer_activities_field
+from fiche.plugins.activities.routes import routes
+from fiche.plugins.activities.services.settings import SETTINGS
+from fiche.plugins.activities.types import (
     Activity,
     ActivityAttachment,
     ActivityType,
@@ -33,10 +33,10 @@ from plugins.activities.types import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
-    from gateway.demo import DemoContext
-    from gateway.settings import Settings
-    from gateway.timeline import TimelineEntry, TimelineQuery
+    from fiche.context import OperationContext
+    from fiche.demo import DemoContext
+    from fiche.settings import Settings
+    from fiche.timeline import TimelineEntry, TimelineQuery
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from aiodataloader import DataLoader
 from sqlalchemy import select
 
-from gateway.directory import customer_branches
-from gateway.relay import Connection, SortKey, merge_pages, paginate_grouped
-from plugins.activities import models
-from plugins.activities.services.forms import FieldSpec
-from plugins.activities.reads import (
+from fiche.directory import customer_branches
+from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped
+from fiche.plugins.activities import models
+from fiche.plugins.activities.services.forms import FieldSpec
+from fiche.plugins.activities.reads import (
     ActivityBuilder,
     ATTACHMENT_COLUMNS,
     CHECK_COLUMNS,
@@ -33,10 +33,10 @@ from plugins.activities.reads import (
     report_from_row,
     type_from_row,
 )
-from plugins.activities.types import Activity, LocationCheck, ReportForm, ReportFormField
+from fiche.plugins.activities.types import Activity, LocationCheck, ReportForm, ReportFormField
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "ActivitiesByCustomerLoader",

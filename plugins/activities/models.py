@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
-from plugins.activities.enums import FieldType, GpsStatus
+from fiche.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
+from fiche.plugins.activities.enums import FieldType, GpsStatus
 
 __all__ = [
     "Activity",

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from plugins.activities import models
-from plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
+from fiche.plugins.activities import models
+from fiche.plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NODE_RESOLVERS"]
 

@@ -11,21 +11,21 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types.nodes import SelectedField
 
-from gateway.cost import list_size
-from gateway.datetimes import require_instant
-from gateway.errors import PublicError
-from gateway.execution import batched
-from gateway.relay import Connection, InvalidID, decode_id, page_size
-from plugins.activities import models
-from plugins.activities.common import seed_builtin_types
-from plugins.activities.loaders import ActivityQuery, CustomerActivitiesKey
-from plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_REPORT_FORMS
-from plugins.activities.services.builtins import missing_codes
-from plugins.activities.reads import FORM_COLUMNS, TYPE_COLUMNS, form_from_row, type_from_row
-from plugins.activities.types import Activity, ActivityType, ReportForm
+from fiche.cost import list_size
+from fiche.datetimes import require_instant
+from fiche.errors import PublicError
+from fiche.execution import batched
+from fiche.relay import Connection, InvalidID, decode_id, page_size
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import seed_builtin_types
+from fiche.plugins.activities.loaders import ActivityQuery, CustomerActivitiesKey
+from fiche.plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_REPORT_FORMS
+from fiche.plugins.activities.services.builtins import missing_codes
+from fiche.plugins.activities.reads import FORM_COLUMNS, TYPE_COLUMNS, form_from_row, type_from_row
+from fiche.plugins.activities.types import Activity, ActivityType, ReportForm
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ActivityFilter", "ActivityQueries", "customer_activities_field"]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.accounts.types import User
-from gateway.relay import AnySelect
-from plugins.activities import models
-from plugins.activities.types import Activity, ActivityAttachment, ActivityType, LocationCheck, Report, ReportForm, ReportFormField
+from fiche.accounts import models as accounts
+from fiche.accounts.types import User
+from fiche.relay import AnySelect
+from fiche.plugins.activities import models
+from fiche.plugins.activities.types import Activity, ActivityAttachment, ActivityType, LocationCheck, Report, ReportForm, ReportFormField
 
 __all__ = [
     "ACTIVITY_COLUMNS",

@@ -12,13 +12,13 @@ import nh3
 import strawberry
 from sqlalchemy import select
 
-from gateway.timeline import TimelineEntry, TimelineQuery, latest_per_location
-from plugins.activities import models
-from plugins.activities.reads import REPORT_COLUMNS, activity_from_row, activity_select, report_from_row
-from plugins.activities.types import Activity, Report
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche.plugins.activities import models
+from fiche.plugins.activities.reads import REPORT_COLUMNS, activity_from_row, activity_select, report_from_row
+from fiche.plugins.activities.types import Activity, Report
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ACTIVITY", "ActivityTimelineEntry", "REPORT", "REPORT_SOURCE", "ReportTimelineEntry", "SOURCE", "timeline_entries"]
 

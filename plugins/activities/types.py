@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.accounts.types import Team, User
-from gateway.cost import list_size
-from gateway.execution import batched
-from gateway.relay import Node, encode_id
-from plugins.activities.enums import FieldType, GpsStatus
-from plugins.activities.services.access import can_edit
-from plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY, MAX_FIELDS, MAX_FORMS_PER_TYPE, MAX_REPORTS_PER_ACTIVITY
+from fiche.accounts.types import Team, User
+from fiche.cost import list_size
+from fiche.execution import batched
+from fiche.relay import Node, encode_id
+from fiche.plugins.activities.enums import FieldType, GpsStatus
+from fiche.plugins.activities.services.access import can_edit
+from fiche.plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY, MAX_FIELDS, MAX_FORMS_PER_TYPE, MAX_REPORTS_PER_ACTIVITY
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "Activity",

@@ -6,8 +6,8 @@ import datetime as dt
 
 import strawberry
 
-from plugins.customers.enums import CustomFieldType
-from gateway.relay import Node
+from fiche.plugins.customers.enums import CustomFieldType
+from fiche.relay import Node
 
 __all__ = [
     "BooleanCustomFieldValue",

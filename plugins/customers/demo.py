@@ -22,13 +22,13 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from gateway.demo import DemoContext
-from gateway.text import fold
-from plugins.customers import models
-from plugins.customers.demo_data import FIRST_NAMES, FREE_ROLES, MEMOS, SECTORS, STREETS, SUFFIXES, SURNAMES, TOWNS, TRADES
-from plugins.customers.services.references import format_reference, reserve_numbers
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.demo import DemoContext
+from fiche.text import fold
+from fiche.plugins.customers import models
+from fiche.plugins.customers.demo_data import FIRST_NAMES, FREE_ROLES, MEMOS, SECTORS, STREETS, SUFFIXES, SURNAMES, TOWNS, TRADES
+from fiche.plugins.customers.services.references import format_reference, reserve_numbers
 
 __all__ = ["seed"]
 

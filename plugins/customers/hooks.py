@@ -6,25 +6,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import hookimpl
-from plugins.customers import custom_field_types, loaders, routes, timeline
-from plugins.customers.demo import seed
-from plugins.customers.mutations import MUTATIONS
-from plugins.customers.nodes import NODE_RESOLVERS
-from plugins.customers.queries import CustomerQueries
-from plugins.customers.services import hierarchy
-from plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerRelation
+from fiche import hookimpl
+from fiche.plugins.customers import custom_field_types, loaders, routes, timeline
+from fiche.plugins.customers.demo import seed
+from fiche.plugins.customers.mutations import MUTATIONS
+from fiche.plugins.customers.nodes import NODE_RESOLVERS
+from fiche.plugins.customers.queries import CustomerQueries
+from fiche.plugins.customers.services import hierarchy
+from fiche.plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerRelation
 
 if TYPE_CHECKING:
     from aiodataloader import DataLoader
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
-    from gateway.context import OperationContext
-    from gateway.demo import DemoContext
-    from gateway.directory import CustomerLocation
-    from gateway.settings import Settings
-    from gateway.timeline import TimelineEntry, TimelineQuery
+    from fiche.context import OperationContext
+    from fiche.demo import DemoContext
+    from fiche.directory import CustomerLocation
+    from fiche.settings import Settings
+    from fiche.timeline import TimelineEntry, TimelineQuery
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 

@@ -8,7 +8,7 @@ import datetime as dt
 import strawberry
 from strawberry.file_uploads import Upload
 
-from plugins.customers.enums import CustomerKind, CustomFieldType, RelationKind
+from fiche.plugins.customers.enums import CustomerKind, CustomFieldType, RelationKind
 
 __all__ = [
     "AddressCreateInput",

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import case, or_, select
 
-from gateway.relay import AnyColumn, AnySelect, Connection, SortKey, paginate_grouped
-from plugins.customers import models, reads
-from plugins.customers.custom_field_types import CustomFieldValue
-from plugins.customers.keys import PageKey
-from plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
+from fiche.relay import AnyColumn, AnySelect, Connection, SortKey, paginate_grouped
+from fiche.plugins.customers import models, reads
+from fiche.plugins.customers.custom_field_types import CustomFieldValue
+from fiche.plugins.customers.keys import PageKey
+from fiche.plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "AddressesByCustomerLoader",

@@ -1,6 +1,6 @@
 """Tables of the customers plugin. ORM entities are for writes; read paths select columns.
 
-Text that lists are sorted or searched by is stored folded (``gateway.text.fold``) and, on
+Text that lists are sorted or searched by is stored folded (``fiche.text.fold``) and, on
 PostgreSQL, with the byte-wise ``C`` collation, so that both databases order and match
 rows identically whatever the server's locale.
 """
@@ -30,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
-from gateway.text import fold
+from fiche.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
+from fiche.text import fold
 
 __all__ = [
     "Address",

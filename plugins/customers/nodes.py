@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from plugins.customers import reads
+from fiche.plugins.customers import reads
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
-    from gateway.nodes import NodeResolver
+    from fiche.context import OperationContext
+    from fiche.nodes import NodeResolver
 
 __all__ = ["NODE_RESOLVERS"]
 

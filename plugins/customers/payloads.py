@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.errors import UserError
-from plugins.customers.custom_field_types import CustomField
-from plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
+from fiche.errors import UserError
+from fiche.plugins.customers.custom_field_types import CustomField
+from fiche.plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
 
 __all__ = [
     "AddressDeletePayload",

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy import select
 
-from gateway.cost import list_size
-from gateway.errors import PublicError
-from gateway.relay import AnySelect, Connection, InvalidID, SortKey, decode_id, page_size, paginate
-from gateway.text import fold, like_pattern
-from plugins.customers import models, reads
-from plugins.customers.custom_field_types import CustomField
-from plugins.customers.enums import CustomerKind, CustomerSortField
-from plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
-from plugins.customers.services.hierarchy import descendants
-from plugins.customers.types import Customer
+from fiche.cost import list_size
+from fiche.errors import PublicError
+from fiche.relay import AnySelect, Connection, InvalidID, SortKey, decode_id, page_size, paginate
+from fiche.text import fold, like_pattern
+from fiche.plugins.customers import models, reads
+from fiche.plugins.customers.custom_field_types import CustomField
+from fiche.plugins.customers.enums import CustomerKind, CustomerSortField
+from fiche.plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
+from fiche.plugins.customers.services.hierarchy import descendants
+from fiche.plugins.customers.types import Customer
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["CustomerFilter", "CustomerOrder", "CustomerQueries"]
 

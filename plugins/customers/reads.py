@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.customers import custom_field_types as cft
-from plugins.customers import enums, models
-from plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
+from fiche.plugins.customers import custom_field_types as cft
+from fiche.plugins.customers import enums, models
+from fiche.plugins.customers.types import Address, Contact, Customer, CustomerDocument, CustomerMemo, CustomerRelation
 
 __all__ = [
     "ADDRESS_COLUMNS",

@@ -1,5 +1,5 @@
 """``GET /files/customer-documents/{id}``: download a customer document (authenticated,
-tenant-checked by :func:`gateway.files.download_route`)."""
+tenant-checked by :func:`fiche.files.download_route`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from gateway.files import StoredFile, download_route
-from plugins.customers import models
+from fiche.files import StoredFile, download_route
+from fiche.plugins.customers import models
 
 __all__ = ["DOWNLOAD_PATH", "routes"]
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.accounts.types import User
-from gateway.timeline import TimelineEntry, TimelineQuery, latest_per_location
-from plugins.customers import models
+from fiche.accounts import models as accounts
+from fiche.accounts.types import User
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche.plugins.customers import models
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["SOURCE", "CustomerEventEntry", "timeline_entries"]
 

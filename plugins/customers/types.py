@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from gateway.accounts.types import User
-from gateway.cost import list_size
-from gateway.execution import batched, load_optional
-from gateway.relay import Connection, Node, encode_id, page_size
-from plugins.customers.custom_field_types import CustomFieldValue
-from plugins.customers.enums import ContactRole, CustomerKind, RelationKind
-from plugins.customers.keys import PageKey
-from plugins.customers.services.bounds import MAX_ADDRESSES, MAX_CUSTOM_FIELDS, MAX_RELATIONS
+from fiche.accounts.types import User
+from fiche.cost import list_size
+from fiche.execution import batched, load_optional
+from fiche.relay import Connection, Node, encode_id, page_size
+from fiche.plugins.customers.custom_field_types import CustomFieldValue
+from fiche.plugins.customers.enums import ContactRole, CustomerKind, RelationKind
+from fiche.plugins.customers.keys import PageKey
+from fiche.plugins.customers.services.bounds import MAX_ADDRESSES, MAX_CUSTOM_FIELDS, MAX_RELATIONS
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["Address", "Contact", "Customer", "CustomerDocument", "CustomerMemo", "CustomerRelation"]
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from plugins.notes import models, services
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.plugins.notes import models, services
 
 if TYPE_CHECKING:
-    from gateway.demo import DemoContext
+    from fiche.demo import DemoContext
 
 __all__ = ["seed_demo"]
 

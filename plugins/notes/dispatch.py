@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.directory import customer_locations
-from gateway.notifications import NotificationKind, notify
-from gateway.notifications import service as inbox
-from gateway.relay import encode_id
-from plugins.notes import models, services
+from fiche.accounts import models as accounts
+from fiche.directory import customer_locations
+from fiche.notifications import NotificationKind, notify
+from fiche.notifications import service as inbox
+from fiche.relay import encode_id
+from fiche.plugins.notes import models, services
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["KINDS", "load_access", "note_access", "notify_note", "notify_task_change", "redact_notifications", "target_label"]
 

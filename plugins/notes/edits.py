@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from strawberry import UNSET
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from gateway.errors import UserErrors
-from plugins.notes import dispatch, models, services
-from plugins.notes.writes import (
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.errors import UserErrors
+from fiche.plugins.notes import dispatch, models, services
+from fiche.plugins.notes.writes import (
     check_mentions,
     load_for_edit,
     require_author,
@@ -28,8 +28,8 @@ from plugins.notes.writes import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.auth import Viewer
-    from gateway.context import OperationContext
+    from fiche.auth import Viewer
+    from fiche.context import OperationContext
 
 __all__ = ["complete_task", "delete_note", "reassign_task", "reopen_task", "update_note"]
 

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 import strawberry
 from sqlalchemy import select
 
-from gateway.accounts.types import User
-from gateway.execution import batched
-from gateway.relay import Connection, Edge, Node, SortKey, encode_id, page_size, paginate
-from plugins.notes import models
-from plugins.notes.inputs import After, First, NoteFilter, TaskFilter, note_query, task_query
-from plugins.notes.loaders import CountKey, PageKey
-from plugins.notes.types import Note
+from fiche.accounts.types import User
+from fiche.execution import batched
+from fiche.relay import Connection, Edge, Node, SortKey, encode_id, page_size, paginate
+from fiche.plugins.notes import models
+from fiche.plugins.notes.inputs import After, First, NoteFilter, TaskFilter, note_query, task_query
+from fiche.plugins.notes.loaders import CountKey, PageKey
+from fiche.plugins.notes.types import Note
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["CUSTOMER_FIELDS", "SUBJECT_FIELDS", "VIEWER_FIELDS"]
 

@@ -9,23 +9,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import hookimpl
-from gateway.notifications import NotificationKind
-from gateway.relay import encode_id
-from gateway.schema import SUBJECT_TYPES, TypeExtension
-from plugins.notes import demo as demo_data
-from plugins.notes import dispatch, lifecycle, loaders, nodes, timeline, writes
-from plugins.notes.fields import CUSTOMER_FIELDS, SUBJECT_FIELDS, VIEWER_FIELDS
-from plugins.notes.mutations import MUTATIONS
-from plugins.notes.queries import NotesQueries
-from plugins.notes.types import Note, NoteCategory, NoteTimelineEntry, TaskTimelineEntry
+from fiche import hookimpl
+from fiche.notifications import NotificationKind
+from fiche.relay import encode_id
+from fiche.schema import SUBJECT_TYPES, TypeExtension
+from fiche.plugins.notes import demo as demo_data
+from fiche.plugins.notes import dispatch, lifecycle, loaders, nodes, timeline, writes
+from fiche.plugins.notes.fields import CUSTOMER_FIELDS, SUBJECT_FIELDS, VIEWER_FIELDS
+from fiche.plugins.notes.mutations import MUTATIONS
+from fiche.plugins.notes.queries import NotesQueries
+from fiche.plugins.notes.types import Note, NoteCategory, NoteTimelineEntry, TaskTimelineEntry
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
-    from gateway.demo import DemoContext
-    from gateway.timeline import TimelineQuery
+    from fiche.context import OperationContext
+    from fiche.demo import DemoContext
+    from fiche.timeline import TimelineQuery
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 

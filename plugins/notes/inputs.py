@@ -10,10 +10,10 @@ from typing import Annotated
 
 import strawberry
 
-from gateway.errors import UserError
-from gateway.relay import Node, decode_id
-from gateway.text import fold
-from plugins.notes.types import Note, NoteCategory, NoteVisibility
+from fiche.errors import UserError
+from fiche.relay import Node, decode_id
+from fiche.text import fold
+from fiche.plugins.notes.types import Note, NoteCategory, NoteVisibility
 
 __all__ = [
     "After",

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
-from gateway.notifications import service as inbox
-from gateway.relay import encode_id
-from plugins.notes import models
-from plugins.notes.dispatch import DELETED, KINDS
+from fiche.notifications import service as inbox
+from fiche.relay import encode_id
+from fiche.plugins.notes import models
+from fiche.plugins.notes.dispatch import DELETED, KINDS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

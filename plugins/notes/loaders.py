@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 from aiodataloader import DataLoader
 from sqlalchemy import func, select
 
-from gateway.accounts import models as accounts
-from gateway.accounts.types import USER_COLUMNS, User, user_from_row
-from gateway.db import utcnow
-from gateway.directory import customer_branches
-from gateway.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped
-from gateway.text import like_pattern
-from plugins.notes import models, services
-from plugins.notes.inputs import NoteQuery, TaskQuery
-from plugins.notes.types import CATEGORY_COLUMNS, NOTE_COLUMNS, Mention, Note, NoteCategory, category_from_row, note_from_row
+from fiche.accounts import models as accounts
+from fiche.accounts.types import USER_COLUMNS, User, user_from_row
+from fiche.db import utcnow
+from fiche.directory import customer_branches
+from fiche.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped
+from fiche.text import like_pattern
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.inputs import NoteQuery, TaskQuery
+from fiche.plugins.notes.types import CATEGORY_COLUMNS, NOTE_COLUMNS, Mention, Note, NoteCategory, category_from_row, note_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "NEWEST_FIRST",

@@ -16,8 +16,8 @@ import enum
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from gateway.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
-from gateway.text import fold
+from fiche.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info, utcnow
+from fiche.text import fold
 
 __all__ = ["CustomerFollow", "Note", "NoteCategory", "NoteMention", "Visibility"]
 

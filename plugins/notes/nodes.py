@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import case, select
 
-from gateway.relay import InvalidID, decode_id
-from plugins.notes import models, services
-from plugins.notes.types import NOTE_COLUMNS, Note, NoteCategory, note_from_row
+from fiche.relay import InvalidID, decode_id
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.types import NOTE_COLUMNS, Note, NoteCategory, note_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["load_categories", "load_notes", "notification_visibility"]
 

@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.accounts.types import USER_COLUMNS, User, user_from_row
-from gateway.cost import list_size
-from gateway.errors import PublicError
-from gateway.relay import Connection, InvalidID, decode_id, page_size, paginate
-from gateway.text import fold
-from plugins.notes import models, services
-from plugins.notes.inputs import After, First, NoteFilter, NoteScope, note_query
-from plugins.notes.loaders import NEWEST_FIRST, notes_statement
-from plugins.notes.types import CATEGORY_COLUMNS, Note, NoteCategory, NoteVisibility, category_from_row, note_from_row
+from fiche.accounts import models as accounts
+from fiche.accounts.types import USER_COLUMNS, User, user_from_row
+from fiche.cost import list_size
+from fiche.errors import PublicError
+from fiche.relay import Connection, InvalidID, decode_id, page_size, paginate
+from fiche.text import fold
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.inputs import After, First, NoteFilter, NoteScope, note_query
+from fiche.plugins.notes.loaders import NEWEST_FIRST, notes_statement
+from fiche.plugins.notes.types import CATEGORY_COLUMNS, Note, NoteCategory, NoteVisibility, category_from_row, note_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NotesQueries", "rank_mentionable"]
 

@@ -14,11 +14,11 @@ from sqlalchemy import and_, false, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from gateway.datetimes import instant_problem
-from gateway.db import utcnow
-from gateway.errors import ErrorCode, UserErrors
-from gateway.relay import encode_id
-from plugins.notes import models
+from fiche.datetimes import instant_problem
+from fiche.db import utcnow
+from fiche.errors import ErrorCode, UserErrors
+from fiche.relay import encode_id
+from fiche.plugins.notes import models
 
 __all__ = [
     "FOLLOWED_CUSTOMER_NOTE",
@@ -156,7 +156,7 @@ def resolve_mentions(candidates: Sequence[MentionCandidate], users_by_handle: Ma
 
 
 class Access(Protocol):
-    """Who reads: a :class:`gateway.auth.Viewer` or a recipient's :class:`UserAccess`."""
+    """Who reads: a :class:`fiche.auth.Viewer` or a recipient's :class:`UserAccess`."""
 
     @property
     def user_id(self) -> int: ...

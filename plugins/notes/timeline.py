@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.timeline import TimelineEntry, TimelineQuery, latest_per_location
-from plugins.notes import models, services
-from plugins.notes.types import NOTE_COLUMNS, timeline_entry_from_row
+from fiche.accounts import models as accounts
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.types import NOTE_COLUMNS, timeline_entry_from_row
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["SOURCE", "timeline_entries"]
 

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from gateway.accounts.types import Team, User
-from gateway.cost import list_size
-from gateway.db import utcnow
-from gateway.execution import batched, load_optional
-from gateway.relay import InvalidID, Node, encode_id
-from gateway.timeline import TimelineEntry
-from plugins.notes import models, services
+from fiche.accounts.types import Team, User
+from fiche.cost import list_size
+from fiche.db import utcnow
+from fiche.execution import batched, load_optional
+from fiche.relay import InvalidID, Node, encode_id
+from fiche.timeline import TimelineEntry
+from fiche.plugins.notes import models, services
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = [
     "NOTE_COLUMNS",

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from gateway.errors import ErrorCode, UserErrors
-from gateway.relay import decode_input as decode
-from plugins.notes import dispatch, models, services
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.errors import ErrorCode, UserErrors
+from fiche.relay import decode_input as decode
+from fiche.plugins.notes import dispatch, models, services
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.auth import Viewer
-    from gateway.context import OperationContext
+    from fiche.auth import Viewer
+    from fiche.context import OperationContext
 
 __all__ = [
     "Draft",

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.cli import asgi_app, main, prepare_embedded_database
-from gateway.plugins import plugin_names
-from gateway.settings import Settings
+from fiche.cli import asgi_app, main, prepare_embedded_database
+from fiche.plugin_host import plugin_names
+from fiche.settings import Settings
 from tests.support import POSTGRES_ADMIN_URL, admin_sql
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def _tables(database: Path) -> set[str]:
 
 def test_console_script_is_installed() -> None:
     # when
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "fiche.cli", "--help"], capture_output=True, text=True, check=False)
     # then
     assert result.returncode == 0
     for command in ("serve", "db", "schema", "demo", "users", "token"):
@@ -143,7 +143,7 @@ def test_users_create_then_token_prints_a_usable_token(env: Path, capsys: pytest
     code = main(["token", "--email", "ada@acme.example"])
     token = capsys.readouterr().out.strip()
     # then
-    from gateway.auth import decode_token
+    from fiche.auth import decode_token
 
     assert created == 0 and code == 0
     identity = decode_token(Settings.from_env(), token)
@@ -184,8 +184,8 @@ def test_schema_export_check_fails_on_drift_and_passes_after_export(env: Path) -
 
 def test_committed_schema_matches_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
     """The drift test: ``schema.graphql`` at the repository root is what the code builds."""
-    from gateway.plugins import get_plugin_manager
-    from gateway.schema import build_schema, export_sdl
+    from fiche.plugin_host import get_plugin_manager
+    from fiche.schema import build_schema, export_sdl
 
     for name in ("FICHE_DISABLED_PLUGINS", "FICHE_INTROSPECTION", "FICHE_DEBUG"):
         monkeypatch.delenv(name, raising=False)
@@ -196,7 +196,7 @@ def test_committed_schema_matches_the_code(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_serve_demo_creates_the_demo_organisation_once(env: Path) -> None:
-    from gateway.cli import _ensure_demo
+    from fiche.cli import _ensure_demo
 
     # given
     settings = Settings.from_env()

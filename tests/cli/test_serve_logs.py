@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.cli import _report_demo, main
-from gateway.logs import JsonFormatter
-from gateway.settings import Settings
+from fiche.cli import _report_demo, main
+from fiche.logs import JsonFormatter
+from fiche.settings import Settings
 from tests.support import free_port
 
 SECRET = "serve-test-secret-key-long-enough-for-hs256"
@@ -63,7 +63,7 @@ def serve(log_json: bool) -> Iterator[Served]:
     port = free_port()
     env = {**os.environ, "FICHE_LOG_JSON": "1" if log_json else "0", "FICHE_LOG_LEVEL": "INFO"}
     with subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "fiche.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cli import WorkersRefused, serve_workers
-from gateway.settings import Settings
+from fiche.cli import WorkersRefused, serve_workers
+from fiche.settings import Settings
 from tests.cli.processes import alive, connection_owner, worker_pids
 from tests.plugins.notes.support import NOTE_CREATE
 from tests.plugins.notes.test_live import live_subscription
@@ -90,7 +90,7 @@ def test_serve_refuses_several_workers_on_the_memory_broker(tmp_path: Path, argu
     )
     # when
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(free_port()), *argument],
+        [sys.executable, "-m", "fiche.cli", "serve", "--port", str(free_port()), *argument],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )
     # then: one clear line, nothing served, nothing created
@@ -171,7 +171,7 @@ def serving(settings: Settings) -> Iterator[Served]:
         FICHE_LOG_LEVEL="WARNING",
         FICHE_WORKERS="0",
     )
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "fiche.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90

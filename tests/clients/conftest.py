@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.settings import Settings
+from fiche.app import create_app
+from fiche.settings import Settings
 from tests.clients.support import missing_prerequisites
 from tests.support import IN_CI, REDIS_URL, TestOrg, live_server
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.settings import Settings
+from fiche.settings import Settings
 from tests.clients.support import CHROMIUM, NodeScript, wait_until_subscribed
 from tests.clients.test_graphql_ws_client import redis_channel
 from tests.plugins.notes.support import inbox

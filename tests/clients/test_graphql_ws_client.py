@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 
-from gateway.app import build_state, create_app
-from gateway.notifications.service import user_topic
-from gateway.plugins import get_plugin_manager
-from gateway.settings import Settings
+from fiche.app import build_state, create_app
+from fiche.notifications.service import user_topic
+from fiche.plugin_host import get_plugin_manager
+from fiche.settings import Settings
 from tests.clients.support import NodeScript, wait_until_subscribed
 from tests.plugins.notes.support import NODE
 from tests.plugins.notes.test_live import write_note

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.context import AppState
-from gateway.plugins import BUILTIN_PLUGINS
-from gateway.settings import Settings
+from fiche.app import create_app
+from fiche.context import AppState
+from fiche.plugin_host import BUILTIN_PLUGINS
+from fiche.settings import Settings
 from tests.gateway import probe_plugins
 from tests.support import live_server
 

@@ -25,23 +25,23 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 
-from gateway import hookimpl
-from gateway.accounts import models as accounts
-from gateway.auth import Identity
-from gateway.directory import CustomerLocation
-from gateway.errors import PublicError, UserError, UserErrors
-from gateway.notifications import NotificationKind, notify
-from gateway.org_settings import OrganizationSettingSpec
-from gateway.relay import Node, decode_id, encode_id
-from gateway.schema import TypeExtension
-from gateway.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche import hookimpl
+from fiche.accounts import models as accounts
+from fiche.auth import Identity
+from fiche.directory import CustomerLocation
+from fiche.errors import PublicError, UserError, UserErrors
+from fiche.notifications import NotificationKind, notify
+from fiche.org_settings import OrganizationSettingSpec
+from fiche.relay import Node, decode_id, encode_id
+from fiche.schema import TypeExtension
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
-    from gateway.demo import DemoContext
-    from gateway.settings import Settings
+    from fiche.context import OperationContext
+    from fiche.demo import DemoContext
+    from fiche.settings import Settings
 
 PROBE_TOKEN_PREFIX = "probe-token:"
 PING = NotificationKind("PROBE_PING", "A probe pinged you.", default_enabled=True)
@@ -420,7 +420,7 @@ class TimelineCustomerProbe:
 
 class TimelineSqlProbe:
     """Entries ``JOINED``: one per team membership at its user's ``created_at``, located at
-    the team, found with :func:`gateway.timeline.latest_per_location`. ``calls`` records
+    the team, found with :func:`fiche.timeline.latest_per_location`. ``calls`` records
     every hook call, to prove batching."""
 
     def __init__(self) -> None:

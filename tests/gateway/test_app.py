@@ -12,11 +12,11 @@ import pytest
 from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
-from gateway.app import create_app
-from gateway.broker import RedisBroker
-from gateway.context import AppState
-from gateway.db import Database
-from gateway.graphiql import ASSET_URL_PREFIX, referenced_assets
+from fiche.app import create_app
+from fiche.broker import RedisBroker
+from fiche.context import AppState
+from fiche.db import Database
+from fiche.graphiql import ASSET_URL_PREFIX, referenced_assets
 from tests.gateway.ws_client import open_socket
 from tests.support import TestOrg, free_port, live_server
 

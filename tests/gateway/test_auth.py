@@ -11,10 +11,10 @@ import jwt
 import pytest
 from sqlalchemy import update
 
-from gateway.accounts import models
-from gateway.auth import ALGORITHM, Identity, decode_token, issue_token
-from gateway.relay import MAX_PK
-from gateway.settings import Settings
+from fiche.accounts import models
+from fiche.auth import ALGORITHM, Identity, decode_token, issue_token
+from fiche.relay import MAX_PK
+from fiche.settings import Settings
 from tests.gateway import probe_plugins
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg

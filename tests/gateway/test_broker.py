@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 
-from gateway import broker as broker_module
-from gateway.broker import Broker, MemoryBroker, RedisBroker, Subscription, broker_from_url
+from fiche import broker as broker_module
+from fiche.broker import Broker, MemoryBroker, RedisBroker, Subscription, broker_from_url
 from tests.support import REDIS_URL
 
 TIMEOUT = 5

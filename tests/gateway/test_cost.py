@@ -13,11 +13,11 @@ from graphql import get_introspection_query
 from strawberry.extensions import AddValidationRules
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from gateway.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS, MAX_TEAMS_PER_USER
-from gateway.context import ConnectionContext
-from gateway.cost import MAX_REPORTED_COST
-from gateway.relay import encode_id
-from gateway.schema import build_schema
+from fiche.accounts.services import MAX_TEAM_MEMBERS, MAX_TEAMS, MAX_TEAMS_PER_USER
+from fiche.context import ConnectionContext
+from fiche.cost import MAX_REPORTED_COST
+from fiche.relay import encode_id
+from fiche.schema import build_schema
 from tests.support import TestOrg, count_statements
 
 EXPONENTIAL = "{ users(first:100) { nodes { teams { members { teams { members { teams { members { id } } } } } } } } }"

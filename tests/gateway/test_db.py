@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text, update
 
-from gateway.accounts import models
-from gateway.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
+from fiche.accounts import models
+from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
 from tests.support import TestOrg
 
 # Ten root fields, each opening a read session of its own at the same time: more than

@@ -1,4 +1,4 @@
-"""Write helpers of ``gateway.db`` on both databases: ``lock`` makes writers of one resource
+"""Write helpers of ``fiche.db`` on both databases: ``lock`` makes writers of one resource
 take turns and shows the next one what the previous one committed; a unique constraint's
 violation becomes the CONFLICT it declares (``conflict_info``) through ``context.mutate``,
 and an undeclared one stays an error."""
@@ -12,10 +12,10 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstrain
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.accounts import models
-from gateway.context import operation_context
-from gateway.db import conflict_info, integrity_conflict, lock
-from gateway.errors import UserError
+from fiche.accounts import models
+from fiche.context import operation_context
+from fiche.db import conflict_info, integrity_conflict, lock
+from fiche.errors import UserError
 from tests.support import TestOrg
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType
 
-from gateway.plugins import get_plugin_manager
-from gateway.schema import build_schema
-from gateway.settings import Settings
+from fiche.plugin_host import get_plugin_manager
+from fiche.schema import build_schema
+from fiche.settings import Settings
 
 BUILT_IN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 

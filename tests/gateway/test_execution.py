@@ -13,7 +13,7 @@ import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.execution import FALLBACKS, BatchResolverError, BreadthFirstExecutor, batched, executor_class
+from fiche.execution import FALLBACKS, BatchResolverError, BreadthFirstExecutor, batched, executor_class
 from tests.differential import comparable
 
 CALLS: list[tuple[str, Any]] = []

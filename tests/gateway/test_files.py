@@ -1,4 +1,4 @@
-"""``gateway.files``: uploads are checked against the gateway's limits before anything is
+"""``fiche.files``: uploads are checked against the gateway's limits before anything is
 stored, and client-given names are only ever cleaned copies."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from gateway.errors import ErrorCode, UserErrors
-from gateway.files import accept_upload, clean_filename
-from gateway.settings import Settings
+from fiche.errors import ErrorCode, UserErrors
+from fiche.files import accept_upload, clean_filename
+from fiche.settings import Settings
 
 SETTINGS = Settings(secret_key="x", max_upload_bytes=10, allowed_upload_types=("text/plain", "application/pdf"))
 

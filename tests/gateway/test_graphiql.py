@@ -17,14 +17,14 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from gateway.graphiql import (
+from fiche.graphiql import (
     ASSET_URL_PREFIX,
     ASSETS_DIR,
     asset_routes,
     graphiql_html,
     referenced_assets,
 )
-from gateway.graphiql import fetch_assets as fa
+from fiche.graphiql import fetch_assets as fa
 
 EXTERNAL_URL = re.compile(r"https?://", re.IGNORECASE)
 PROTOCOL_RELATIVE_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']?\s*//""", re.IGNORECASE)

@@ -16,17 +16,17 @@ import pytest
 from sqlalchemy import func, inspect as sql_inspect, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway import hookimpl, hookspecs
-from gateway.accounts import models
-from gateway.app import build_state
-from gateway.context import AppState, ConnectionContext, operation_context
-from gateway.demo import DemoContext, create_demo
-from gateway.directory import CustomerLocation, customer_branches, customer_locations
-from gateway.migrate import alembic_config, upgrade
-from gateway.plugins import get_plugin_manager
-from gateway.relay import decode_id, encode_id
-from gateway.settings import Settings
-from gateway.storage import LocalFileStorage
+from fiche import hookimpl, hookspecs
+from fiche.accounts import models
+from fiche.app import build_state
+from fiche.context import AppState, ConnectionContext, operation_context
+from fiche.demo import DemoContext, create_demo
+from fiche.directory import CustomerLocation, customer_branches, customer_locations
+from fiche.migrate import alembic_config, upgrade
+from fiche.plugin_host import get_plugin_manager
+from fiche.relay import decode_id, encode_id
+from fiche.settings import Settings
+from fiche.storage import LocalFileStorage
 from tests.gateway import probe_plugins
 from tests.gateway.conftest import DOMAIN_PLUGINS, PROBE
 from tests.support import TestOrg

@@ -1,4 +1,4 @@
-"""The host's side of access on open WebSockets (gateway.live_access), with no domain
+"""The host's side of access on open WebSockets (fiche.live_access), with no domain
 plugin: each operation reloads the user, account changes are announced on the broker's
 ``access`` topic, a deleted user's socket is closed, and the registry forgets closed sockets."""
 
@@ -13,13 +13,13 @@ import pytest
 import websockets
 from sqlalchemy import delete, update
 
-from gateway import hookimpl
-from gateway.accounts import models
-from gateway.auth import Identity, identify, issue_token, load_viewers
-from gateway.context import AppState, operation_context
-from gateway.db import utcnow
-from gateway.live_access import ACCESS_TOPIC, access_changed
-from gateway.relay import encode_id
+from fiche import hookimpl
+from fiche.accounts import models
+from fiche.auth import Identity, identify, issue_token, load_viewers
+from fiche.context import AppState, operation_context
+from fiche.db import utcnow
+from fiche.live_access import ACCESS_TOPIC, access_changed
+from fiche.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, open_socket
 from tests.support import REDIS_URL, TestOrg

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from gateway.jsonlimits import MAX_JSON_DEPTH, JSONTooDeep, NotAnObject, loads, loads_object
+from fiche.jsonlimits import MAX_JSON_DEPTH, JSONTooDeep, NotAnObject, loads, loads_object
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, open_socket, receive_text
 from tests.support import TestOrg

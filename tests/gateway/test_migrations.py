@@ -1,4 +1,4 @@
-"""Storage (G9): ``gateway.migrate.upgrade`` builds a fresh SQLite file or PostgreSQL
+"""Storage (G9): ``fiche.migrate.upgrade`` builds a fresh SQLite file or PostgreSQL
 database with every table of every registered plugin, is idempotent, and the migrations
 match the models (autogenerate finds nothing to add)."""
 
@@ -19,10 +19,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.db import Base
-from gateway.migrate import alembic_config, upgrade
-from gateway.plugins import get_plugin_manager
-from gateway.settings import Settings
+from fiche.db import Base
+from fiche.migrate import alembic_config, owned_by, package_of, upgrade
+from fiche.plugin_host import get_plugin_manager
+from fiche.settings import Settings
 from tests.support import POSTGRES_ADMIN_URL, admin_sql, partner_installed
 
 SETTINGS = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="migration-tests-secret-key-long-enough")
@@ -59,14 +59,11 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 def plugin_tables(pm: pluggy.PluginManager) -> set[str]:
     """The tables of the models of every registered plugin's package."""
-    packages = set()
-    for plugin in pm.get_plugins():
-        module = getattr(plugin, "__name__", "")
-        packages.add("gateway" if module.startswith("gateway.") else module.rsplit(".", 1)[0])
+    packages = {package_of(getattr(plugin, "__name__", "")) for plugin in pm.get_plugins()}
     tables: set[str] = set()
     for mapper in Base.registry.mappers:
         owner = mapper.class_.__module__
-        if any(owner == package or owner.startswith(package + ".") for package in packages):
+        if any(owned_by(package, owner) for package in packages):
             tables.update(table.name for table in mapper.tables)
     return tables
 
@@ -290,7 +287,7 @@ async def test_upgrade_makes_references_differing_only_by_case_distinct(pm: plug
 
 
 def test_every_table_of_every_plugin_never_reuses_ids(pm: pluggy.PluginManager) -> None:
-    # then: gateway.db.Base gives every model's table AUTOINCREMENT on SQLite
+    # then: fiche.db.Base gives every model's table AUTOINCREMENT on SQLite
     tables = [Base.metadata.tables[name] for name in sorted(plugin_tables(pm))]
     assert [table.name for table in tables if not table.dialect_options["sqlite"]["autoincrement"]] == []
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.context import ConnectionContext, OperationContext
-from gateway.notifications import models, notify
+from fiche.accounts import models as accounts
+from fiche.context import ConnectionContext, OperationContext
+from fiche.notifications import models, notify
 from tests.gateway.conftest import PROBE
 from tests.gateway.test_notifications_live import SUBSCRIBE, connect_as, listening
 from tests.gateway.test_notifications_live import notify as probe_notify

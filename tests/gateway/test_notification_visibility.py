@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from gateway import hookimpl
-from gateway.accounts.models import Role
-from gateway.context import OperationContext, operation_context
-from gateway.notifications import notify
-from gateway.notifications.visibility import HIDDEN_MESSAGE
-from gateway.relay import InvalidID, decode_id, encode_id
+from fiche import hookimpl
+from fiche.accounts.models import Role
+from fiche.context import OperationContext, operation_context
+from fiche.notifications import notify
+from fiche.notifications.visibility import HIDDEN_MESSAGE
+from fiche.relay import InvalidID, decode_id, encode_id
 from tests.differential import REFERENCE_RUN
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket

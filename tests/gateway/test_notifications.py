@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gateway.context import operation_context
-from gateway.notifications import models, notify, user_topic
-from gateway.relay import decode_id, encode_id
+from fiche.context import operation_context
+from fiche.notifications import models, notify, user_topic
+from fiche.relay import decode_id, encode_id
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -334,8 +334,8 @@ async def test_withdraw_and_retarget_change_only_the_rows_they_name(org: TestOrg
     """The service API plugins use to keep inbox rows in step with what they point at."""
     from sqlalchemy import select
 
-    from gateway.notifications import models as inbox_models
-    from gateway.notifications.service import recipients_of, retarget, withdraw
+    from fiche.notifications import models as inbox_models
+    from fiche.notifications.service import recipients_of, retarget, withdraw
 
     # given: two inbox rows about two subjects, leading to one target
     async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from gateway.context import ConnectionContext
-from gateway.notifications import user_topic
-from gateway.relay import encode_id
+from fiche.context import ConnectionContext
+from fiche.notifications import user_topic
+from fiche.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
 from tests.support import REDIS_URL, TestOrg

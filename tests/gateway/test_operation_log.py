@@ -12,8 +12,8 @@ import httpx
 import orjson
 import pytest
 
-from gateway.context import OperationScope
-from gateway.logs import JsonFormatter
+from fiche.context import OperationScope
+from fiche.logs import JsonFormatter
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, open_socket
 from tests.support import TestOrg

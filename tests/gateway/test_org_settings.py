@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway.context import operation_context
-from gateway.org_settings import get_setting
+from fiche.context import operation_context
+from fiche.org_settings import get_setting
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 

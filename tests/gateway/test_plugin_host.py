@@ -13,12 +13,12 @@ import pytest
 import strawberry
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLNamedType, GraphQLObjectType, GraphQLSchema
 
-from gateway import plugins as gateway_plugins
-from gateway.app import build_state
-from gateway.context import operation_context
-from gateway.plugins import get_plugin_manager, plugin_names
-from gateway.schema import SchemaAssemblyError, build_schema, export_sdl
-from gateway.settings import Settings
+from fiche import plugin_host as gateway_plugins
+from fiche.app import build_state
+from fiche.context import operation_context
+from fiche.plugin_host import get_plugin_manager, plugin_names
+from fiche.schema import SchemaAssemblyError, build_schema, export_sdl
+from fiche.settings import Settings
 from tests.gateway import probe_plugins
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg, partner_installed

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.context import ConnectionContext
-from gateway.relay import encode_id
-from gateway.schema import build_schema
+from fiche.context import ConnectionContext
+from fiche.relay import encode_id
+from fiche.schema import build_schema
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg, count_statements
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.context import AppState
-from gateway.settings import Settings
+from fiche.app import create_app
+from fiche.context import AppState
+from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, open_socket
 from tests.support import TestOrg, live_server

@@ -11,9 +11,9 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from gateway.accounts import models
-from gateway.notifications import models as inbox
-from gateway.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped
+from fiche.accounts import models
+from fiche.notifications import models as inbox
+from fiche.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 

@@ -9,13 +9,13 @@ import pluggy
 import pytest
 import strawberry
 
-from gateway import PROJECT_NAME, hookimpl, hookspecs
-from gateway.accounts.models import Role
-from gateway.auth import Viewer
-from gateway.context import ConnectionContext
-from gateway.relay import Node
-from gateway.schema import SUBJECT_TYPES, SchemaAssemblyError, TypeExtension, build_schema
-from gateway.settings import Settings
+from fiche import PROJECT_NAME, hookimpl, hookspecs
+from fiche.accounts.models import Role
+from fiche.auth import Viewer
+from fiche.context import ConnectionContext
+from fiche.relay import Node
+from fiche.schema import SUBJECT_TYPES, SchemaAssemblyError, TypeExtension, build_schema
+from fiche.settings import Settings
 
 
 @strawberry.type(description="A first subject type.")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select, true, update
 
-from gateway.accounts import models
-from gateway.db import TenantError
-from gateway.relay import SortKey, encode_id, paginate_grouped
+from fiche.accounts import models
+from fiche.db import TenantError
+from fiche.relay import SortKey, encode_id, paginate_grouped
 from tests.support import TestOrg
 
 NODE = "query Node($id: ID!) { node(id: $id) { __typename id ... on User { handle } } }"

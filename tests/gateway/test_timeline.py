@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from gateway import hookimpl
-from gateway.accounts import models
-from gateway.relay import encode_cursor, encode_id
+from fiche import hookimpl
+from fiche.accounts import models
+from fiche.relay import encode_cursor, encode_id
 from tests.gateway import probe_plugins
 from tests.gateway.probe_plugins import Memo
 from tests.support import TestOrg

@@ -15,10 +15,10 @@ import httpx
 import jwt
 import pytest
 
-from gateway.app import create_app
-from gateway.auth import ALGORITHM
-from gateway.context import AppState
-from gateway.relay import encode_id
+from fiche.app import create_app
+from fiche.auth import ALGORITHM
+from fiche.context import AppState
+from fiche.relay import encode_id
 from tests.plugins.activities.fixtures import ACTIVITY_CREATE, customer, type_ids
 from tests.support import TestOrg
 

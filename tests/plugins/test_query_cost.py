@@ -21,14 +21,14 @@ from graphql import (
     parse,
 )
 
-from gateway.accounts import services as accounts
-from gateway.cost import COST_KEY, operation_cost
-from gateway.relay import encode_id
-from plugins.activities.mutations import activity_types as activity_type_mutations
-from plugins.activities.mutations import forms as form_mutations
-from plugins.activities.mutations import reports as report_mutations
-from plugins.customers.services import addresses, custom_fields, lifecycle, relations
-from plugins.notes import services as notes
+from fiche.accounts import services as accounts
+from fiche.cost import COST_KEY, operation_cost
+from fiche.relay import encode_id
+from fiche.plugins.activities.mutations import activity_types as activity_type_mutations
+from fiche.plugins.activities.mutations import forms as form_mutations
+from fiche.plugins.activities.mutations import reports as report_mutations
+from fiche.plugins.customers.services import addresses, custom_fields, lifecycle, relations
+from fiche.plugins.notes import services as notes
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
 from tests.plugins.customers.fixtures import add_address, company, seed_customers
 from tests.plugins.notes.support import note_create

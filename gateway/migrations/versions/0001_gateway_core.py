@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.db
+import fiche.db
 
 
 revision: str = 'gateway0001'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('slug', sa.String(length=80), nullable=False),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
     sa.UniqueConstraint('slug', name=op.f('uq_organizations_slug'))
     )
@@ -61,7 +61,7 @@ def upgrade() -> None:
     sa.Column('handle', sa.String(length=40), nullable=False),
     sa.Column('role', sa.Enum('ADMIN', 'MANAGER', 'MEMBER', 'TECHNICIAN', name='user_role', native_enum=False, length=20), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_users_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -94,8 +94,8 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.String(length=120), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=500), nullable=True),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', gateway.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', fiche.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_notifications_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_notifications_organization_id_organizations'), ondelete='CASCADE'),

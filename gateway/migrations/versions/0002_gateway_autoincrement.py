@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.migration_ops import rebuild_with_autoincrement
+from fiche.migration_ops import rebuild_with_autoincrement
 
 revision: str = 'gateway0002'
 down_revision: str | Sequence[str] | None = 'gateway0001'

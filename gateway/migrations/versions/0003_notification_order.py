@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
 
-from gateway.migration_ops import rebuild_with_autoincrement
+from fiche.migration_ops import rebuild_with_autoincrement
 
 revision: str = 'gateway0003'
 down_revision: str | Sequence[str] | None = 'gateway0002'

@@ -8,22 +8,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, select
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from gateway.directory import CustomerLocation, customer_locations
-from gateway.errors import UserError, UserErrors
-from gateway.files import remove_after_commit
-from plugins.activities import models
-from plugins.activities.common import decode, fetch_activity, get_row
-from plugins.activities.services.access import check_assignee, check_can_edit
-from plugins.activities.services.sanitise import clean_description
-from plugins.activities.services.timing import TimeEntry, resolve_times
-from plugins.activities.types import Activity
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.directory import CustomerLocation, customer_locations
+from fiche.errors import UserError, UserErrors
+from fiche.files import remove_after_commit
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import decode, fetch_activity, get_row
+from fiche.plugins.activities.services.access import check_assignee, check_can_edit
+from fiche.plugins.activities.services.sanitise import clean_description
+from fiche.plugins.activities.services.timing import TimeEntry, resolve_times
+from fiche.plugins.activities.types import Activity
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ActivityMutations", "ActivityPayload", "DeletePayload", "delete_activities"]
 

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, func, select
 
-from gateway.cost import ensure_room
-from gateway.errors import ErrorCode, UserError, UserErrors
-from plugins.activities import models
-from plugins.activities.common import decode, get_row
-from plugins.activities.mutations.activities import DeletePayload
-from plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_FORMS_PER_TYPE
-from plugins.activities.services.builtins import ensure_builtin_types
-from plugins.activities.services.catalogue import check_colour, check_icon, check_name, check_unique_name, optional_text
-from plugins.activities.reads import TYPE_COLUMNS, type_from_row
-from plugins.activities.types import ActivityType
+from fiche.cost import ensure_room
+from fiche.errors import ErrorCode, UserError, UserErrors
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import decode, get_row
+from fiche.plugins.activities.mutations.activities import DeletePayload
+from fiche.plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_FORMS_PER_TYPE
+from fiche.plugins.activities.services.builtins import ensure_builtin_types
+from fiche.plugins.activities.services.catalogue import check_colour, check_icon, check_name, check_unique_name, optional_text
+from fiche.plugins.activities.reads import TYPE_COLUMNS, type_from_row
+from fiche.plugins.activities.types import ActivityType
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ActivityTypeMutations"]
 

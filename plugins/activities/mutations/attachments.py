@@ -9,19 +9,19 @@ import strawberry
 from sqlalchemy import func, select
 from strawberry.file_uploads import Upload
 
-from gateway.cost import ensure_room
-from gateway.errors import UserError
-from gateway.files import accept_upload, remove_after_commit
-from plugins.activities import models
-from plugins.activities.common import get_row
-from plugins.activities.mutations.activities import DeletePayload
-from plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
-from plugins.activities.services.access import check_can_edit
-from plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY
-from plugins.activities.types import ActivityAttachment
+from fiche.cost import ensure_room
+from fiche.errors import UserError
+from fiche.files import accept_upload, remove_after_commit
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import get_row
+from fiche.plugins.activities.mutations.activities import DeletePayload
+from fiche.plugins.activities.reads import ATTACHMENT_COLUMNS, attachment_from_row
+from fiche.plugins.activities.services.access import check_can_edit
+from fiche.plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVITY
+from fiche.plugins.activities.types import ActivityAttachment
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["AttachmentMutations"]
 

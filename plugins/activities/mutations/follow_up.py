@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.datetimes import instant_problem
-from gateway.errors import UserError, UserErrors
-from gateway.relay import Node, encode_id
-from plugins.activities import models
-from plugins.activities.common import decode, fetch_activity, get_row
-from plugins.activities.types import Activity
+from fiche.datetimes import instant_problem
+from fiche.errors import UserError, UserErrors
+from fiche.relay import Node, encode_id
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import decode, fetch_activity, get_row
+from fiche.plugins.activities.types import Activity
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["FollowUpMutations"]
 

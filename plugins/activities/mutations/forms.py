@@ -7,22 +7,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from sqlalchemy import delete, func, select
 
-from gateway.cost import ensure_room
-from gateway.errors import UserError, UserErrors
-from plugins.activities import models
-from plugins.activities.common import get_row
-from plugins.activities.enums import FieldType
-from plugins.activities.mutations.activities import DeletePayload
-from plugins.activities.services.catalogue import check_name, check_unique_name, optional_text
-from plugins.activities.services.bounds import MAX_REPORT_FORMS
-from plugins.activities.services.forms import FieldSpec, check_definitions
-from plugins.activities.reads import FORM_COLUMNS, form_from_row
-from plugins.activities.types import ReportForm
+from fiche.cost import ensure_room
+from fiche.errors import UserError, UserErrors
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import get_row
+from fiche.plugins.activities.enums import FieldType
+from fiche.plugins.activities.mutations.activities import DeletePayload
+from fiche.plugins.activities.services.catalogue import check_name, check_unique_name, optional_text
+from fiche.plugins.activities.services.bounds import MAX_REPORT_FORMS
+from fiche.plugins.activities.services.forms import FieldSpec, check_definitions
+from fiche.plugins.activities.reads import FORM_COLUMNS, form_from_row
+from fiche.plugins.activities.types import ReportForm
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ReportFormMutations"]
 

@@ -7,20 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.db import utcnow
-from gateway.directory import customer_locations
-from gateway.errors import UserError, UserErrors
-from gateway.org_settings import get_setting
-from plugins.activities import models
-from plugins.activities.common import fetch_activity, get_row
-from plugins.activities.enums import GpsStatus
-from plugins.activities.services.access import check_can_edit
-from plugins.activities.services.geo import distance_m, status_for, valid_coordinates, window_bounds
-from plugins.activities.services.settings import GPS_RADIUS, GPS_WINDOW
-from plugins.activities.types import Activity, LocationCheck
+from fiche.db import utcnow
+from fiche.directory import customer_locations
+from fiche.errors import UserError, UserErrors
+from fiche.org_settings import get_setting
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import fetch_activity, get_row
+from fiche.plugins.activities.enums import GpsStatus
+from fiche.plugins.activities.services.access import check_can_edit
+from fiche.plugins.activities.services.geo import distance_m, status_for, valid_coordinates, window_bounds
+from fiche.plugins.activities.services.settings import GPS_RADIUS, GPS_WINDOW
+from fiche.plugins.activities.types import Activity, LocationCheck
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["GpsMutations"]
 

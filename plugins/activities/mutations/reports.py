@@ -8,23 +8,23 @@ import strawberry
 from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
-from gateway.cost import ensure_room
-from gateway.db import utcnow
-from gateway.errors import UserError, UserErrors
-from gateway.org_settings import get_setting
-from plugins.activities import models
-from plugins.activities.common import decode, fetch_activity, get_row
-from plugins.activities.loaders import spec_from_field
-from plugins.activities.services.access import check_can_edit
-from plugins.activities.services.bounds import MAX_REPORTS_PER_ACTIVITY
-from plugins.activities.services.forms import validate_values
-from plugins.activities.services.reporting import check_report_time
-from plugins.activities.services.settings import REPORT_TIME_LIMIT
-from plugins.activities.reads import FIELD_COLUMNS, field_from_row
-from plugins.activities.types import Activity, Report
+from fiche.cost import ensure_room
+from fiche.db import utcnow
+from fiche.errors import UserError, UserErrors
+from fiche.org_settings import get_setting
+from fiche.plugins.activities import models
+from fiche.plugins.activities.common import decode, fetch_activity, get_row
+from fiche.plugins.activities.loaders import spec_from_field
+from fiche.plugins.activities.services.access import check_can_edit
+from fiche.plugins.activities.services.bounds import MAX_REPORTS_PER_ACTIVITY
+from fiche.plugins.activities.services.forms import validate_values
+from fiche.plugins.activities.services.reporting import check_report_time
+from fiche.plugins.activities.services.settings import REPORT_TIME_LIMIT
+from fiche.plugins.activities.reads import FIELD_COLUMNS, field_from_row
+from fiche.plugins.activities.types import Activity, Report
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["ReportMutations"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.errors import UserErrors
+from fiche.errors import UserErrors
 
 if TYPE_CHECKING:
-    from gateway.auth import Viewer
+    from fiche.auth import Viewer
 
 __all__ = ["can_edit", "check_assignee", "check_can_edit"]
 

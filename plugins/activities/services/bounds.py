@@ -1,12 +1,12 @@
 """How many items each list of the plugin returned whole (not as a connection) may hold.
 
-The query cost counts these sizes (``gateway.cost.list_size``); the mutations that add to
+The query cost counts these sizes (``fiche.cost.list_size``); the mutations that add to
 the lists refuse to go past them (LIMIT_EXCEEDED), so the declared sizes are true.
 """
 
 from __future__ import annotations
 
-from plugins.activities.services.forms import MAX_FIELDS
+from fiche.plugins.activities.services.forms import MAX_FIELDS
 
 __all__ = [
     "MAX_ACTIVITY_TYPES",

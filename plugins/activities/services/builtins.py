@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import utcnow
-from plugins.activities import models
+from fiche.db import utcnow
+from fiche.plugins.activities import models
 
 __all__ = ["BUILTIN_TYPES", "BuiltinType", "ensure_builtin_types", "missing_codes"]
 

@@ -1,7 +1,7 @@
 """Rules of the catalogue admins manage (A1, A4): type and form names, icons, colours.
 
 Type names and form names are unique in an organisation, ignoring case. Writers of a name
-call :func:`check_unique_name`, which first makes them take turns (``gateway.db.lock``):
+call :func:`check_unique_name`, which first makes them take turns (``fiche.db.lock``):
 of concurrent writers of one name the first wins and the others get a CONFLICT. The unique
 indexes on ``lower(name)`` are the last wall.
 """
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from gateway.db import lock
-from gateway.errors import UserErrors
-from plugins.activities import models
+from fiche.db import lock
+from fiche.errors import UserErrors
+from fiche.plugins.activities import models
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

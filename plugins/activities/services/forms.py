@@ -1,6 +1,6 @@
 """Report forms (A4): checking a form's field definitions, and checking submitted values
 against them. Every problem is reported at once, each with the path of its field.
-Patterns are compiled and run by RE2 (see :mod:`plugins.activities.services.patterns`)."""
+Patterns are compiled and run by RE2 (see :mod:`fiche.plugins.activities.services.patterns`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gateway.errors import ErrorCode, UserError, UserErrors
-from plugins.activities.enums import FieldType
-from plugins.activities.services.patterns import AnswerTooLong, PatternError, compile_pattern, fullmatches
+from fiche.errors import ErrorCode, UserError, UserErrors
+from fiche.plugins.activities.enums import FieldType
+from fiche.plugins.activities.services.patterns import AnswerTooLong, PatternError, compile_pattern, fullmatches
 
 __all__ = ["FieldSpec", "MAX_FIELDS", "MAX_TEXT", "check_definitions", "validate_values"]
 

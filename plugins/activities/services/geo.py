@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from plugins.activities.enums import GpsStatus
+from fiche.plugins.activities.enums import GpsStatus
 
 __all__ = ["EARTH_RADIUS_M", "distance_m", "status_for", "valid_coordinates", "window_bounds", "within_window"]
 

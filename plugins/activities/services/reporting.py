@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.errors import UserErrors
+from fiche.errors import UserErrors
 
 __all__ = ["check_report_time", "report_deadline"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import nh3
 
-from gateway.errors import UserErrors
+from fiche.errors import UserErrors
 
 __all__ = ["ALLOWED_TAGS", "MAX_DESCRIPTION", "clean_description"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.org_settings import OrganizationSettingSpec
+from fiche.org_settings import OrganizationSettingSpec
 
 __all__ = ["GPS_RADIUS", "GPS_WINDOW", "REPORT_TIME_LIMIT", "SETTINGS"]
 

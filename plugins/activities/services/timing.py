@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from gateway.datetimes import instant_problem, shifted
-from gateway.errors import ErrorCode, UserError, UserErrors
+from fiche.datetimes import instant_problem, shifted
+from fiche.errors import ErrorCode, UserError, UserErrors
 
 __all__ = ["DURATION_PRESETS", "TimeEntry", "resolve_times"]
 

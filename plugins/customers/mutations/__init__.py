@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from plugins.customers.mutations.custom_fields import CustomFieldMutations
-from plugins.customers.mutations.customers import CustomerMutations
-from plugins.customers.mutations.documents import DocumentMutations
-from plugins.customers.mutations.locations import LocationMutations
-from plugins.customers.mutations.relations import RelationMutations
+from fiche.plugins.customers.mutations.custom_fields import CustomFieldMutations
+from fiche.plugins.customers.mutations.customers import CustomerMutations
+from fiche.plugins.customers.mutations.documents import DocumentMutations
+from fiche.plugins.customers.mutations.locations import LocationMutations
+from fiche.plugins.customers.mutations.relations import RelationMutations
 
 __all__ = ["MUTATIONS"]
 

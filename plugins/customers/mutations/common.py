@@ -7,9 +7,9 @@ from typing import Any
 
 import strawberry
 
-from gateway.relay import input_pk as pk_of
-from gateway.relay import encode_id
-from plugins.customers.services.custom_fields import ValueIn
+from fiche.relay import input_pk as pk_of
+from fiche.relay import encode_id
+from fiche.plugins.customers.services.custom_fields import ValueIn
 
 __all__ = ["INPUT", "custom_values", "gid", "optional_pk", "pk_of", "sent"]
 

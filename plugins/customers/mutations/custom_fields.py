@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from plugins.customers import models, reads
-from plugins.customers.inputs import CustomFieldCreateInput, CustomFieldUpdateInput
-from plugins.customers.mutations.common import INPUT, gid, pk_of
-from plugins.customers.payloads import CustomFieldDeletePayload, CustomFieldPayload
-from plugins.customers.services import custom_fields
+from fiche.plugins.customers import models, reads
+from fiche.plugins.customers.inputs import CustomFieldCreateInput, CustomFieldUpdateInput
+from fiche.plugins.customers.mutations.common import INPUT, gid, pk_of
+from fiche.plugins.customers.payloads import CustomFieldDeletePayload, CustomFieldPayload
+from fiche.plugins.customers.services import custom_fields
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["CustomFieldMutations"]
 

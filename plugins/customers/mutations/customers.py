@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.files import remove_after_commit
-from plugins.customers import models, reads
-from plugins.customers.inputs import (
+from fiche.files import remove_after_commit
+from fiche.plugins.customers import models, reads
+from fiche.plugins.customers.inputs import (
     CustomerConvertInput,
     CustomerCreateInput,
     CustomerUpdateInput,
 )
-from plugins.customers.mutations.common import (
+from fiche.plugins.customers.mutations.common import (
     INPUT,
     custom_values,
     gid,
@@ -21,17 +21,17 @@ from plugins.customers.mutations.common import (
     pk_of,
     sent,
 )
-from plugins.customers.payloads import (
+from fiche.plugins.customers.payloads import (
     CustomerDeletePayload,
     CustomerMemoPayload,
     CustomerPayload,
 )
-from plugins.customers.services import customers as service
-from plugins.customers.services import lifecycle
-from plugins.customers.services.relations import set_memo
+from fiche.plugins.customers.services import customers as service
+from fiche.plugins.customers.services import lifecycle
+from fiche.plugins.customers.services.relations import set_memo
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["CustomerMutations"]
 

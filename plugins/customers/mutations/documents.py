@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.files import remove_after_commit
-from plugins.customers import reads
-from plugins.customers.inputs import CustomerDocumentUploadInput
-from plugins.customers.mutations.common import INPUT, gid, pk_of
-from plugins.customers.payloads import (
+from fiche.files import remove_after_commit
+from fiche.plugins.customers import reads
+from fiche.plugins.customers.inputs import CustomerDocumentUploadInput
+from fiche.plugins.customers.mutations.common import INPUT, gid, pk_of
+from fiche.plugins.customers.payloads import (
     CustomerDocumentDeletePayload,
     CustomerDocumentPayload,
 )
-from plugins.customers.services import documents
-from plugins.customers.services.customers import get_customer
+from fiche.plugins.customers.services import documents
+from fiche.plugins.customers.services.customers import get_customer
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["DocumentMutations"]
 

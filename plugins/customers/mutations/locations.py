@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from plugins.customers import reads
-from plugins.customers.inputs import AddressCreateInput, AddressUpdateInput, ContactCreateInput, ContactUpdateInput
-from plugins.customers.mutations.common import INPUT, gid, pk_of, sent
-from plugins.customers.payloads import AddressDeletePayload, AddressPayload, ContactDeletePayload, ContactPayload
-from plugins.customers.services import addresses, contacts
-from plugins.customers.services.customers import get_customer
+from fiche.plugins.customers import reads
+from fiche.plugins.customers.inputs import AddressCreateInput, AddressUpdateInput, ContactCreateInput, ContactUpdateInput
+from fiche.plugins.customers.mutations.common import INPUT, gid, pk_of, sent
+from fiche.plugins.customers.payloads import AddressDeletePayload, AddressPayload, ContactDeletePayload, ContactPayload
+from fiche.plugins.customers.services import addresses, contacts
+from fiche.plugins.customers.services.customers import get_customer
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["LocationMutations"]
 

@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from plugins.customers import models, reads
-from plugins.customers.inputs import CustomerRelationCreateInput
-from plugins.customers.mutations.common import INPUT, gid, pk_of
-from plugins.customers.payloads import CustomerRelationDeletePayload, CustomerRelationPayload
-from plugins.customers.services import relations
-from plugins.customers.services.customers import get_customer
+from fiche.plugins.customers import models, reads
+from fiche.plugins.customers.inputs import CustomerRelationCreateInput
+from fiche.plugins.customers.mutations.common import INPUT, gid, pk_of
+from fiche.plugins.customers.payloads import CustomerRelationDeletePayload, CustomerRelationPayload
+from fiche.plugins.customers.services import relations
+from fiche.plugins.customers.services.customers import get_customer
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["RelationMutations"]
 

@@ -1,5 +1,5 @@
 """Domain rules of customers, as plain async functions on a tenant-scoped session.
 
 No GraphQL in here: the mutations decode IDs and build payloads, these modules decide.
-Each raises :class:`gateway.errors.UserErrors` with the input path of the offending field.
+Each raises :class:`fiche.errors.UserErrors` with the input path of the offending field.
 """

@@ -18,12 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.cost import ensure_room
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services.locks import lock_location, refresh_locked
-from plugins.customers.services.bounds import MAX_ADDRESSES
-from plugins.customers.services.validation import (
+from fiche.cost import ensure_room
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.locks import lock_location, refresh_locked
+from fiche.plugins.customers.services.bounds import MAX_ADDRESSES
+from fiche.plugins.customers.services.validation import (
     IntegrityRule,
     check_coordinates,
     check_country,

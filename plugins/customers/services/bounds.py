@@ -1,6 +1,6 @@
 """How many items each list of a customer returned whole (not as a connection) may hold.
 
-The query cost counts these sizes (``gateway.cost.list_size``); creating, and merging two
+The query cost counts these sizes (``fiche.cost.list_size``); creating, and merging two
 customers, refuse to go past them (LIMIT_EXCEEDED), so the declared sizes are true.
 """
 

@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services.locks import lock_location, refresh_locked
-from plugins.customers.services.validation import (
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.locks import lock_location, refresh_locked
+from fiche.plugins.customers.services.validation import (
     IntegrityRule,
     check_email,
     check_phone,

@@ -14,11 +14,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.cost import ensure_room
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
-from plugins.customers.services.validation import IntegrityRule, required_text, translate_integrity_error
+from fiche.cost import ensure_room
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.bounds import MAX_CUSTOM_FIELDS
+from fiche.plugins.customers.services.validation import IntegrityRule, required_text, translate_integrity_error
 
 __all__ = [
     "ValueIn",

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.accounts import models as accounts
-from gateway.db import utcnow
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services import custom_fields, references
-from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import check_parent, lock_hierarchy
-from plugins.customers.services.locks import lock_location
-from plugins.customers.services.validation import check_email, check_phone, optional_text, translate_integrity_error
+from fiche.accounts import models as accounts
+from fiche.db import utcnow
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services import custom_fields, references
+from fiche.plugins.customers.services.events import record_event
+from fiche.plugins.customers.services.hierarchy import check_parent, lock_hierarchy
+from fiche.plugins.customers.services.locks import lock_location
+from fiche.plugins.customers.services.validation import check_email, check_phone, optional_text, translate_integrity_error
 
 __all__ = [
     "NewCustomer",

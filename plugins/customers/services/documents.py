@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import UserErrors
-from gateway.files import accept_upload
-from gateway.settings import Settings
-from gateway.storage import FileStorage
-from plugins.customers import models
+from fiche.errors import UserErrors
+from fiche.files import accept_upload
+from fiche.settings import Settings
+from fiche.storage import FileStorage
+from fiche.plugins.customers import models
 
 __all__ = ["delete_document", "get_document", "store_document"]
 

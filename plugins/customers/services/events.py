@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plugins.customers import models
+from fiche.plugins.customers import models
 
 __all__ = ["record_event"]
 

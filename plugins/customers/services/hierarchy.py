@@ -10,10 +10,10 @@ from sqlalchemy import CTE, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from gateway.db import lock
-from gateway.directory import CustomerLocation
-from gateway.errors import UserErrors
-from plugins.customers import models
+from fiche.db import lock
+from fiche.directory import CustomerLocation
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
 
 __all__ = ["MAX_DEPTH", "branches_of", "check_parent", "descendants", "lock_hierarchy", "locations_of"]
 
@@ -32,7 +32,7 @@ async def lock_hierarchy(session: AsyncSession) -> None:
 
 
 def _tenant(session: AsyncSession, customer: Any) -> list[Any]:
-    # The tenant filter of gateway.db does not reach into a recursive CTE; say it here.
+    # The tenant filter of fiche.db does not reach into a recursive CTE; say it here.
     organization_id = session.info.get("organization_id")
     return [] if organization_id is None else [customer.organization_id == organization_id]
 

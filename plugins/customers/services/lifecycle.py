@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import ErrorCode, UserErrors
-from plugins.customers import models
-from plugins.customers.services.bounds import MAX_ADDRESSES, MAX_RELATIONS
-from plugins.customers.services.events import record_event
-from plugins.customers.services.hierarchy import descendants, lock_hierarchy
-from plugins.customers.services.locks import lock_location
+from fiche.errors import ErrorCode, UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.bounds import MAX_ADDRESSES, MAX_RELATIONS
+from fiche.plugins.customers.services.events import record_event
+from fiche.plugins.customers.services.hierarchy import descendants, lock_hierarchy
+from fiche.plugins.customers.services.locks import lock_location
 
 __all__ = ["delete_customer", "merge_customers"]
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import lock
-from gateway.errors import UserErrors
+from fiche.db import lock
+from fiche.errors import UserErrors
 
 __all__ = ["lock_location", "refresh_locked"]
 

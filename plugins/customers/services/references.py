@@ -15,10 +15,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import lock
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services.validation import IntegrityRule
+from fiche.db import lock
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.validation import IntegrityRule
 
 __all__ = [
     "REFERENCE_RULE",

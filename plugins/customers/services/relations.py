@@ -6,11 +6,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.cost import ensure_room
-from gateway.errors import UserErrors
-from plugins.customers import models
-from plugins.customers.services.bounds import MAX_RELATIONS
-from plugins.customers.services.validation import IntegrityRule, optional_text, translate_integrity_error
+from fiche.cost import ensure_room
+from fiche.errors import UserErrors
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.bounds import MAX_RELATIONS
+from fiche.plugins.customers.services.validation import IntegrityRule, optional_text, translate_integrity_error
 
 __all__ = ["MEMO_MAX", "create_relation", "get_relation", "set_memo"]
 

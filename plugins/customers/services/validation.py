@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.accounts.services import EMAIL_RE
-from gateway.errors import UserErrors
+from fiche.accounts.services import EMAIL_RE
+from fiche.errors import UserErrors
 
 __all__ = [
     "IntegrityRule",

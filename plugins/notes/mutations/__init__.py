@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from plugins.notes.mutations.categories import NoteCategoryMutations
-from plugins.notes.mutations.following import FollowMutations
-from plugins.notes.mutations.notes import NoteMutations
-from plugins.notes.mutations.tasks import TaskMutations
+from fiche.plugins.notes.mutations.categories import NoteCategoryMutations
+from fiche.plugins.notes.mutations.following import FollowMutations
+from fiche.plugins.notes.mutations.notes import NoteMutations
+from fiche.plugins.notes.mutations.tasks import TaskMutations
 
 __all__ = ["MUTATIONS", "FollowMutations", "NoteCategoryMutations", "NoteMutations", "TaskMutations"]
 

@@ -7,20 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from sqlalchemy import func, select, update
 
-from gateway.db import lock
-from gateway.cost import ensure_room
-from gateway.errors import UserErrors
-from gateway.relay import encode_id
-from gateway.text import fold
-from plugins.notes import models, services
-from plugins.notes.inputs import NoteCategoryCreateInput, NoteCategoryDeletePayload, NoteCategoryPayload, NoteCategoryUpdateInput
-from plugins.notes.types import category_from_row
-from plugins.notes.writes import decode
+from fiche.db import lock
+from fiche.cost import ensure_room
+from fiche.errors import UserErrors
+from fiche.relay import encode_id
+from fiche.text import fold
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.inputs import NoteCategoryCreateInput, NoteCategoryDeletePayload, NoteCategoryPayload, NoteCategoryUpdateInput
+from fiche.plugins.notes.types import category_from_row
+from fiche.plugins.notes.writes import decode
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NoteCategoryMutations"]
 
@@ -28,7 +28,7 @@ __all__ = ["NoteCategoryMutations"]
 async def _refuse_duplicate(session: AsyncSession, name: str, keep: int | None = None) -> None:
     """Names are unique in the organisation, ignoring case and accents.
 
-    Writers of category names take turns until their transaction ends (``gateway.db.lock``),
+    Writers of category names take turns until their transaction ends (``fiche.db.lock``),
     so that of concurrent writers of one name the first wins and the others get a CONFLICT."""
     await lock(session, "notes.category-names")
     rows = (await session.execute(select(models.NoteCategory.id, models.NoteCategory.name))).all()

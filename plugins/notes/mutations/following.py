@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from sqlalchemy import delete
 
-from gateway.errors import UserErrors
-from plugins.notes import models
-from plugins.notes.inputs import CustomerFollowPayload, CustomerId
-from plugins.notes.services import follow_statement
-from plugins.notes.writes import decode
+from fiche.errors import UserErrors
+from fiche.plugins.notes import models
+from fiche.plugins.notes.inputs import CustomerFollowPayload, CustomerId
+from fiche.plugins.notes.services import follow_statement
+from fiche.plugins.notes.writes import decode
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["FollowMutations"]
 

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.relay import encode_id
-from plugins.notes import edits, writes
-from plugins.notes.inputs import NoteCreateInput, NoteDeletePayload, NoteId, NotePayload, NoteUpdateInput
-from plugins.notes.types import note_from_entity, visibility_from_graphql
+from fiche.relay import encode_id
+from fiche.plugins.notes import edits, writes
+from fiche.plugins.notes.inputs import NoteCreateInput, NoteDeletePayload, NoteId, NotePayload, NoteUpdateInput
+from fiche.plugins.notes.types import note_from_entity, visibility_from_graphql
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["NoteMutations"]
 

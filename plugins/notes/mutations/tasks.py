@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from plugins.notes import edits, writes
-from plugins.notes.inputs import TaskCreateInput, TaskId, TaskPayload
-from plugins.notes.types import note_from_entity, visibility_from_graphql
+from fiche.plugins.notes import edits, writes
+from fiche.plugins.notes.inputs import TaskCreateInput, TaskId, TaskPayload
+from fiche.plugins.notes.types import note_from_entity, visibility_from_graphql
 
 if TYPE_CHECKING:
-    from gateway.context import OperationContext
+    from fiche.context import OperationContext
 
 __all__ = ["TaskMutations"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from plugins.activities import models
+from fiche.plugins.activities import models
 from tests.plugins.activities.fixtures import ACTIVITY_CREATE, ACTIVITY_FIELDS, activity, ago, contact, customer, iso, type_ids
 from tests.support import TestOrg
 
@@ -54,7 +54,7 @@ async def test_member_records_an_activity_for_themselves(org: TestOrg) -> None:
 
 
 def org_user_id(org: TestOrg, who: str) -> str:
-    from gateway.relay import encode_id
+    from fiche.relay import encode_id
 
     return encode_id("User", org.users[who].id)
 

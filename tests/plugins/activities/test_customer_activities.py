@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.activities.fixtures import activity, ago, customer, iso, type_ids
 from tests.support import TestOrg
 

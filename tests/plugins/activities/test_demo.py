@@ -8,14 +8,14 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from gateway.accounts import models as accounts
-from gateway.context import AppState
-from gateway.demo import DemoContext, create_demo
-from plugins.activities import models
-from plugins.activities.demo import seed_demo
-from plugins.activities.enums import GpsStatus
-from plugins.activities.services.forms import FieldSpec, validate_values
-from plugins.activities.services.geo import distance_m
+from fiche.accounts import models as accounts
+from fiche.context import AppState
+from fiche.demo import DemoContext, create_demo
+from fiche.plugins.activities import models
+from fiche.plugins.activities.demo import seed_demo
+from fiche.plugins.activities.enums import GpsStatus
+from fiche.plugins.activities.services.forms import FieldSpec, validate_values
+from fiche.plugins.activities.services.geo import distance_m
 from tests.support import TestOrg
 
 

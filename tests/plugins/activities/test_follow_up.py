@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.relay import encode_id
-from gateway.settings import Settings
+from fiche.relay import encode_id
+from fiche.settings import Settings
 from tests.plugins.activities.fixtures import activity, ago, customer, iso
 from tests.support import TestOrg
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gateway.context import operation_context
-from gateway.relay import decode_id
-from plugins.activities.reads import activity_select
+from fiche.context import operation_context
+from fiche.relay import decode_id
+from fiche.plugins.activities.reads import activity_select
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
 from tests.support import TestOrg, count_statements
 

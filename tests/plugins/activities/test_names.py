@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from plugins.activities import models
+from fiche.plugins.activities import models
 from tests.support import GraphQLResult, TestOrg
 
 WRITERS = 12

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from plugins.activities import models
+from fiche.plugins.activities import models
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, set_setting, type_ids
 from tests.support import TestOrg
 

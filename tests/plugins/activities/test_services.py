@@ -10,18 +10,18 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.accounts.models import Role
-from gateway.auth import Viewer
-from gateway.errors import ErrorCode, UserErrors
-from plugins.activities.enums import FieldType, GpsStatus
-from plugins.activities.services.access import can_edit, check_assignee
-from plugins.activities.services.catalogue import check_colour, check_icon
-from plugins.activities.services.forms import MAX_TEXT, FieldSpec, check_definitions, validate_values
-from plugins.activities.services.geo import EARTH_RADIUS_M, distance_m, status_for, valid_coordinates, within_window
-from plugins.activities.services.patterns import MAX_PATTERN_INPUT, AnswerTooLong, fullmatches
-from plugins.activities.services.reporting import check_report_time, report_deadline
-from plugins.activities.services.sanitise import clean_description
-from plugins.activities.services.timing import TimeEntry, resolve_times
+from fiche.accounts.models import Role
+from fiche.auth import Viewer
+from fiche.errors import ErrorCode, UserErrors
+from fiche.plugins.activities.enums import FieldType, GpsStatus
+from fiche.plugins.activities.services.access import can_edit, check_assignee
+from fiche.plugins.activities.services.catalogue import check_colour, check_icon
+from fiche.plugins.activities.services.forms import MAX_TEXT, FieldSpec, check_definitions, validate_values
+from fiche.plugins.activities.services.geo import EARTH_RADIUS_M, distance_m, status_for, valid_coordinates, within_window
+from fiche.plugins.activities.services.patterns import MAX_PATTERN_INPUT, AnswerTooLong, fullmatches
+from fiche.plugins.activities.services.reporting import check_report_time, report_deadline
+from fiche.plugins.activities.services.sanitise import clean_description
+from fiche.plugins.activities.services.timing import TimeEntry, resolve_times
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 PARIS = (48.8566, 2.3522)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
 from tests.support import TestOrg, count_statements
 

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from plugins.activities import models
+from fiche.plugins.activities import models
 from tests.plugins.activities.fixtures import activity, customer, form, link_forms, type_ids
 from tests.support import TestOrg
 

@@ -73,8 +73,8 @@ async def add_address(org: TestOrg, customer_id: str, city: str = "Lyon", *, as_
 async def seed_customers(org: TestOrg, count: int, *, prefix: str = "Client") -> list[int]:
     """``count`` main customers written directly (fast), each with a representative, two
     contacts (one preferred), two addresses (one primary) and one branch with a contact."""
-    from plugins.customers import models
-    from plugins.customers.services.references import format_reference, reserve_numbers
+    from fiche.plugins.customers import models
+    from fiche.plugins.customers.services.references import format_reference, reserve_numbers
 
     representative = org.users["member"].id
     async with org.state.db.session(organization_id=org.organization_id, user_id=org.users["admin"].id) as session, session.begin():

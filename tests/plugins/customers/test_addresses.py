@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from gateway.relay import decode_id, encode_id
-from plugins.customers import models
+from fiche.relay import decode_id, encode_id
+from fiche.plugins.customers import models
 from tests.plugins.customers.fixtures import ADDRESS_CREATE, add_address, company
 from tests.support import TestOrg
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from gateway.directory import CustomerLocation, customer_branches, customer_locations
-from gateway.relay import decode_id
+from fiche.directory import CustomerLocation, customer_branches, customer_locations
+from fiche.relay import decode_id
 from tests.plugins.customers.fixtures import add_address, add_contact, company
 from tests.support import TestOrg, count_statements
 

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from gateway.relay import decode_id, encode_id
-from plugins.customers import models
+from fiche.relay import decode_id, encode_id
+from fiche.plugins.customers import models
 from tests.plugins.customers.fixtures import CONTACT_CREATE, add_contact, company
 from tests.support import TestOrg
 

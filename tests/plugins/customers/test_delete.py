@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from gateway.relay import decode_id, encode_id
-from plugins.customers import models
+from fiche.relay import decode_id, encode_id
+from fiche.plugins.customers import models
 from tests.plugins.customers.fixtures import add_address, add_contact, company
 from tests.support import TestOrg
 

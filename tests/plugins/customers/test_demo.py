@@ -7,11 +7,11 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from gateway import hookimpl
-from gateway.context import AppState
-from gateway.demo import DemoResult, create_demo
-from gateway.plugins import BUILTIN_PLUGINS, get_plugin_manager
-from plugins.customers import models
+from fiche import hookimpl
+from fiche.context import AppState
+from fiche.demo import DemoResult, create_demo
+from fiche.plugin_host import BUILTIN_PLUGINS, get_plugin_manager
+from fiche.plugins.customers import models
 from tests.support import count_statements
 
 OTHER_PLUGINS = tuple(name for name, _ in BUILTIN_PLUGINS if name != "customers")

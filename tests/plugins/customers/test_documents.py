@@ -13,9 +13,9 @@ import orjson
 import pytest
 from starlette.datastructures import Headers, UploadFile
 
-from gateway.app import create_app
-from gateway.context import AppState
-from gateway.settings import Settings
+from fiche.app import create_app
+from fiche.context import AppState
+from fiche.settings import Settings
 from tests.plugins.customers.fixtures import company
 from tests.support import TestOrg
 

@@ -8,10 +8,10 @@ import asyncio
 
 from sqlalchemy import select, update
 
-from gateway.directory import customer_branches
-from gateway.relay import decode_id
-from plugins.customers import models
-from plugins.customers.services.hierarchy import MAX_DEPTH
+from fiche.directory import customer_branches
+from fiche.relay import decode_id
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services.hierarchy import MAX_DEPTH
 from tests.plugins.customers.fixtures import company
 from tests.support import GraphQLResult, TestOrg
 

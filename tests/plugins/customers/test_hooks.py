@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import hookimpl
-from gateway.errors import UserErrors
-from gateway.relay import decode_id
-from plugins.customers import models
+from fiche import hookimpl
+from fiche.errors import UserErrors
+from fiche.relay import decode_id
+from fiche.plugins.customers import models
 from tests.plugins.customers.fixtures import add_contact, company
 from tests.support import TestOrg
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from gateway.context import operation_context
-from plugins.customers import models
-from plugins.customers.services import customers as customer_services
+from fiche.context import operation_context
+from fiche.plugins.customers import models
+from fiche.plugins.customers.services import customers as customer_services
 from tests.plugins.customers.fixtures import CUSTOMER_CREATE, add_address, add_contact, company
 from tests.support import GraphQLResult, TestOrg
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway.context import operation_context
-from plugins.customers.keys import PageKey
+from fiche.context import operation_context
+from fiche.plugins.customers.keys import PageKey
 from tests.plugins.customers.fixtures import seed_customers
 from tests.support import TestOrg, count_statements
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import build_state
-from gateway.migrate import upgrade
-from gateway.plugins import get_plugin_manager
-from gateway.relay import encode_id
-from gateway.schema import build_schema
-from gateway.settings import Settings
+from fiche.app import build_state
+from fiche.migrate import upgrade
+from fiche.plugin_host import get_plugin_manager
+from fiche.relay import encode_id
+from fiche.schema import build_schema
+from fiche.settings import Settings
 from tests.plugins.customers.fixtures import add_address, add_contact, company, person
 from tests.support import TestOrg, make_org, partner_installed
 

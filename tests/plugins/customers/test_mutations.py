@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from gateway.accounts import models as accounts
-from gateway.relay import encode_id
+from fiche.accounts import models as accounts
+from fiche.relay import encode_id
 from tests.plugins.customers.fixtures import CUSTOMER_CREATE, company, person
 from tests.support import TestOrg
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 
-from plugins.customers import custom_field_types, enums, hooks, inputs, payloads, queries, timeline, types
-from plugins.customers.mutations import MUTATIONS
+from fiche.plugins.customers import custom_field_types, enums, hooks, inputs, payloads, queries, timeline, types
+from fiche.plugins.customers.mutations import MUTATIONS
 from tests.plugins.customers.fixtures import company
 from tests.support import TestOrg
 
@@ -53,8 +53,8 @@ def foreign_fields(schema: strawberry.Schema) -> set[tuple[str, str]]:
         definition = schema.get_type_by_name(name)
         for field in getattr(definition, "fields", ()):
             resolver = field.base_resolver
-            module = getattr(resolver.wrapped_func, "__module__", "") if resolver is not None else "plugins.customers"
-            if not module.startswith("plugins.customers") and not module.startswith("gateway.relay"):
+            module = getattr(resolver.wrapped_func, "__module__", "") if resolver is not None else "fiche.plugins.customers"
+            if not module.startswith("fiche.plugins.customers") and not module.startswith("fiche.relay"):
                 foreign.add((name, config.name_converter.get_graphql_name(field)))
     return foreign
 

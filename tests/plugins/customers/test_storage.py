@@ -13,10 +13,10 @@ import httpx
 import pytest
 from starlette.datastructures import Headers, UploadFile
 
-from gateway import hookimpl
-from gateway.app import create_app
-from gateway.context import AppState
-from gateway.settings import Settings
+from fiche import hookimpl
+from fiche.app import create_app
+from fiche.context import AppState
+from fiche.settings import Settings
 from tests.plugins.customers.fixtures import company
 from tests.support import TestOrg
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import websockets
 
-from gateway.accounts.models import Role
-from gateway.context import AppState
-from gateway.relay import encode_id
+from fiche.accounts.models import Role
+from fiche.context import AppState
+from fiche.relay import encode_id
 from tests.plugins.notes.wsclient import WsClient, post_graphql
 from tests.support import TestOrg
 

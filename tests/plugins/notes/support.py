@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.support import TestOrg
 
 CUSTOMER_CREATE = """

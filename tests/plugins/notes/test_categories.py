@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.notes.support import CATEGORY_CREATE, NODE, add_note, add_task, create_customer, note_create, user_id
 from tests.support import TestOrg
 

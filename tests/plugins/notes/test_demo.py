@@ -6,10 +6,10 @@ from __future__ import annotations
 import strawberry
 from sqlalchemy import select
 
-from gateway.accounts import models as accounts
-from gateway.auth import Identity, load_viewer
-from gateway.context import AppState, ConnectionContext
-from gateway.demo import create_demo
+from fiche.accounts import models as accounts
+from fiche.auth import Identity, load_viewer
+from fiche.context import AppState, ConnectionContext
+from fiche.demo import create_demo
 
 DEMO_VIEW = """
 {

@@ -3,7 +3,7 @@ notifications — for notes by others only, once even when also mentioned."""
 
 from __future__ import annotations
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.notes.support import (
     FOLLOW,
     NOTE_UPDATE,

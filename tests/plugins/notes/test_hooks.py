@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from gateway.context import operation_context
-from gateway.errors import UserErrors
-from gateway.relay import decode_id
+from fiche.context import operation_context
+from fiche.errors import UserErrors
+from fiche.relay import decode_id
 from tests.plugins.notes.support import FOLLOW, NODE, add_note, add_task, create_customer, inbox, inboxes, nobody_but, user_id
 from tests.support import TestOrg
 

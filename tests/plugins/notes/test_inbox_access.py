@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from gateway.accounts import models as accounts
-from gateway.auth import load_viewers
-from gateway.context import ConnectionContext, operation_context
-from gateway.notifications.visibility import HIDDEN_MESSAGE
-from gateway.relay import encode_id
+from fiche.accounts import models as accounts
+from fiche.auth import load_viewers
+from fiche.context import ConnectionContext, operation_context
+from fiche.notifications.visibility import HIDDEN_MESSAGE
+from fiche.relay import encode_id
 from tests.plugins.notes.support import NOTE_DELETE, add_note, add_task, create_customer, team_id, user_id
 from tests.support import TestOrg, count_statements
 

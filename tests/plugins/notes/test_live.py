@@ -16,9 +16,9 @@ import websockets
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.context import AppState
-from gateway.notifications import models as inbox_models
+from fiche.app import create_app
+from fiche.context import AppState
+from fiche.notifications import models as inbox_models
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, TASK_CREATE, add_note, create_customer, inbox, user_id
 from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql

@@ -1,4 +1,4 @@
-"""Access re-checked on an open WebSocket (gateway.live_access), over real sockets on the
+"""Access re-checked on an open WebSocket (fiche.live_access), over real sockets on the
 memory broker and on Redis: a deactivated user's socket is closed with 4403, idle or not;
 a lowered role or a team left applies to the next operation on the socket and to the
 events of a subscription already running; an expired token closes the socket."""
@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from starlette.applications import Starlette
 
-from gateway.accounts.models import Role
-from gateway.app import create_app
-from gateway.auth import issue_token
-from gateway.context import AppState
-from gateway.notifications.visibility import HIDDEN_MESSAGE
+from fiche.accounts.models import Role
+from fiche.app import create_app
+from fiche.auth import issue_token
+from fiche.context import AppState
+from fiche.notifications.visibility import HIDDEN_MESSAGE
 from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, set_team_members, update_user, wait_for_role
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, add_note, create_customer, inbox, team_id
 from tests.plugins.notes.test_live import live_subscription

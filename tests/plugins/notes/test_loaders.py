@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from gateway.db import utcnow
-from plugins.notes import models
+from fiche.db import utcnow
+from fiche.plugins.notes import models
 from tests.plugins.notes.support import create_customer
 from tests.support import TestOrg, count_statements
 
@@ -36,7 +36,7 @@ query($first: Int!) {
 async def seed(org: TestOrg, customers: int, *, notes_each: int = 2) -> list[int]:
     """``customers`` customers (through the customers plugin), each with notes that mention a
     colleague and have a category, a task for the member, a follower."""
-    from gateway.relay import decode_id
+    from fiche.relay import decode_id
 
     pks = [decode_id(await create_customer(org, f"Client {i:03}"))[1] for i in range(customers)]
     authors = [org.users[who].id for who in ("admin", "manager", "member2")]

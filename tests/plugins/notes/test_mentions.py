@@ -3,7 +3,7 @@ and ``mentionableUsers`` for autocompletion."""
 
 from __future__ import annotations
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.notes.support import NOTE_UPDATE, add_note, create_customer, inbox, inboxes, nobody_but
 from tests.support import TestOrg
 

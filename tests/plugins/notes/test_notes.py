@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.relay import encode_id
-from plugins.notes.services import MAX_BODY_LENGTH
+from fiche.relay import encode_id
+from fiche.plugins.notes.services import MAX_BODY_LENGTH
 from tests.plugins.notes.support import (
     NODE,
     NOTE_DELETE,

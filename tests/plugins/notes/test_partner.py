@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import build_state
-from gateway.migrate import upgrade
-from gateway.plugins import get_plugin_manager, plugin_names
-from gateway.schema import build_schema
-from gateway.settings import Settings
+from fiche.app import build_state
+from fiche.migrate import upgrade
+from fiche.plugin_host import get_plugin_manager, plugin_names
+from fiche.schema import build_schema
+from fiche.settings import Settings
 from tests.plugins.notes.support import add_note, create_customer, inbox
 from tests.support import admin_sql, POSTGRES_ADMIN_URL, TestOrg, make_org, partner_installed
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from gateway.errors import ErrorCode, UserErrors
-from plugins.notes import models, services
-from plugins.notes.queries import rank_mentionable
+from fiche.errors import ErrorCode, UserErrors
+from fiche.plugins.notes import models, services
+from fiche.plugins.notes.queries import rank_mentionable
 
 ORG = models.Visibility.ORGANIZATION
 TEAM = models.Visibility.TEAM

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.notes.support import (
     NOTE_FIELDS,
     NOTE_UPDATE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.relay import encode_id
+from fiche.relay import encode_id
 from tests.plugins.notes.support import add_note, add_task, create_customer, team_id, user_id
 from tests.support import TestOrg, count_statements
 

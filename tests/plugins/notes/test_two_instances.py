@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from gateway.accounts.models import Role
-from gateway.app import build_state, create_app
-from gateway.plugins import get_plugin_manager
-from gateway.settings import Settings
+from fiche.accounts.models import Role
+from fiche.app import build_state, create_app
+from fiche.plugin_host import get_plugin_manager
+from fiche.settings import Settings
 from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, update_user, wait_for_role
 from tests.plugins.notes.support import add_note
 from tests.plugins.notes.test_live import live_subscription, write_note

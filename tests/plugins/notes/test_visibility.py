@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.notifications.visibility import HIDDEN_MESSAGE
-from gateway.relay import encode_id
+from fiche.notifications.visibility import HIDDEN_MESSAGE
+from fiche.relay import encode_id
 from tests.plugins.notes.support import (
     FOLLOW,
     NODE,

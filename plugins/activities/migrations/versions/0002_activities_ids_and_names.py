@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gateway.migration_ops import rebuild_with_autoincrement, rename_case_duplicates
+from fiche.migration_ops import rebuild_with_autoincrement, rename_case_duplicates
 
 revision: str = 'activities0002'
 down_revision: str | Sequence[str] | None = 'activities0001'

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gateway.db import utcnow
-from gateway.migration_ops import rebuild_with_autoincrement, rename_case_duplicates
-from gateway.text import fold
+from fiche.db import utcnow
+from fiche.migration_ops import rebuild_with_autoincrement, rename_case_duplicates
+from fiche.text import fold
 
 revision: str = 'customers0002'
 down_revision: str | Sequence[str] | None = 'customers0001'

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.db
+import fiche.db
 
 revision: str = 'notes0001'
 down_revision: str | Sequence[str] | None = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_customer_follows_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_customer_follows_user_id_users'), ondelete='CASCADE'),
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('color', sa.String(length=7), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_note_categories_created_by_id_users'), ondelete='SET NULL'),
@@ -69,12 +69,12 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=True),
     sa.Column('is_task', sa.Boolean(), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('due_at', gateway.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', gateway.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', fiche.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', fiche.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
     sa.Column('organization_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', gateway.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_notes_assignee_id_users'), ondelete='SET NULL'),

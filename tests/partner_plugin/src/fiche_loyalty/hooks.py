@@ -15,8 +15,7 @@ from fiche_loyalty.types import (
     loyalty_badge_field,
     loyalty_card_field,
 )
-from gateway import hookimpl
-from gateway.schema import TypeExtension
+from fiche import TypeExtension, hookimpl
 
 
 @hookimpl

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, TenantMixin
+from fiche import Base, TenantMixin
 
 
 class LoyaltyCard(TenantMixin, Base):

@@ -6,8 +6,7 @@ import strawberry
 from sqlalchemy import select
 
 from fiche_loyalty import models
-from gateway.errors import UserError, UserErrors
-from gateway.relay import InvalidID, Node
+from fiche import InvalidID, Node, UserError, UserErrors
 
 
 class HasPk(Protocol):

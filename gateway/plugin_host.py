@@ -9,8 +9,8 @@ from types import ModuleType
 
 import pluggy
 
-from gateway import PROJECT_NAME, hookspecs
-from gateway.settings import Settings
+from fiche import PROJECT_NAME, hookspecs
+from fiche.settings import Settings
 
 __all__ = ["BUILTIN_PLUGINS", "CORE_PLUGINS", "ENTRY_POINT_GROUP", "get_plugin_manager", "plugin_names"]
 
@@ -18,18 +18,18 @@ ENTRY_POINT_GROUP = "fiche.plugins"
 
 # The gateway's own features, registered like plugins but never disabled.
 CORE_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("core", "gateway.core_hooks"),
-    ("accounts", "gateway.accounts.hooks"),
-    ("notifications", "gateway.notifications.hooks"),
+    ("core", "fiche.core_hooks"),
+    ("accounts", "fiche.accounts.hooks"),
+    ("notifications", "fiche.notifications.hooks"),
 )
 
 # Domain plugins shipped with Fiche, in dependency order (seed_demo runs in this order).
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("customers", "plugins.customers.hooks"),
-    ("notes", "plugins.notes.hooks"),
-    ("activities", "plugins.activities.hooks"),
-    ("interventions", "plugins.interventions.hooks"),
-    ("billing", "plugins.billing.hooks"),
+    ("customers", "fiche.plugins.customers.hooks"),
+    ("notes", "fiche.plugins.notes.hooks"),
+    ("activities", "fiche.plugins.activities.hooks"),
+    ("interventions", "fiche.plugins.interventions.hooks"),
+    ("billing", "fiche.plugins.billing.hooks"),
 )
 
 
