@@ -52,7 +52,7 @@ def test_the_wheel_installs_only_the_fiche_package(tmp_path: Path) -> None:
 
 def test_fiche_runs_beside_other_top_level_gateway_and_plugins_modules(tmp_path: Path) -> None:
     # given: another distribution's generic top-level modules, first on the path
-    (tmp_path / "fiche.plugins.py").write_text("raise ImportError('not fiche')\n")
+    (tmp_path / "plugins.py").write_text("raise ImportError('not fiche')\n")
     (tmp_path / "gateway").mkdir()
     (tmp_path / "gateway" / "__init__.py").write_text("raise ImportError('not fiche')\n")
     script = (
