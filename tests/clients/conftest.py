@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from fiche.app import create_app
 from fiche.settings import Settings
 from tests.clients.support import missing_prerequisites
-from tests.support import IN_CI, REDIS_URL, TestOrg, live_server
+from tests.support import IN_CI, TestOrg, live_server
+from tests.live_fixtures import postgres_and_redis_broker, postgres_and_redis_database  # noqa: F401  (fixtures)
 
 
 def require(missing: list[str]) -> None:
@@ -34,24 +35,6 @@ def node_client() -> None:
 def browser() -> None:
     """Node, the locked packages and Debian's Chromium."""
     require(missing_prerequisites(browser=True))
-
-
-@pytest.fixture
-def db_kind() -> str:
-    return "postgres"
-
-
-@pytest.fixture
-def broker_url() -> str:
-    import redis
-
-    from tests.conftest import _unavailable
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        _unavailable("redis", exc)
-    return REDIS_URL
 
 
 @pytest.fixture

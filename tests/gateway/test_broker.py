@@ -14,14 +14,10 @@ import redis.asyncio as redis
 from fiche import broker as broker_module
 from fiche.broker import Broker, MemoryBroker, RedisBroker, Subscription, broker_from_url
 from tests.support import REDIS_URL
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 TIMEOUT = 5
 REDIS_ONLY = pytest.mark.parametrize("broker_kind", ["redis"], indirect=True)
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 @pytest.fixture

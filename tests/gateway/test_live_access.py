@@ -22,7 +22,8 @@ from fiche.live_access import ACCESS_TOPIC, access_changed
 from fiche.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, open_socket
-from tests.support import REDIS_URL, TestOrg
+from tests.support import TestOrg
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 USER_CREATE = """
 mutation($input: UserCreateInput!) { userCreate(input: $input) { user { handle } errors { code } } }
@@ -34,11 +35,6 @@ TEAM_SET_MEMBERS = """
 mutation($team: ID!, $users: [ID!]!) { teamSetMembers(teamId: $team, userIds: $users) { errors { code } } }
 """
 WHO_AM_I = "subscription { probeWhoAmI }"
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 class ExpiringAuthProbe:

@@ -18,14 +18,10 @@ from tests.gateway.conftest import PROBE
 from tests.gateway.test_notifications_live import SUBSCRIBE, connect_as, listening
 from tests.gateway.test_notifications_live import notify as probe_notify
 from tests.gateway.ws_client import open_socket
-from tests.support import REDIS_URL, TestOrg, count_statements
+from tests.support import TestOrg, count_statements
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 INBOX = "{ notifications(first: 100) { nodes { id message } } }"
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from fiche.relay import InvalidID, decode_id, encode_id
 from tests.differential import REFERENCE_RUN
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
-from tests.support import REDIS_URL, TestOrg
+from tests.support import TestOrg
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 SECRET = encode_id("ProbeSecret", 1)
 PLAIN = encode_id("ProbeThing", 2)
@@ -67,11 +68,6 @@ def _type(object_id: str) -> str | None:
 @pytest.fixture
 def hiding() -> HidingProbe:
     return HidingProbe()
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 @pytest.fixture

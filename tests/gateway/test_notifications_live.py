@@ -15,7 +15,8 @@ from fiche.notifications import user_topic
 from fiche.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
-from tests.support import REDIS_URL, TestOrg
+from tests.support import TestOrg
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 SUBSCRIBE = """
 subscription Live($after: ID) {
@@ -28,11 +29,6 @@ mutation Notify($to: [ID!]!, $fail: Boolean! = false) {
 }
 """
 INBOX_IDS = "{ notifications(first: 100) { nodes { id } } }"
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 @pytest.fixture

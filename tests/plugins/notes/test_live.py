@@ -22,12 +22,8 @@ from fiche.notifications import models as inbox_models
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, TASK_CREATE, add_note, create_customer, inbox, user_id
 from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql
-from tests.support import REDIS_URL, TestOrg, live_server
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
+from tests.support import TestOrg, live_server
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, 
 from tests.plugins.notes.support import FOLLOW, NOTE_CREATE, add_note, create_customer, inbox, team_id
 from tests.plugins.notes.test_live import live_subscription
 from tests.plugins.notes.wsclient import WsClient, post_graphql
-from tests.support import REDIS_URL, TestOrg, live_server
+from tests.support import TestOrg, live_server
+from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 CUSTOMER_DELETE = """
 mutation($id: ID!) { customerDelete(id: $id) { deletedId errors { code } } }
@@ -32,11 +33,6 @@ subscription($after: ID) {
 }
 """
 REPLAY = "subscription($after: ID) { notifications(after: $after) { id kind message link subject { id } } }"
-
-
-@pytest.fixture
-def broker_url(broker_kind: str) -> str:
-    return "memory://" if broker_kind == "memory" else REDIS_URL
 
 
 @pytest.fixture

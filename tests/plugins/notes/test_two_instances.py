@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 
 from fiche.accounts.models import Role
 from fiche.app import build_state, create_app
@@ -18,25 +17,8 @@ from tests.plugins.notes.live_access_support import NOTE_BODY, ask, close_code, 
 from tests.plugins.notes.support import add_note
 from tests.plugins.notes.test_live import live_subscription, write_note
 from tests.plugins.notes.wsclient import WsClient
-from tests.support import REDIS_URL, TestOrg, live_server
-
-
-@pytest.fixture
-def db_kind() -> str:
-    return "postgres"
-
-
-@pytest.fixture
-def broker_url() -> str:
-    import redis
-
-    from tests.conftest import _unavailable
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        _unavailable("redis", exc)
-    return REDIS_URL
+from tests.support import TestOrg, live_server
+from tests.live_fixtures import postgres_and_redis_broker, postgres_and_redis_database  # noqa: F401  (fixtures)
 
 
 async def test_two_instances_deliver_a_mention_across_redis_within_a_second(
