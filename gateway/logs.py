@@ -97,6 +97,9 @@ def configure_logging(settings: Settings, *, root: bool = False) -> None:
     logger.setLevel(settings.log_level.upper())
     if root:
         logging.captureWarnings(True)
+        # Alembic narrates every plugin it sets up at INFO: one line per migration step is
+        # what an operator wants from `fiche serve`, not a page of start-up chatter.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         fiche = logging.getLogger("fiche")
         for handler in list(fiche.handlers):
             fiche.removeHandler(handler)
