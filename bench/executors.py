@@ -20,7 +20,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import floor as floor_module  # noqa: E402
-from bench.run import ADMIN_URL, SECRET, _cpu_seconds, serve, wait_ready  # noqa: E402
+from bench.run import ADMIN_URL, SECRET, _cpu_seconds, serve, timed_posts, wait_ready  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
 from fiche.app import build_state  # noqa: E402
 from fiche.auth import decode_token, load_viewer  # noqa: E402
@@ -98,14 +97,8 @@ async def prepare(url: str, size: int) -> dict[str, Any]:
 
 
 async def timed(client: httpx.AsyncClient, payload: dict[str, Any], requests: int) -> list[float]:
-    latencies = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        response = await client.post("/graphql", json=payload)
-        latencies.append(time.perf_counter() - started)
-        response.raise_for_status()
-        if b'"errors"' in response.content[:200]:
-            raise SystemExit(response.text[:500])
+    latencies: list[float] = []
+    await timed_posts(client, payload, range(requests), latencies)
     return latencies
 
 

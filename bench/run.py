@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -105,6 +106,18 @@ def _tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+async def timed_posts(client: httpx.AsyncClient, payload: dict[str, Any], turns: Iterable[Any], latencies: list[float]) -> None:
+    """POST ``payload`` once per item of ``turns``, adding each latency to ``latencies``;
+    stops the benchmark on an answer with errors (a figure of failures is no figure)."""
+    for _ in turns:
+        started = time.perf_counter()
+        response = await client.post("/graphql", json=payload)
+        latencies.append(time.perf_counter() - started)
+        response.raise_for_status()
+        if b'"errors"' in response.content[:200]:
+            raise SystemExit(response.text[:500])
+
+
 async def load(base: str, token: str, query: str, variables: dict[str, Any], requests: int, concurrency: int, warmup: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     payload = {"query": query, "variables": variables}
@@ -112,19 +125,9 @@ async def load(base: str, token: str, query: str, variables: dict[str, Any], req
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
         for _ in range(warmup):
             (await client.post("/graphql", json=payload)).raise_for_status()
-        queue = iter(range(requests))
-
-        async def worker() -> None:
-            for _ in queue:
-                started = time.perf_counter()
-                response = await client.post("/graphql", json=payload)
-                latencies.append(time.perf_counter() - started)
-                response.raise_for_status()
-                if b'"errors"' in response.content[:200]:
-                    raise SystemExit(response.text[:500])
-
+        queue = iter(range(requests))  # shared: the workers take turns from one count
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(timed_posts(client, payload, queue, latencies) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return {
         "requests": requests,
