@@ -6,7 +6,9 @@ Redis (the production set-up); skipped locally, failed under CI, when either is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 
 from fiche.accounts.models import Role
@@ -21,18 +23,24 @@ from tests.support import TestOrg, live_server
 from tests.live_fixtures import postgres_and_redis_broker, postgres_and_redis_database  # noqa: F401  (fixtures)
 
 
+@contextlib.asynccontextmanager
+async def two_instances(org: TestOrg, settings: Settings, who: str) -> AsyncIterator[tuple[str, str, WsClient]]:
+    """Instances A and B, each with its own database pool and broker connection, and
+    ``who``'s socket open on A: ``(host A, host B, the socket)``."""
+    state_b = build_state(settings, get_plugin_manager(settings))
+    async with (
+        live_server(create_app(settings, state=org.state)) as host_a,
+        live_server(create_app(settings, state=state_b)) as host_b,
+        WsClient.connect(host_a, org.token(who)) as client,
+    ):
+        yield host_a, host_b, client
+
+
 async def test_two_instances_deliver_a_mention_across_redis_within_a_second(
     org: TestOrg, settings: Settings
 ) -> None:
     # given: instance A and instance B, each with its own database pool and Redis connection
-    state_b = build_state(settings, get_plugin_manager(settings))
-    app_a = create_app(settings, state=org.state)
-    app_b = create_app(settings, state=state_b)
-    async with (
-        live_server(app_a) as host_a,
-        live_server(app_b) as host_b,
-        WsClient.connect(host_a, org.token("member")) as client,
-    ):
+    async with two_instances(org, settings, "member") as (host_a, host_b, client):
         await live_subscription(org, client, "member")
         # when: the note is written through instance B
         started = time.perf_counter()
@@ -49,14 +57,7 @@ async def test_a_role_change_on_instance_b_applies_to_a_socket_on_instance_a_wit
 ) -> None:
     # given: the manager's socket is open on instance A, idle
     secret = await add_note(org, "réservé aux managers", as_="admin", visibility="MANAGERS")
-    state_b = build_state(settings, get_plugin_manager(settings))
-    app_a = create_app(settings, state=org.state)
-    app_b = create_app(settings, state=state_b)
-    async with (
-        live_server(app_a) as host_a,
-        live_server(app_b) as host_b,
-        WsClient.connect(host_a, org.token("manager")) as client,
-    ):
+    async with two_instances(org, settings, "manager") as (host_a, host_b, client):
         # when: an admin lowers the manager through instance B
         started = time.perf_counter()
         await update_user(host_b, org, "manager", role="MEMBER")
@@ -69,14 +70,7 @@ async def test_a_role_change_on_instance_b_applies_to_a_socket_on_instance_a_wit
 
 async def test_deactivating_a_user_on_instance_b_closes_their_socket_on_instance_a(org: TestOrg, settings: Settings) -> None:
     # given
-    state_b = build_state(settings, get_plugin_manager(settings))
-    app_a = create_app(settings, state=org.state)
-    app_b = create_app(settings, state=state_b)
-    async with (
-        live_server(app_a) as host_a,
-        live_server(app_b) as host_b,
-        WsClient.connect(host_a, org.token("member")) as client,
-    ):
+    async with two_instances(org, settings, "member") as (host_a, host_b, client):
         # when
         await update_user(host_b, org, "member", isActive=False)
         # then
