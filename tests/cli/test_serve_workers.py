@@ -179,7 +179,20 @@ def serving(settings: Settings) -> Iterator[Served]:
             assert process.poll() is None, f"fiche serve exited with {process.returncode}"
             assert time.monotonic() < deadline, "fiche serve --workers 2 did not start"
             time.sleep(0.1)
-        yield Served(process, port, worker_pids(process.pid))
+        served = Served(process, port, worker_pids(process.pid))
+        # /healthz answered by one worker says nothing of the other, which may still be
+        # building its schema (the kernel then gives every connection to the first): wait
+        # until each worker has accepted a connection.
+        accepted: set[int] = set()
+        while accepted != served.workers:
+            assert time.monotonic() < deadline, f"only workers {accepted} of {served.workers} accept connections"
+            connection, owner = served.connect()
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                accepted.add(owner)
+            connection.close()
+            time.sleep(0.05)
+        yield served
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
