@@ -23,7 +23,7 @@
 
 import { createInterface } from "node:readline";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const TIMEOUT_MS = 15000;
@@ -35,19 +35,7 @@ const websockets = [];
 const pages = new Map();
 let screenshots = 0;
 
-const browser = await chromium.launch({
-  executablePath: config.executablePath ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium(config.executablePath);
 const context = await browser.newContext();
 await context.route("**/*", (route) => {
   const url = new URL(route.request().url());

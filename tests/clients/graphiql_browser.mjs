@@ -17,7 +17,7 @@
 
 import { createInterface } from "node:readline";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const TIMEOUT_MS = 15000;
@@ -30,19 +30,7 @@ const websockets = [];
 let subscriptionSent = null; // set by "start": resolved when GraphiQL sends a `subscribe` message
 let screenshots = 0;
 
-const browser = await chromium.launch({
-  executablePath: config.executablePath ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium(config.executablePath);
 // A new context is a new, empty profile: no stored headers, tabs or history.
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 await context.route("**/*", (route) => {
