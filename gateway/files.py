@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from fiche.auth import authenticate_token, bearer_token
+from fiche.auth import Viewer, authenticate_token, bearer_token
 from fiche.errors import ErrorCode, UserErrors
 from fiche.relay import InvalidID, decode_id
 from fiche.settings import Settings
@@ -28,7 +28,17 @@ from fiche.settings import Settings
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["AcceptedFile", "StoredFile", "accept_upload", "clean_filename", "download_route", "remove_after_commit"]
+__all__ = [
+    "AcceptedFile",
+    "StoredFile",
+    "accept_upload",
+    "clean_filename",
+    "content_disposition",
+    "download_route",
+    "error_response",
+    "remove_after_commit",
+    "viewer_and_pk",
+]
 
 CHUNK = 64 * 1024
 DOWNLOAD_CHUNK = 256 * 1024
@@ -121,13 +131,31 @@ class StoredFile:
     storage_key: str
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def error_response(status: int, message: str) -> JSONResponse:
+    """A download route's error: ``{"error": message}`` with ``status``."""
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _disposition(filename: str) -> str:
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A ``Content-Disposition`` header naming ``filename`` (RFC 6266: an ASCII fallback and
+    the UTF-8 name)."""
     ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def viewer_and_pk(request: Request, type_name: str) -> tuple[Viewer, int] | Response:
+    """The authenticated viewer of a download request and the primary key of its ``{id}``
+    path parameter (a global ID of ``type_name``); or the error response: 401 without a
+    valid bearer token, 404 for an ID that is not of ``type_name``."""
+    state = request.app.state.fiche
+    viewer = await authenticate_token(state.pm, state.settings, state.db, bearer_token(request.headers.get("authorization")))
+    if viewer is None:
+        return error_response(401, "Authentication required: send `Authorization: Bearer <token>`.")
+    try:
+        _, pk = decode_id(request.path_params["id"], type_name)
+    except InvalidID:
+        return error_response(404, f"No such {type_name}.")
+    return viewer, pk
 
 
 def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int], Awaitable[StoredFile | None]]) -> Route:
@@ -140,21 +168,18 @@ def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int]
 
     async def download(request: Request) -> Response:
         state = request.app.state.fiche
-        viewer = await authenticate_token(state.pm, state.settings, state.db, bearer_token(request.headers.get("authorization")))
-        if viewer is None:
-            return _error(401, "Authentication required: send `Authorization: Bearer <token>`.")
-        try:
-            _, pk = decode_id(request.path_params["id"], type_name)
-        except InvalidID:
-            return _error(404, missing)
+        asked = await viewer_and_pk(request, type_name)
+        if isinstance(asked, Response):
+            return asked
+        viewer, pk = asked
         async with state.db.reader(viewer.organization_id) as session:
             stored = await find(session, pk)
         if stored is None:
-            return _error(404, missing)
+            return error_response(404, missing)
         try:
             data = await state.storage.read(stored.storage_key)
         except FileNotFoundError:
-            return _error(404, missing)
+            return error_response(404, missing)
 
         async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(data), DOWNLOAD_CHUNK):
@@ -164,7 +189,7 @@ def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int]
             chunks(),
             media_type=stored.content_type,
             headers={
-                "Content-Disposition": _disposition(stored.filename),
+                "Content-Disposition": content_disposition(stored.filename),
                 "Content-Length": str(len(data)),
                 "X-Content-Type-Options": "nosniff",
                 "Cache-Control": "private, no-store",

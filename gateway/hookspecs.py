@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.directory import CustomerLocation
+    from fiche.interop import BillableWork, RouteStop, SalesSummary
     from fiche.nodes import NodeResolver
     from fiche.notifications.kinds import NotificationKind
     from fiche.org_settings import OrganizationSettingSpec
@@ -247,3 +248,76 @@ def notification_visibility(context: OperationContext, object_ids: Sequence[str]
 
     :param context: the operation; ``context.viewer`` is the reader's CURRENT role and teams.
     :param object_ids: global IDs of the subjects and targets of the notifications read."""
+
+
+@hookspec(firstresult=True)
+def intervention_quote_condition(intervention_id: Any, has_quote: bool) -> Any:
+    """A SQL condition on an intervention primary-key column: true for the interventions
+    that have a quote linked (``has_quote``) or none (``not has_quote``). Answered by the
+    plugin that owns quotes (billing); the interventions plugin uses it for its ``hasQuote``
+    filter, which is in the schema only when some plugin answers this hook.
+
+    Example (billing)::
+
+        linked = select(Quote.intervention_id).where(Quote.intervention_id.is_not(None))
+        return intervention_id.in_(linked) if has_quote else intervention_id.not_in(linked)
+
+    :param intervention_id: the column (a SQLAlchemy ``ColumnElement[int]``) to test.
+    :param has_quote: which interventions the condition keeps."""
+
+
+@hookspec(firstresult=True)
+def intervention_customers(session: AsyncSession, intervention_ids: Sequence[int]) -> Awaitable[Mapping[int, int]] | None:
+    """The customer of each intervention (``{intervention pk: customer pk}``), for plugins
+    that link their rows to interventions (a quote made for an intervention) without
+    importing the interventions plugin. Missing interventions, and those of other
+    organisations, are absent. One statement.
+
+    :param session: a tenant-scoped session.
+    :param intervention_ids: primary keys of interventions."""
+
+
+@hookspec(firstresult=True)
+def billable_work(context: OperationContext, customer_id: int, work_ids: Sequence[int] | None) -> Awaitable[Sequence[BillableWork]] | None:
+    """The customer's finished work waiting to be invoiced (interventions flagged "to
+    invoice", done, not invoiced yet), oldest first, read in the operation's WRITE session
+    and locked against a concurrent invoicing. Answered by the interventions plugin; the
+    billing plugin turns it into invoice lines (B4).
+
+    :param context: the operation (``context.session`` is the write transaction).
+    :param customer_id: primary key of the customer.
+    :param work_ids: only these primary keys (others are ignored), or None for all."""
+
+
+@hookspec
+def work_invoiced(context: OperationContext, work: Sequence[BillableWork], document_id: str) -> Awaitable[None] | None:
+    """Mark work returned by ``billable_work`` as invoiced by the document ``document_id``
+    (a global ID), in the operation's write transaction: it is no longer billable, and its
+    plugin may show the link.
+
+    :param context: the operation (``context.session`` is the write transaction).
+    :param work: what was invoiced.
+    :param document_id: global ID of the invoice."""
+
+
+@hookspec
+def route_stops(context: OperationContext, user_id: int, day: dt.date) -> Awaitable[Sequence[RouteStop]] | None:
+    """The plugin's stops for ``user_id`` on ``day`` (in the organisation's time zone), for
+    the route planner (A8): activities contribute visits, the interventions plugin its
+    appointments. The caller has checked that the viewer may see that user's day; answer
+    with what the viewer may see. Constant number of statements.
+
+    :param context: the operation.
+    :param user_id: primary key of the user whose day it is.
+    :param day: the day."""
+
+
+@hookspec(firstresult=True)
+def customer_sales(context: OperationContext, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, SalesSummary]] | None:
+    """Sales figures of each customer (issued invoices, credit notes, payments, open
+    quotes), for customer insights (A6). Answered by the billing plugin; customers with no
+    billing document may be absent. Only for viewers allowed to read billing documents:
+    answer an empty mapping otherwise. Constant number of statements.
+
+    :param context: the operation.
+    :param customer_ids: primary keys of customers."""
