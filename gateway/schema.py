@@ -33,7 +33,7 @@ from fiche.outcome import OperationOutcome
 from fiche.execution import executor_class
 from fiche.settings import Settings
 
-__all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl"]
+__all__ = ["SUBJECT_TYPES", "SchemaAssemblyError", "TypeExtension", "build_schema", "export_sdl", "requires_hook"]
 
 
 class SchemaAssemblyError(RuntimeError):
@@ -91,6 +91,28 @@ def merge_root(name: str, classes: Sequence[type], description: str) -> type | N
             owners[field_name] = cls
     merged = type(name, tuple(reversed(classes)), {})
     return strawberry.type(merged, name=name, description=description)
+
+
+_REQUIRES_HOOK = "fiche.requires_hook"
+
+
+def requires_hook(name: str) -> dict[str, str]:
+    """``metadata=`` of a field that is in the schema only when some installed plugin
+    implements the hook ``name`` (e.g. the interventions plugin's ``hasQuote`` filter,
+    which needs the plugin that owns quotes to answer ``intervention_quote_condition``).
+
+    It works on the fields of root classes (``register_queries`` / ``register_mutations``
+    / ``register_subscriptions``) and of the types, input types included, that the plugin
+    lists in ``register_types``. A dropped input field keeps its Python default."""
+    return {_REQUIRES_HOOK: name}
+
+
+def _drop_unavailable(definition: StrawberryObjectDefinition, pm: pluggy.PluginManager) -> None:
+    def available(field: StrawberryField) -> bool:
+        hook = (field.metadata or {}).get(_REQUIRES_HOOK)
+        return hook is None or bool(getattr(pm.hook, hook).get_hookimpls())
+
+    definition.fields = [field for field in definition.fields if available(field)]
 
 
 def _expand_subjects(extensions: Sequence[TypeExtension], subject_types: Sequence[str]) -> list[TypeExtension]:
@@ -166,6 +188,11 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         raise SchemaAssemblyError("no plugin contributes a query field")
     mutation = merge_root("Mutation", mutations, "Everything you can change.")
     subscription = merge_root("Subscription", subscriptions, "Live events over WebSocket.")
+    # Fields that need a hook nobody implements leave the schema (``requires_hook``); the
+    # listed types were just reset to their own fields, so this is repeatable.
+    for cls in (*types, query, mutation, subscription):
+        if cls is not None:
+            _drop_unavailable(_definition(cls), pm)
 
     # Validation rules are built once per schema: the limiters would otherwise create new
     # rule classes for every operation (CPU on each request, memory for as long as a
