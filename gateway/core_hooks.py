@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fiche import hookimpl
 from fiche.auth import Identity, decode_token
 from fiche.nodes import NodeQueries
-from fiche.org_settings import SettingsMutations, SettingsQueries
+from fiche.org_settings import TIME_ZONE, OrganizationSettingSpec, SettingsMutations, SettingsQueries
 from fiche.schema import TypeExtension
 from fiche.storage import LocalFileStorage
 from fiche.timeline import TimelineByCustomerLoader, TimelineEntry, latest_events_field, timeline_field
@@ -31,6 +31,11 @@ def register_queries() -> list[type]:
 @hookimpl
 def register_mutations() -> list[type]:
     return [SettingsMutations]
+
+
+@hookimpl
+def register_settings() -> list[OrganizationSettingSpec]:
+    return [TIME_ZONE]
 
 
 @hookimpl

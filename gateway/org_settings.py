@@ -4,6 +4,8 @@ their specs, the stored values, the ``organizationSettings`` query and the admin
 from __future__ import annotations
 
 import dataclasses
+import zoneinfo
+from collections.abc import Callable
 from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
@@ -17,7 +19,15 @@ from fiche.errors import UserError, UserErrors
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["MAX_SETTINGS", "OrganizationSettingSpec", "SettingsMutations", "SettingsQueries", "get_setting"]
+__all__ = [
+    "MAX_SETTINGS",
+    "TIME_ZONE",
+    "OrganizationSettingSpec",
+    "SettingsMutations",
+    "SettingsQueries",
+    "get_setting",
+    "organization_zone",
+]
 
 # Registered settings, all plugins together (``organizationSettings`` lists them whole).
 MAX_SETTINGS = 100
@@ -31,6 +41,8 @@ class OrganizationSettingSpec:
     description: str
     minimum: float | None = None
     maximum: float | None = None
+    problem: Callable[[Any], str | None] | None = None
+    """What is wrong with a value of the right type, or None (e.g. an unknown time zone)."""
 
     def validate(self, value: Any) -> Any:
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
@@ -42,7 +54,27 @@ class OrganizationSettingSpec:
             raise UserErrors.invalid(f"`{self.key}` must be at least {self.minimum}.", "value")
         if self.maximum is not None and number is not None and number > self.maximum:
             raise UserErrors.invalid(f"`{self.key}` must be at most {self.maximum}.", "value")
+        problem = self.problem(value) if self.problem is not None else None
+        if problem is not None:
+            raise UserErrors.invalid(f"`{self.key}`: {problem}", "value")
         return value
+
+
+def _time_zone_problem(name: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not an IANA time zone (e.g. Europe/Paris)."
+    return None
+
+
+TIME_ZONE = OrganizationSettingSpec(
+    key="organization.time_zone",
+    type=str,
+    default="Europe/Paris",
+    description="The organisation's IANA time zone: what \"today\", a day of the calendar and a late appointment mean.",
+    problem=_time_zone_problem,
+)
 
 
 async def get_setting(context: OperationContext, key: str) -> Any:
@@ -51,6 +83,11 @@ async def get_setting(context: OperationContext, key: str) -> Any:
     async with context.read() as session:
         value = await session.scalar(select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == key))
     return spec.default if value is None else value
+
+
+async def organization_zone(context: OperationContext) -> zoneinfo.ZoneInfo:
+    """The viewer's organisation's time zone (setting ``organization.time_zone``)."""
+    return zoneinfo.ZoneInfo(await get_setting(context, TIME_ZONE.key))
 
 
 @strawberry.type(description="One organisation setting, as registered by a plugin.")

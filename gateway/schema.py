@@ -109,7 +109,8 @@ def requires_hook(name: str) -> dict[str, str]:
 
 def _drop_unavailable(definition: StrawberryObjectDefinition, pm: pluggy.PluginManager) -> None:
     def available(field: StrawberryField) -> bool:
-        hook = (field.metadata or {}).get(_REQUIRES_HOOK)
+        metadata: dict[str, Any] = dict(field.metadata or {})
+        hook = metadata.get(_REQUIRES_HOOK)
         return hook is None or bool(getattr(pm.hook, hook).get_hookimpls())
 
     definition.fields = [field for field in definition.fields if available(field)]

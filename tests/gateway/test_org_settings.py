@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fiche.context import operation_context
-from fiche.org_settings import get_setting
+from fiche.org_settings import get_setting, organization_zone
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -40,6 +40,12 @@ async def test_hook_register_settings(org: TestOrg) -> None:
     data = await org.ok(SETTINGS, as_="member")
     # then: every registered setting, by key, with its default as value
     assert data["organizationSettings"] == [
+        {
+            "key": "organization.time_zone",
+            "value": "Europe/Paris",
+            "default": "Europe/Paris",
+            "description": 'The organisation\'s IANA time zone: what "today", a day of the calendar and a late appointment mean.',
+        },
         {"key": "probe.enabled", "value": False, "default": False, "description": "A probe switch."},
         {"key": "probe.label", "value": "probe", "default": "probe", "description": "A probe label."},
         {"key": "probe.radius_m", "value": 100, "default": 100, "description": "A probe radius in metres."},
@@ -156,3 +162,16 @@ async def test_settings_belong_to_one_organisation(org: TestOrg, other_org: Test
     # then
     assert theirs["probe.radius_m"] == 100
     assert (await values(org))["probe.radius_m"] == 300
+
+
+async def test_the_time_zone_is_an_iana_name_and_reaches_plugins(org: TestOrg) -> None:
+    # given
+    refused = await set_setting(org, "organization.time_zone", "Mars/Olympus")
+    accepted = await set_setting(org, "organization.time_zone", "America/Cayenne")
+    # then
+    assert refused["errors"] == [
+        {"code": "INVALID", "message": "`organization.time_zone`: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris).", "path": ["value"]}
+    ]
+    assert accepted["errors"] == []
+    async with operation_context(org.state, org.viewer("member")) as context:
+        assert str(await organization_zone(context)) == "America/Cayenne"
