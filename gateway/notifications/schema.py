@@ -50,7 +50,7 @@ class NotificationQueries:
             )
         records = await shown(context, [edge.node for edge in page.edges])
         edges = [Edge(node=notification_from_record(record), key=edge.key) for record, edge in zip(records, page.edges, strict=True)]
-        return connection_of(edges, page.page_info.has_next_page, page.page_info.has_previous_page)
+        return connection_of(edges, page.page_info.has_next_page, page.page_info.has_previous_page, page.total)
 
     @strawberry.field(description="How many notifications of your inbox are unread.")
     async def unread_notification_count(self, info: strawberry.Info) -> int:
