@@ -266,6 +266,13 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
     for contributed in pm.hook.register_routes(settings=settings):
         routes.extend(contributed)
     middleware = [Middleware(RequestId), Middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)]
+    if settings.metrics:
+        from fiche.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+
+        # One registry per state: an app rebuilt around the same state counts on.
+        state.metrics = state.metrics or Metrics(state)
+        routes.insert(0, Route("/metrics", metrics_endpoint(state.metrics), methods=["GET"]))
+        middleware.insert(0, Middleware(MetricsMiddleware, metrics=state.metrics))
     if settings.allowed_origins:
         middleware.append(
             Middleware(

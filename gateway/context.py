@@ -58,6 +58,7 @@ class AppState:
     notification_kinds: dict[str, NotificationKind]
     setting_specs: dict[str, OrganizationSettingSpec]
     storage: Any = None
+    metrics: Any = None  # fiche.metrics.Metrics when FICHE_METRICS=1
     live: LiveAccess = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:

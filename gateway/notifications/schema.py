@@ -8,6 +8,7 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import func, select, update
 
+from fiche import metrics
 from fiche.cost import list_size
 from fiche.db import utcnow
 from fiche.errors import PublicError, UserError, UserErrors
@@ -258,6 +259,7 @@ class NotificationSubscriptions:
                         for record in missed:
                             last = record.seq
                             context.reset_loaders()
+                            metrics.notification_delivered(context.app, record.created_at)
                             yield notification_from_record(record)
                         if len(missed) < REPLAY_BATCH:
                             break
@@ -285,4 +287,5 @@ class NotificationSubscriptions:
                     # the socket's access changed (fiche.live_access), check it again.
                     [record] = await shown(context, [record])
                 context.reset_loaders()
+                metrics.notification_delivered(context.app, record.created_at)
                 yield notification_from_record(record)
