@@ -27,7 +27,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from fiche import graphiql, jsonlimits
+from fiche import graphiql, jsonlimits, persisted
 from fiche.auth import authenticate_token, bearer_token
 from fiche.broker import broker_from_url
 from fiche.context import AppState, ConnectionContext
@@ -137,6 +137,19 @@ class FicheGraphQL(GraphQL):
                 # the operation that read them is over; Starlette does it only for the
                 # endpoints it wraps itself, and this view is a raw ASGI app.
                 await request.close()
+
+    async def execute_operation(self, *args: Any, sub_response: Any, **kwargs: Any) -> Any:
+        result = await super().execute_operation(*args, sub_response=sub_response, **kwargs)
+        errors = getattr(result, "errors", None) or ()
+        if any((error.extensions or {}).get("code") in persisted.CODES for error in errors):
+            # "Not found, send the text" must not be kept by an HTTP cache in front of a GET.
+            sub_response.headers["Cache-Control"] = "no-store"
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET carries no `query` (only `extensions`), and Apollo
+        # Client accepts `*/*`: that is an operation, not a browser asking for GraphiQL.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.graphiql_html(request.url.path))

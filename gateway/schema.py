@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from functools import partial
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -21,7 +21,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -29,6 +30,7 @@ from fiche import limits
 from fiche.context import OperationScope
 from fiche.cost import QueryCostCheck, cost_rule
 from fiche.nul import NulInLiterals, NulInVariables
+from fiche.persisted import DocumentRefused, Documents
 from fiche.outcome import OperationOutcome
 from fiche.execution import executor_class
 from fiche.settings import Settings
@@ -145,10 +147,33 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension],
 
 class FicheSchema(strawberry.Schema):
     """Strawberry's schema without its per-error logging (a traceback for every error,
-    a client's typo included): :class:`OperationOutcome` logs one line per operation."""
+    a client's typo included): :class:`OperationOutcome` logs one line per operation.
+
+    Every operation, whatever its transport, first goes through :attr:`documents`
+    (persisted queries, trusted documents: :mod:`fiche.persisted`)."""
+
+    documents: Documents = Documents()
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None
+
+    async def execute(self, query: str | None, *args: Any, operation_extensions: dict[str, Any] | None = None, **kwargs: Any) -> ExecutionResult:
+        try:
+            query = self.documents.resolve(query, operation_extensions)
+        except DocumentRefused as refused:
+            return ExecutionResult(data=None, errors=[refused.error])
+        return await super().execute(query, *args, operation_extensions=operation_extensions, **kwargs)
+
+    async def stream(self, query: str | None, *args: Any, operation_extensions: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        try:
+            query = self.documents.resolve(query, operation_extensions)
+        except DocumentRefused as refused:
+            return _refusal(refused)
+        return await super().stream(query, *args, operation_extensions=operation_extensions, **kwargs)
+
+
+async def _refusal(refused: DocumentRefused) -> AsyncGenerator[PreExecutionError, None]:
+    yield PreExecutionError(data=None, errors=[refused.error])
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Schema:
@@ -198,6 +223,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         extensions=schema_extensions,
         execution_context_class=executor_class(settings.executor),
     )
+    schema.documents = Documents.from_settings(settings.trusted_documents)
     # A skipped target that is in the schema after all (reachable from a field but not
     # listed in ``register_types``) would silently lose the extension's fields.
     unextendable = sorted(name for name in skipped if name in schema._schema.type_map)
