@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET
@@ -138,8 +139,16 @@ class FicheGraphQL(GraphQL):
                 # endpoints it wraps itself, and this view is a raw ASGI app.
                 await request.close()
 
-    async def execute_operation(self, *args: Any, sub_response: Any, **kwargs: Any) -> Any:
-        result = await super().execute_operation(*args, sub_response=sub_response, **kwargs)
+    async def execute_operation(  # noqa: PLR0917
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)
         errors = getattr(result, "errors", None) or ()
         if any((error.extensions or {}).get("code") in persisted.CODES for error in errors):
             # "Not found, send the text" must not be kept by an HTTP cache in front of a GET.

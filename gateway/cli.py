@@ -72,6 +72,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from fiche.logs import configure_logging, uvicorn_log_config
 
+    _pm(settings)  # refuses an incompatible plugin here, once, rather than in each worker
     # Every line the server writes goes through the root logger: one JSON object each
     # with FICHE_LOG_JSON=1, uvicorn's access and error lines and the migrations' included.
     configure_logging(settings, root=True)
@@ -269,6 +270,27 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
+    """What is loaded, from where, with versions and the hooks each implements."""
+    import json
+
+    from fiche.plugin_host import fiche_version, plugin_infos
+
+    infos = plugin_infos(_pm(settings))
+    if args.json:
+        print(json.dumps({"fiche": fiche_version(), "plugins": [info.as_dict() for info in infos]}, indent=2))
+        return 0
+    print(f"Fiche {fiche_version()}")
+    for info in infos:
+        version = f"{info.distribution} {info.version}" if info.distribution else "no distribution"
+        print(f"\n{info.name} ({info.kind}) - {version}")
+        print(f"  module:   {info.module}")
+        print(f"  from:     {info.location or '-'}")
+        print(f"  requires: fiche{info.requires}" if info.requires else "  requires: any Fiche")
+        print(f"  hooks:    {', '.join(info.hooks) or '-'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fiche", description="Fiche GraphQL gateway")
     commands = root.add_subparsers(dest="command", required=True)
@@ -318,6 +340,10 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", default="member", choices=["admin", "manager", "member", "technician"])
     create.set_defaults(run=cmd_users_create)
 
+    plugins = commands.add_parser("plugins", help="list the loaded plugins: origin, version, required Fiche, hooks")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(run=cmd_plugins)
+
     token = commands.add_parser("token", help="print a bearer token for a user")
     token.add_argument("--email", required=True)
     token.add_argument("--org", help="organisation slug, when the e-mail is in several")
@@ -327,9 +353,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fiche.plugin_host import IncompatiblePlugin
+
     args = parser().parse_args(argv)
     settings = Settings.from_env()
-    return int(args.run(args, settings) or 0)
+    try:
+        return int(args.run(args, settings) or 0)
+    except IncompatiblePlugin as exc:
+        # An installed plugin made for another Fiche: one plain line, nothing started.
+        print(f"fiche {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, Validati
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -157,19 +158,41 @@ class FicheSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None
 
-    async def execute(self, query: str | None, *args: Any, operation_extensions: dict[str, Any] | None = None, **kwargs: Any) -> ExecutionResult:
+    async def execute(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
         try:
             query = self.documents.resolve(query, operation_extensions)
         except DocumentRefused as refused:
             return ExecutionResult(data=None, errors=[refused.error])
-        return await super().execute(query, *args, operation_extensions=operation_extensions, **kwargs)
+        return await super().execute(
+            query, variable_values, context_value, root_value, operation_name, allowed_operation_types, operation_extensions
+        )
 
-    async def stream(self, query: str | None, *args: Any, operation_extensions: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    async def stream(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
         try:
             query = self.documents.resolve(query, operation_extensions)
         except DocumentRefused as refused:
             return _refusal(refused)
-        return await super().stream(query, *args, operation_extensions=operation_extensions, **kwargs)
+        return await super().stream(
+            query, variable_values, context_value, root_value, operation_name, operation_extensions, allowed_operation_types
+        )
 
 
 async def _refusal(refused: DocumentRefused) -> AsyncGenerator[PreExecutionError, None]:
