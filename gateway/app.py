@@ -39,6 +39,7 @@ from fiche.logs import REQUEST_ID_HEADER, RequestId, configure_logging
 from fiche.plugin_host import get_plugin_manager
 from fiche.schema import build_schema
 from fiche.settings import Settings
+from fiche.tracing import Tracing, TracingMiddleware
 from fiche.websocket import LegacyWSHandler, TransportWSHandler
 
 __all__ = ["FicheGraphQL", "build_state", "create_app"]
@@ -277,6 +278,8 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
         finally:
             await state.broker.disconnect()
             await state.db.dispose()
+            if state.tracing is not None:
+                state.tracing.shutdown()  # exports the spans still batched
 
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
@@ -295,6 +298,11 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
         state.metrics = state.metrics or Metrics(state)
         routes.insert(0, Route("/metrics", metrics_endpoint(state.metrics), methods=["GET"]))
         middleware.insert(0, Middleware(MetricsMiddleware, metrics=state.metrics))
+    if state.tracing is None:
+        state.tracing = Tracing.from_env()
+    if state.tracing is not None:
+        state.tracing.instrument(state)
+        middleware.insert(0, Middleware(TracingMiddleware, tracing=state.tracing))
     if settings.allowed_origins:
         middleware.append(
             Middleware(

@@ -32,6 +32,7 @@ from fiche.context import OperationScope
 from fiche.cost import QueryCostCheck, cost_rule
 from fiche.nul import NulInLiterals, NulInVariables
 from fiche.persisted import DocumentRefused, Documents
+from fiche.tracing import OperationTracing
 from fiche.outcome import OperationOutcome
 from fiche.execution import executor_class
 from fiche.settings import Settings
@@ -229,6 +230,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     # Factories, so that each operation gets fresh extension instances. The outcome comes
     # first: it times the whole operation and sees the final result of each step.
     schema_extensions: list[Any] = [
+        OperationTracing,  # no-op unless the app traces (fiche.tracing)
         partial(OperationOutcome, mask=not settings.debug, hide_suggestions=not settings.introspection),
         OperationScope,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
