@@ -291,6 +291,37 @@ def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_plugin_new(args: argparse.Namespace, settings: Settings) -> int:
+    from fiche.plugin_host import fiche_version
+    from fiche.scaffold import PluginNameRefused, new_plugin
+
+    try:
+        target = new_plugin(args.name, Path(args.directory), fiche_version())
+    except PluginNameRefused as exc:
+        print(f"fiche plugin new: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {target}")
+    print(f"  cd {target} && pip install -e '.[test]' && pytest")
+    return 0
+
+
+def cmd_docs_hooks(args: argparse.Namespace, settings: Settings) -> int:
+    from fiche.hookdocs import hooks_markdown
+
+    text = hooks_markdown()
+    path = Path(args.path)
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} differs from the docstrings of fiche.hookspecs: run `fiche docs hooks`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fiche", description="Fiche GraphQL gateway")
     commands = root.add_subparsers(dest="command", required=True)
@@ -339,6 +370,18 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--handle", required=True)
     create.add_argument("--role", default="member", choices=["admin", "manager", "member", "technician"])
     create.set_defaults(run=cmd_users_create)
+
+    plugin = commands.add_parser("plugin", help="write plugins").add_subparsers(dest="plugin_command", required=True)
+    new = plugin.add_parser("new", help="generate an installable plugin package (fiche-NAME) from Fiche's template")
+    new.add_argument("name", help="the plugin's name: lowercase letters, digits, underscores (e.g. warranty)")
+    new.add_argument("--directory", default=".", help="where to create the fiche-NAME folder")
+    new.set_defaults(run=cmd_plugin_new)
+
+    docs = commands.add_parser("docs", help="generated documentation").add_subparsers(dest="docs_command", required=True)
+    hooks = docs.add_parser("hooks", help="write (or --check) docs/hooks.md from the docstrings of fiche.hookspecs")
+    hooks.add_argument("--check", action="store_true", help="fail when the file differs from the docstrings")
+    hooks.add_argument("--path", default="docs/hooks.md")
+    hooks.set_defaults(run=cmd_docs_hooks)
 
     plugins = commands.add_parser("plugins", help="list the loaded plugins: origin, version, required Fiche, hooks")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
