@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fiche.asgi import ResponseStatus
+
 if TYPE_CHECKING:
     from fiche.context import AppState
 
@@ -220,19 +222,12 @@ class MetricsMiddleware:
         path = scope.get("path", "")
         route = path if path in _KNOWN_ROUTES else OTHER
         method = scope.get("method", "GET") if scope.get("method") in {"GET", "POST", "OPTIONS", "HEAD"} else OTHER
-        status = 500
         started = time.perf_counter()
-
-        async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        watched = ResponseStatus(send)
         try:
             await self.app(scope, receive, watched)
         finally:
-            self.metrics.http_requests.labels(route, method, str(status)).inc()
+            self.metrics.http_requests.labels(route, method, str(watched.status)).inc()
             self.metrics.http_duration.labels(route, method).observe(time.perf_counter() - started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -29,7 +29,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from strawberry.extensions import SchemaExtension
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fiche.asgi import ResponseStatus
 
 if TYPE_CHECKING:
     from fiche.context import AppState
@@ -191,23 +193,16 @@ class TracingMiddleware:
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers") or []}
         method = scope.get("method", "GET")
         path = scope.get("path", "")
-        status = 500
+        watched = ResponseStatus(send)
         with self.tracing.tracer.start_as_current_span(
             f"{method} {path}",
             context=propagate.extract(headers),
             kind=trace.SpanKind.SERVER,
             attributes={"http.request.method": method, "url.path": path},
         ) as span:
-
-            async def watched(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                await send(message)
-
             try:
                 await self.app(scope, receive, watched)
             finally:
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
+                span.set_attribute("http.response.status_code", watched.status)
+                if watched.status >= 500:
                     span.set_status(trace.Status(trace.StatusCode.ERROR))
