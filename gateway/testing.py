@@ -34,7 +34,7 @@ from fiche.plugin_host import get_plugin_manager
 from fiche.schema import build_schema
 from fiche.settings import Settings
 
-__all__ = ["GraphQLError", "PluginTestGateway", "TestOrganization", "count_statements", "plugin_test_gateway"]
+__all__ = ["OperationFailed", "PluginTestGateway", "TestOrganization", "count_statements", "plugin_test_gateway"]
 
 SECRET = "fiche-testing-secret-key-long-enough-for-hs256"
 ROLES = {
@@ -45,7 +45,7 @@ ROLES = {
 }
 
 
-class GraphQLError(AssertionError):
+class OperationFailed(AssertionError):
     """An operation expected to succeed answered with errors."""
 
 
@@ -74,10 +74,10 @@ class TestOrganization:
         return result.data, [dict(error.formatted) for error in result.errors or []]
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = "admin") -> Any:
-        """The data of an operation that must succeed (raises :class:`GraphQLError` otherwise)."""
+        """The data of an operation that must succeed (raises :class:`OperationFailed` otherwise)."""
         data, errors = await self.execute(query, variables, as_=as_)
         if errors:
-            raise GraphQLError(errors)
+            raise OperationFailed(errors)
         return data
 
 
