@@ -23,11 +23,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from fiche import graphiql, jsonlimits
+from fiche import graphiql, jsonlimits, persisted
 from fiche.auth import authenticate_token, bearer_token
 from fiche.broker import broker_from_url
 from fiche.context import AppState, ConnectionContext
@@ -38,6 +39,7 @@ from fiche.logs import REQUEST_ID_HEADER, RequestId, configure_logging
 from fiche.plugin_host import get_plugin_manager
 from fiche.schema import build_schema
 from fiche.settings import Settings
+from fiche.tracing import Tracing, TracingMiddleware
 from fiche.websocket import LegacyWSHandler, TransportWSHandler
 
 __all__ = ["FicheGraphQL", "build_state", "create_app"]
@@ -137,6 +139,27 @@ class FicheGraphQL(GraphQL):
                 # the operation that read them is over; Starlette does it only for the
                 # endpoints it wraps itself, and this view is a raw ASGI app.
                 await request.close()
+
+    async def execute_operation(  # noqa: PLR0917
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        result = await super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)
+        errors = getattr(result, "errors", None) or ()
+        if any((error.extensions or {}).get("code") in persisted.CODES for error in errors):
+            # "Not found, send the text" must not be kept by an HTTP cache in front of a GET.
+            sub_response.headers["Cache-Control"] = "no-store"
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET carries no `query` (only `extensions`), and Apollo
+        # Client accepts `*/*`: that is an operation, not a browser asking for GraphiQL.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.graphiql_html(request.url.path))
@@ -255,6 +278,8 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
         finally:
             await state.broker.disconnect()
             await state.db.dispose()
+            if state.tracing is not None:
+                state.tracing.shutdown()  # exports the spans still batched
 
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
@@ -266,6 +291,18 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
     for contributed in pm.hook.register_routes(settings=settings):
         routes.extend(contributed)
     middleware = [Middleware(RequestId), Middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)]
+    if settings.metrics:
+        from fiche.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+
+        # One registry per state: an app rebuilt around the same state counts on.
+        state.metrics = state.metrics or Metrics(state)
+        routes.insert(0, Route("/metrics", metrics_endpoint(state.metrics), methods=["GET"]))
+        middleware.insert(0, Middleware(MetricsMiddleware, metrics=state.metrics))
+    if state.tracing is None:
+        state.tracing = Tracing.from_env()
+    if state.tracing is not None:
+        state.tracing.instrument(state)
+        middleware.insert(0, Middleware(TracingMiddleware, tracing=state.tracing))
     if settings.allowed_origins:
         middleware.append(
             Middleware(

@@ -144,6 +144,7 @@ class RedisBroker:
         self._local = _LocalFanOut()
         self._lock = asyncio.Lock()
         self._confirmed: dict[str, asyncio.Event] = {}
+        self.reconnects = 0  # times the Pub/Sub connection was lost (fiche.metrics reads it)
 
     def _channel(self, topic: str) -> str:
         return f"{self.namespace}:{topic}"
@@ -215,6 +216,7 @@ class RedisBroker:
             except Exception:
                 log.warning("redis pub/sub connection lost; subscribers will resynchronise", exc_info=True)
                 self._local.mark_all_lost()
+                self.reconnects += 1
                 await asyncio.sleep(0.5)
                 continue
             if message is None:

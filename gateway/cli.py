@@ -72,6 +72,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from fiche.logs import configure_logging, uvicorn_log_config
 
+    _pm(settings)  # refuses an incompatible plugin here, once, rather than in each worker
     # Every line the server writes goes through the root logger: one JSON object each
     # with FICHE_LOG_JSON=1, uvicorn's access and error lines and the migrations' included.
     configure_logging(settings, root=True)
@@ -269,6 +270,58 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
+    """What is loaded, from where, with versions and the hooks each implements."""
+    import json
+
+    from fiche.plugin_host import fiche_version, plugin_infos
+
+    infos = plugin_infos(_pm(settings))
+    if args.json:
+        print(json.dumps({"fiche": fiche_version(), "plugins": [info.as_dict() for info in infos]}, indent=2))
+        return 0
+    print(f"Fiche {fiche_version()}")
+    for info in infos:
+        version = f"{info.distribution} {info.version}" if info.distribution else "no distribution"
+        print(f"\n{info.name} ({info.kind}) - {version}")
+        print(f"  module:   {info.module}")
+        print(f"  from:     {info.location or '-'}")
+        print(f"  requires: fiche{info.requires}" if info.requires else "  requires: any Fiche")
+        print(f"  hooks:    {', '.join(info.hooks) or '-'}")
+    return 0
+
+
+def cmd_plugin_new(args: argparse.Namespace, settings: Settings) -> int:
+    from fiche.plugin_host import fiche_version
+    from fiche.scaffold import PluginNameRefused, new_plugin
+
+    try:
+        target = new_plugin(args.name, Path(args.directory), fiche_version())
+    except PluginNameRefused as exc:
+        print(f"fiche plugin new: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {target}")
+    print(f"  cd {target} && pip install -e '.[test]' && pytest")
+    return 0
+
+
+def cmd_docs_hooks(args: argparse.Namespace, settings: Settings) -> int:
+    from fiche.hookdocs import hooks_markdown
+
+    text = hooks_markdown()
+    path = Path(args.path)
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} differs from the docstrings of fiche.hookspecs: run `fiche docs hooks`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fiche", description="Fiche GraphQL gateway")
     commands = root.add_subparsers(dest="command", required=True)
@@ -318,6 +371,22 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", default="member", choices=["admin", "manager", "member", "technician"])
     create.set_defaults(run=cmd_users_create)
 
+    plugin = commands.add_parser("plugin", help="write plugins").add_subparsers(dest="plugin_command", required=True)
+    new = plugin.add_parser("new", help="generate an installable plugin package (fiche-NAME) from Fiche's template")
+    new.add_argument("name", help="the plugin's name: lowercase letters, digits, underscores (e.g. warranty)")
+    new.add_argument("--directory", default=".", help="where to create the fiche-NAME folder")
+    new.set_defaults(run=cmd_plugin_new)
+
+    docs = commands.add_parser("docs", help="generated documentation").add_subparsers(dest="docs_command", required=True)
+    hooks = docs.add_parser("hooks", help="write (or --check) docs/hooks.md from the docstrings of fiche.hookspecs")
+    hooks.add_argument("--check", action="store_true", help="fail when the file differs from the docstrings")
+    hooks.add_argument("--path", default="docs/hooks.md")
+    hooks.set_defaults(run=cmd_docs_hooks)
+
+    plugins = commands.add_parser("plugins", help="list the loaded plugins: origin, version, required Fiche, hooks")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(run=cmd_plugins)
+
     token = commands.add_parser("token", help="print a bearer token for a user")
     token.add_argument("--email", required=True)
     token.add_argument("--org", help="organisation slug, when the e-mail is in several")
@@ -327,9 +396,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fiche.plugin_host import IncompatiblePlugin
+
     args = parser().parse_args(argv)
     settings = Settings.from_env()
-    return int(args.run(args, settings) or 0)
+    try:
+        return int(args.run(args, settings) or 0)
+    except IncompatiblePlugin as exc:
+        # An installed plugin made for another Fiche: one plain line, nothing started.
+        print(f"fiche {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

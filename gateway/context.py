@@ -58,6 +58,8 @@ class AppState:
     notification_kinds: dict[str, NotificationKind]
     setting_specs: dict[str, OrganizationSettingSpec]
     storage: Any = None
+    metrics: Any = None  # fiche.metrics.Metrics when FICHE_METRICS=1
+    tracing: Any = None  # fiche.tracing.Tracing when OTEL_* variables ask for traces
     live: LiveAccess = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:

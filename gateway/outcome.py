@@ -24,6 +24,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
+from fiche import metrics
 from fiche.errors import INTERNAL_SERVER_ERROR, error_code, exception_code, is_unexpected, without_suggestions
 from fiche.logs import request_id_of
 
@@ -42,11 +43,13 @@ class OperationOutcome(SchemaExtension):
         self._streamed = False
         self._codes: dict[str, None] = {}  # ordered set of the codes sent to the client
         self._unexpected: BaseException | None = None
+        self._subscribed = False
 
     # -- hooks ---------------------------------------------------------------------------
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         cancelled = False
+        statements, token = metrics.statement_counter()
         try:
             yield
         except (GeneratorExit, asyncio.CancelledError):  # a stopped subscription, a closed socket
@@ -60,7 +63,17 @@ class OperationOutcome(SchemaExtension):
             if not self._streamed:
                 self._shape(self.execution_context.result)
         finally:
-            self._log(time.perf_counter() - started, cancelled)
+            metrics.statement_counter_done(token)
+            if self._subscribed:
+                metrics.subscription_ended(self._app_state())
+            self._log(time.perf_counter() - started, cancelled, statements[0])
+
+    def on_execute(self) -> Iterator[None]:
+        # A subscription runs until on_operation ends; it is counted as active till then.
+        if self._operation_type() == "subscription":
+            self._subscribed = True
+            metrics.subscription_started(self._app_state())
+        yield
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         self._streamed = True
@@ -99,24 +112,41 @@ class OperationOutcome(SchemaExtension):
         return code
 
     # -- logging -------------------------------------------------------------------------
-    def _log(self, seconds: float, cancelled: bool) -> None:
+    def _operation_type(self) -> str | None:
+        try:
+            return self.execution_context.operation_type.value
+        except Exception:  # no document (a syntax error) or no operation to run
+            return None
+
+    def _app_state(self) -> Any:
+        context = self.execution_context.context
+        return getattr(getattr(context, "connection", context), "app", None)
+
+    def _log(self, seconds: float, cancelled: bool, statements: int) -> None:
+        context = self.execution_context
+        operation_type = self._operation_type()
+        connection = getattr(context.context, "connection", context.context)
+        request = getattr(connection, "request", None)
+        scope = getattr(request, "scope", None) or {}
+        transport = "ws" if scope.get("type") == "websocket" else "http"
+        codes = list(self._codes)
+        outcome = "CANCELLED" if cancelled and not codes else (codes[0] if codes else "OK")
+        metrics.operation_finished(
+            getattr(connection, "app", None),
+            name=context.operation_name,
+            operation_type=operation_type,
+            transport=transport,
+            outcome=outcome,
+            seconds=seconds,
+            statements=statements,
+        )
         level = logging.ERROR if self._unexpected is not None else logging.INFO
         if not log.isEnabledFor(level):
             return
-        context = self.execution_context
-        try:
-            operation_type: str | None = context.operation_type.value
-        except Exception:  # no document (a syntax error) or no operation to run
-            operation_type = None
-        connection = getattr(context.context, "connection", context.context)
         viewer = getattr(connection, "viewer", None)
-        request = getattr(connection, "request", None)
-        scope = getattr(request, "scope", None) or {}
-        codes = list(self._codes)
-        outcome = "CANCELLED" if cancelled and not codes else (codes[0] if codes else "OK")
         fields = {
             "request_id": request_id_of(scope),
-            "transport": "ws" if scope.get("type") == "websocket" else "http",
+            "transport": transport,
             "operation_type": operation_type,
             "operation_name": context.operation_name,
             "user_id": getattr(viewer, "user_id", None),

@@ -3,6 +3,7 @@ cursor connections (plain and batched per parent)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -10,7 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
 
 import orjson
 import strawberry
@@ -21,6 +22,10 @@ from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
 from fiche.errors import PublicError, UserErrors
+from fiche.execution.batch import batched
+
+if TYPE_CHECKING:
+    from fiche.context import OperationContext
 
 __all__ = [
     "AnyColumn",
@@ -34,6 +39,8 @@ __all__ = [
     "Node",
     "PageInfo",
     "SortKey",
+    "Total",
+    "TotalCounts",
     "decode_id",
     "decode_input",
     "input_pk",
@@ -167,18 +174,94 @@ class Edge(Generic[T]):
         return encode_cursor(self.key)
 
 
+class TotalCounts:
+    """How many rows a paginated statement has in all, per group, counted on first demand.
+
+    :func:`paginate` and :func:`paginate_grouped` attach one to the connections they build
+    (through :class:`Total`); nothing runs unless a client selects ``totalCount``, and then
+    one ``COUNT`` statement answers every group at once (all the customers of a page), in
+    a read session of its own: the page's session is closed by then. The count ignores
+    ``after`` and ``first``: it is the size of the whole list."""
+
+    def __init__(self, stmt: AnySelect, group: AnyColumn | None = None, group_ids: Sequence[Any] = ()) -> None:
+        self.stmt = stmt
+        self.group = group
+        self.group_ids = list(group_ids)
+        self._counts: asyncio.Future[dict[Any, int]] | None = None
+
+    def count_statement(self) -> AnySelect:
+        if self.group is None:
+            return select(func.count()).select_from(self.stmt.order_by(None).subquery("counted"))
+        inner = self.stmt.order_by(None).add_columns(self.group.label("_group")).where(self.group.in_(self.group_ids)).subquery("counted")
+        return select(inner.c._group, func.count()).group_by(inner.c._group)
+
+    async def counts(self, context: OperationContext) -> dict[Any, int]:
+        """Group → number of rows (the single group of a plain list is ``None``)."""
+        if self._counts is None:
+            self._counts = asyncio.get_running_loop().create_future()
+            try:
+                async with context.read() as session:
+                    if self.group is None:
+                        found = {None: int(await session.scalar(self.count_statement()) or 0)}
+                    else:
+                        found = {group: int(count) for group, count in (await session.execute(self.count_statement())).all()}
+            except BaseException as exc:
+                self._counts.set_exception(exc)
+                self._counts.exception()  # retrieved: the waiters re-raise it, nobody else must
+                raise
+            self._counts.set_result(found)
+        return await asyncio.shield(self._counts)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Total:
+    """A connection's ``totalCount``: ``known`` items plus the count of each ``(counts,
+    group)`` part (a merged list, e.g. a customer and its branches, has several parts)."""
+
+    parts: tuple[tuple[TotalCounts, Any], ...] = ()
+    known: int = 0
+
+    def __add__(self, other: Total) -> Total:
+        return Total(self.parts + other.parts, self.known + other.known)
+
+
 @strawberry.type(description="A page of a list, paginated with `first` and `after`.")
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors.")
     page_info: PageInfo = strawberry.field(description="Whether there is more, and where to continue.")
+    # How to count the whole list when a client asks for it (see TotalCounts); None when
+    # this list cannot be counted beyond the page it shows.
+    total: strawberry.Private[Total | None] = None
 
     @strawberry.field(description="The items of this page, without cursors.")
     def nodes(self) -> list[T]:
         return [edge.node for edge in self.edges]
 
+    @strawberry.field(
+        description=(
+            "How many items the whole list has (every page, whatever `first` and `after`), counted only when asked for. "
+            "Null for the few lists that cannot be counted beyond their current page (a merged timeline spanning several pages)."
+        )
+    )
+    @batched
+    async def total_count(connections: Sequence[Connection[Any]], info: strawberry.Info) -> list[int | None]:
+        # One COUNT per distinct TotalCounts: every connection of a paginate_grouped call
+        # (all the parents at this position) shares one.
+        sources: dict[int, TotalCounts] = {}
+        for connection in connections:
+            for counts, _group in connection.total.parts if connection.total else ():
+                sources.setdefault(id(counts), counts)
+        found = {key: await counts.counts(info.context) for key, counts in sources.items()}
+        return [
+            None
+            if connection.total is None
+            else connection.total.known + sum(found[id(counts)].get(group, 0) for counts, group in connection.total.parts)
+            for connection in connections
+        ]
+
     @classmethod
     def empty(cls) -> Connection[Any]:
-        return cls(edges=[], page_info=PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None))
+        return cls(edges=[], page_info=PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None), total=Total())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -358,11 +441,12 @@ async def paginate(
 ) -> Connection[T]:
     """Run ``stmt`` ordered by ``keys`` from ``after`` and return one page of ``build(row)``."""
     width = len(keys)
+    total = Total(((TotalCounts(stmt), None),))
     stmt = stmt.add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
     if after:
         stmt = stmt.where(_after_condition(keys, _after_values(after, keys)))
     rows = (await session.execute(stmt.limit(first + 1))).all()
-    return _connection(rows[:first], len(rows) > first, after is not None, width, build)
+    return _connection(rows[:first], len(rows) > first, after is not None, width, build, total)
 
 
 async def paginate_grouped(
@@ -382,6 +466,7 @@ async def paginate_grouped(
     numbered per group with a window function, and cut at ``first + 1`` rows per group.
     """
     width = len(keys)
+    counts = TotalCounts(stmt, group, group_ids)
     rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
     inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
     inner = inner.where(group.in_(list(group_ids)))
@@ -396,18 +481,27 @@ async def paginate_grouped(
     result: dict[K, Connection[T]] = {}
     for group_id in group_ids:
         members = grouped.get(group_id, [])
-        result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build)
+        result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build, Total(((counts, group_id),)))
     return result
 
 
-def _connection(rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T]) -> Connection[T]:
-    return connection_of([Edge(key=_key_values(row, width), node=build(row)) for row in rows], has_next, has_previous)
+def _connection(
+    rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T], total: Total
+) -> Connection[T]:
+    return connection_of([Edge(key=_key_values(row, width), node=build(row)) for row in rows], has_next, has_previous, total)
 
 
-def connection_of(edges: Sequence[Edge[T]], has_next: bool, has_previous: bool) -> Connection[T]:
-    """A connection of ready edges (their cursors are encoded here only for ``pageInfo``)."""
+def connection_of(edges: Sequence[Edge[T]], has_next: bool, has_previous: bool, total: Total | None = None) -> Connection[T]:
+    """A connection of ready edges (their cursors are encoded here only for ``pageInfo``).
+
+    ``total`` counts the whole list (pass on the ``total`` of the page a connection was
+    built from); without it, a page that is the whole list (no page before or after it)
+    knows its size, and any other page answers ``totalCount`` with null."""
+    if total is None and not has_next and not has_previous:
+        total = Total(known=len(edges))
     return Connection(
         edges=list(edges),
+        total=total,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
@@ -422,4 +516,6 @@ def merge_pages(pages: Sequence[Connection[T]], first: int, has_previous: bool, 
     same descending ``order`` whose key is also the edges' sort key."""
     edges = sorted((edge for page in pages for edge in page.edges), key=order, reverse=True)
     more = len(edges) > first or any(page.page_info.has_next_page for page in pages)
-    return connection_of(edges[:first], more, has_previous)
+    totals = [page.total for page in pages]
+    total = sum((t for t in totals if t is not None), Total()) if all(t is not None for t in totals) else None
+    return connection_of(edges[:first], more, has_previous, total)

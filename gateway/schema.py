@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from functools import partial
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -21,7 +21,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -29,6 +31,8 @@ from fiche import limits
 from fiche.context import OperationScope
 from fiche.cost import QueryCostCheck, cost_rule
 from fiche.nul import NulInLiterals, NulInVariables
+from fiche.persisted import DocumentRefused, Documents
+from fiche.tracing import OperationTracing
 from fiche.outcome import OperationOutcome
 from fiche.execution import executor_class
 from fiche.settings import Settings
@@ -168,10 +172,55 @@ def apply_extensions(types: Sequence[type], extensions: Sequence[TypeExtension],
 
 class FicheSchema(strawberry.Schema):
     """Strawberry's schema without its per-error logging (a traceback for every error,
-    a client's typo included): :class:`OperationOutcome` logs one line per operation."""
+    a client's typo included): :class:`OperationOutcome` logs one line per operation.
+
+    Every operation, whatever its transport, first goes through :attr:`documents`
+    (persisted queries, trusted documents: :mod:`fiche.persisted`)."""
+
+    documents: Documents = Documents()
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None
+
+    async def execute(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        try:
+            query = self.documents.resolve(query, operation_extensions)
+        except DocumentRefused as refused:
+            return ExecutionResult(data=None, errors=[refused.error])
+        return await super().execute(
+            query, variable_values, context_value, root_value, operation_name, allowed_operation_types, operation_extensions
+        )
+
+    async def stream(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        try:
+            query = self.documents.resolve(query, operation_extensions)
+        except DocumentRefused as refused:
+            return _refusal(refused)
+        return await super().stream(
+            query, variable_values, context_value, root_value, operation_name, operation_extensions, allowed_operation_types
+        )
+
+
+async def _refusal(refused: DocumentRefused) -> AsyncGenerator[PreExecutionError, None]:
+    yield PreExecutionError(data=None, errors=[refused.error])
 
 
 def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Schema:
@@ -209,6 +258,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
     # Factories, so that each operation gets fresh extension instances. The outcome comes
     # first: it times the whole operation and sees the final result of each step.
     schema_extensions: list[Any] = [
+        OperationTracing,  # no-op unless the app traces (fiche.tracing)
         partial(OperationOutcome, mask=not settings.debug, hide_suggestions=not settings.introspection),
         OperationScope,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
@@ -226,6 +276,7 @@ def build_schema(pm: pluggy.PluginManager, settings: Settings) -> strawberry.Sch
         extensions=schema_extensions,
         execution_context_class=executor_class(settings.executor),
     )
+    schema.documents = Documents.from_settings(settings.trusted_documents)
     # A skipped target that is in the schema after all (reachable from a field but not
     # listed in ``register_types``) would silently lose the extension's fields.
     unextendable = sorted(name for name in skipped if name in schema._schema.type_map)

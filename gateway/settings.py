@@ -60,6 +60,8 @@ class Settings:
     ws_compression: bool = False
     workers: int = 0
     executor: str = "breadth"
+    metrics: bool = False
+    trusted_documents: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -134,5 +136,7 @@ SETTINGS_DOC: dict[str, str] = {
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
     "workers": "Worker processes of `fiche serve` (`--workers`); `0`: one per core with a Redis broker and PostgreSQL, one otherwise. Several need a shared broker; on SQLite they share one writer.",
     "executor": "`breadth` resolves each field once for all the objects at its position; `graphql-core` uses graphql-core's per-object executor.",
+    "metrics": "`1` serves Prometheus metrics on `GET /metrics` (requests, operations, SQL statements, WebSockets, notifications, broker, pool); keep that path off the public network.",
+    "trusted_documents": "Path of a trusted-documents manifest (Apollo's `persisted-query-manifest.json` or `{id: document}`): only its documents run, sent by ID or as their exact text; anything else gets `DOCUMENT_NOT_TRUSTED`.",
     "gc_tuning": "`1` freezes start-up objects and raises the garbage collector's thresholds in `fiche serve`.",
 }

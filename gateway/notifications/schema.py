@@ -8,6 +8,7 @@ from typing import Annotated, TYPE_CHECKING
 import strawberry
 from sqlalchemy import func, select, update
 
+from fiche import metrics
 from fiche.cost import list_size
 from fiche.db import utcnow
 from fiche.errors import PublicError, UserError, UserErrors
@@ -50,7 +51,7 @@ class NotificationQueries:
             )
         records = await shown(context, [edge.node for edge in page.edges])
         edges = [Edge(node=notification_from_record(record), key=edge.key) for record, edge in zip(records, page.edges, strict=True)]
-        return connection_of(edges, page.page_info.has_next_page, page.page_info.has_previous_page)
+        return connection_of(edges, page.page_info.has_next_page, page.page_info.has_previous_page, page.total)
 
     @strawberry.field(description="How many notifications of your inbox are unread.")
     async def unread_notification_count(self, info: strawberry.Info) -> int:
@@ -258,6 +259,7 @@ class NotificationSubscriptions:
                         for record in missed:
                             last = record.seq
                             context.reset_loaders()
+                            metrics.notification_delivered(context.app, record.created_at)
                             yield notification_from_record(record)
                         if len(missed) < REPLAY_BATCH:
                             break
@@ -285,4 +287,5 @@ class NotificationSubscriptions:
                     # the socket's access changed (fiche.live_access), check it again.
                     [record] = await shown(context, [record])
                 context.reset_loaders()
+                metrics.notification_delivered(context.app, record.created_at)
                 yield notification_from_record(record)

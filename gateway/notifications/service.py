@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fiche import metrics
 from fiche.db import utcnow
 from fiche.notifications import models
 
@@ -154,6 +155,7 @@ async def notify(
 
     async def publish() -> None:
         await broker.publish_many(messages)
+        metrics.notifications_published(context.app, len(messages))
 
     context.after_commit(publish)
     return [record.recipient_id for record in records]
