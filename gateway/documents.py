@@ -134,7 +134,8 @@ async def render_pdf(
     :param variant: a WeasyPrint PDF variant, e.g. ``"pdf/a-3b"`` for an archivable
         document that may carry attachments (Factur-X).
     :param attachments: files embedded in the PDF.
-    :param identifier: a stable PDF identifier, so the same document renders the same bytes.
+    :param identifier: the PDF's permanent identifier (the first ``/ID`` entry), the same
+        for every rendering of one document (the second entry changes with each).
     """
     loop = asyncio.get_running_loop()
     slots = _render_slots.get(id(loop))
