@@ -32,8 +32,8 @@ INVOICING_LOCK = "intervention-invoicing"
 
 
 async def intervention_customers(session: AsyncSession, intervention_ids: Sequence[int]) -> dict[int, int]:
-    rows = (await session.execute(select(I.id, I.customer_id).where(I.id.in_(list(intervention_ids))))).tuples().all()
-    return dict(rows)
+    rows = (await session.execute(select(I.id, I.customer_id).where(I.id.in_(list(intervention_ids))))).all()
+    return {row.id: row.customer_id for row in rows}
 
 
 def _hours(start: dt.datetime | None, end: dt.datetime | None) -> Decimal | None:

@@ -58,7 +58,7 @@ async def _equipment(session: AsyncSession, global_ids: list[strawberry.ID], cus
         raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A report lists at most {MAX_EQUIPMENT_PER_REPORT} equipment.", "input", "equipmentIds")
     pks = [decode(gid, "Equipment", "input", "equipmentIds", str(index)) for index, gid in enumerate(global_ids)]
     E = models.Equipment
-    owners = dict((await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).tuples().all())
+    owners = {row.id: row.customer_id for row in (await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).all()}
     for index, pk in enumerate(pks):
         if pk not in owners:
             raise UserErrors.not_found("No equipment with this ID.", "input", "equipmentIds", str(index))
