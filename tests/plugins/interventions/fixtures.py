@@ -16,6 +16,7 @@ __all__ = [
     "INTERVENTION_CREATE",
     "INTERVENTION_FIELDS",
     "address",
+    "bulk",
     "create",
     "customer",
     "intervention",
@@ -110,3 +111,26 @@ def png(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 3
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "PNG")
     return out.getvalue()
+
+
+async def bulk(org: TestOrg, customer_id: str, address_id: str, type_id: str, count: int, *, start: dt.datetime, technicians: tuple[str, ...] = ("technician",), first_number: int = 1) -> None:
+    """``count`` interventions written straight to the database (seeding large plannings
+    fast), one per hour from ``start``, with the technicians given."""
+    from fiche.plugins.interventions import models
+    from fiche.relay import decode_id
+
+    customer_pk, address_pk, type_pk = (decode_id(gid)[1] for gid in (customer_id, address_id, type_id))
+    async with org.state.db.session(organization_id=org.organization_id, user_id=org.users["admin"].id) as session, session.begin():
+        rows = [
+            models.Intervention(
+                number=first_number + index, title=f"Visite {index}", type_id=type_pk, customer_id=customer_pk, address_id=address_pk,
+                starts_at=start + dt.timedelta(hours=index), ends_at=start + dt.timedelta(hours=index, minutes=45),
+                archived=False, to_invoice=index % 2 == 0,
+            )  # fmt: skip
+            for index in range(count)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        session.add_all(
+            models.InterventionTechnician(intervention_id=row.id, user_id=org.users[who].id) for row in rows for who in technicians
+        )
