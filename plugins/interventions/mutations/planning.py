@@ -16,6 +16,7 @@ from fiche.plugins.interventions.common import (
     check_appointment,
     check_customer,
     check_technicians,
+    decode,
     fetch_intervention,
     get_row,
     notify_users,
@@ -23,6 +24,7 @@ from fiche.plugins.interventions.common import (
     technician_ids,
 )
 from fiche.plugins.interventions.services.access import check_planner
+from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.types import Intervention
 
 if TYPE_CHECKING:
@@ -82,12 +84,13 @@ async def _type(session: AsyncSession, global_id: str) -> int:
 async def _planned(context: OperationContext, global_id: str, *path: str) -> models.Intervention:
     """The intervention to change, for a planner; NOT_FOUND / FORBIDDEN otherwise."""
     viewer = context.require_viewer()
-    session = await context.session()
-    intervention = await get_row(session, models.Intervention, global_id, "Intervention", *path)
+    decode(global_id, "Intervention", *path)
+    await today(context)  # read before the write transaction starts (see intervention_create)
     if not viewer.is_manager and await context.load_node(global_id, "Intervention") is None:
         raise UserErrors.not_found("No Intervention with this ID.", *path)
     check_planner(viewer)
-    return intervention
+    session = await context.session()
+    return await get_row(session, models.Intervention, global_id, "Intervention", *path)
 
 
 def _when(intervention: models.Intervention) -> str:
@@ -104,10 +107,13 @@ class InterventionMutations:
 
         async def change() -> InterventionPayload:
             check_planner(context.require_viewer())
-            session = await context.session()
             title = _title(input.title)
-            type_id = await _type(session, input.type_id)
+            # Reads through short-lived sessions first: once the write transaction holds the
+            # numbering lock, it must not wait for a second connection of the pool.
+            await today(context)
             customer_pk = await check_customer(context, input.customer_id, "input", "customerId")
+            session = await context.session()
+            type_id = await _type(session, input.type_id)
             address_pk = await check_address(context, session, input.address_id, customer_pk, "input", "addressId")
             technicians = await check_technicians(session, input.technician_ids, "input", "technicianIds")
             starts_at, ends_at = check_appointment(input.starts_at, input.ends_at, "input")

@@ -22,6 +22,7 @@ from fiche.plugins.interventions import kinds, models
 from fiche.plugins.interventions.common import decode, fetch_intervention, get_row, notify_users, technician_ids
 from fiche.plugins.interventions.mutations.planning import InterventionPayload
 from fiche.plugins.interventions.services.access import check_can_complete
+from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_REPORT, MAX_PHOTOS
 
 if TYPE_CHECKING:
@@ -92,10 +93,12 @@ class ReportMutations:
 
         async def change() -> InterventionPayload:
             viewer = context.require_viewer()
-            session = await context.session()
-            intervention = await get_row(session, models.Intervention, input.id, "Intervention", "input", "id")
+            decode(input.id, "Intervention", "input", "id")
+            await today(context)  # reads before the write transaction starts
             if await context.load_node(input.id, "Intervention") is None:
                 raise UserErrors.not_found("No Intervention with this ID.", "input", "id")
+            session = await context.session()
+            intervention = await get_row(session, models.Intervention, input.id, "Intervention", "input", "id")
             check_can_complete(viewer, await technician_ids(session, intervention.id))
             if intervention.completed_at is not None:
                 raise UserErrors.conflict("This intervention is already done.", "input", "id")
