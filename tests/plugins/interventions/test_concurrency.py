@@ -28,7 +28,7 @@ async def test_fifty_concurrent_creations_are_numbered_1_to_50(org: TestOrg) -> 
     assert sorted(payload["intervention"]["number"] for payload in payloads) == list(range(1, 51))
 
 
-async def test_two_concurrent_invoicings_never_take_the_same_work(org: TestOrg) -> None:
+async def test_hook_billable_work_two_concurrent_invoicings_never_take_the_same_work(org: TestOrg) -> None:
     # given: three interventions done and flagged to invoice
     client, kind = await customer(org), await intervention_type(org)
     place = await address(org, client)

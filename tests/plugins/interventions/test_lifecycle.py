@@ -82,7 +82,7 @@ async def test_deleting_a_customer_removes_its_interventions_and_equipment(org: 
         assert await session.scalar(select(func.count()).select_from(models.InterventionTechnician)) == 1
 
 
-async def test_route_stops_are_a_technicians_appointments_of_the_day_with_coordinates(org: TestOrg) -> None:
+async def test_hook_route_stops_are_a_technicians_appointments_of_the_day_with_coordinates(org: TestOrg) -> None:
     # given
     client, kind = await customer(org), await intervention_type(org)
     place = await address(org, client, latitude=45.75, longitude=4.85)
@@ -108,7 +108,7 @@ async def test_route_stops_are_a_technicians_appointments_of_the_day_with_coordi
     assert not [stop for stop in someone_elses if decode_id(stop.global_id)[0] == "Intervention"]
 
 
-async def test_intervention_customers_answers_for_its_organisation_only(org: TestOrg, other_org: TestOrg) -> None:
+async def test_hook_intervention_customers_answers_for_its_organisation_only(org: TestOrg, other_org: TestOrg) -> None:
     # given
     client, kind = await customer(org), await intervention_type(org)
     mine = await intervention(org, client, await address(org, client), kind)

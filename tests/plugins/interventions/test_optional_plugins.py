@@ -56,7 +56,7 @@ class TestWithQuotes:
     def plugins(self) -> list[tuple[str, Any]]:
         return [("quotes-probe", PROBE)]
 
-    async def test_has_quote_filters_with_the_hooks_condition(self, org: TestOrg) -> None:
+    async def test_hook_intervention_quote_condition_filters_has_quote(self, org: TestOrg) -> None:
         # given
         client, kind = await customer(org), await intervention_type(org)
         place = await address(org, client)
