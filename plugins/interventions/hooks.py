@@ -15,9 +15,19 @@ from fiche.schema import TypeExtension
 from fiche.plugins.interventions import interop, kinds, lifecycle, nodes, timeline
 from fiche.plugins.interventions.loaders import make_loaders
 from fiche.plugins.interventions.mutations import MUTATIONS
-from fiche.plugins.interventions.queries import CUSTOMER_FIELDS, InterventionFilter, InterventionQueries
+from fiche.plugins.interventions.queries import CUSTOMER_FIELDS, InterventionFilter, InterventionQueries, MaintenanceVisitFilter, WorksiteFilter
 from fiche.plugins.interventions.routes import routes
-from fiche.plugins.interventions.types import Equipment, EquipmentPicture, Intervention, InterventionPhoto, InterventionReport, InterventionType
+from fiche.plugins.interventions.types import (
+    Equipment,
+    EquipmentPicture,
+    Intervention,
+    InterventionPhoto,
+    InterventionReport,
+    InterventionType,
+    MaintenancePlan,
+    MaintenanceVisit,
+    Worksite,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +45,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 def register_types() -> list[type]:
     # InterventionFilter is listed so that its `hasQuote` field follows requires_hook.
     return [
-        Intervention, InterventionType, InterventionReport, InterventionPhoto, Equipment, EquipmentPicture,
-        InterventionFilter, timeline.InterventionTimelineEntry,
+        Intervention, InterventionType, InterventionReport, InterventionPhoto, Equipment, EquipmentPicture, Worksite,
+        MaintenancePlan, MaintenanceVisit, InterventionFilter, WorksiteFilter, MaintenanceVisitFilter, timeline.InterventionTimelineEntry,
     ]  # fmt: skip
 
 
@@ -67,7 +77,7 @@ def register_node_types() -> dict[str, Any]:
 
 @hookimpl
 def register_subject_types() -> list[str]:
-    return ["Intervention", "Equipment"]
+    return ["Intervention", "Equipment", "Worksite"]
 
 
 @hookimpl

@@ -21,21 +21,34 @@ from fiche.plugins.interventions.filters import InterventionOrder, InterventionQ
 from fiche.plugins.interventions.reads import (
     EQUIPMENT_COLUMNS,
     PHOTO_COLUMNS,
+    PLAN_COLUMNS,
     TYPE_COLUMNS,
     InterventionBuilder,
     equipment_from_row,
     intervention_select,
     photo_from_row,
+    plan_from_row,
     type_from_row,
+    worksite_from_row,
+    worksite_select,
 )
 from fiche.plugins.interventions.services.access import visible_condition
-from fiche.plugins.interventions.services.status import today
-from fiche.plugins.interventions.types import Equipment, Intervention, InterventionPhoto
+from fiche.plugins.interventions.services.status import WorksiteStatus, today, worksite_status_expression
+from fiche.plugins.interventions.types import Equipment, Intervention, InterventionPhoto, MaintenancePlan, Worksite
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["CustomerEquipmentKey", "CustomerInterventionsKey", "HistoryKey", "make_loaders", "visible_interventions"]
+__all__ = [
+    "CustomerEquipmentKey",
+    "CustomerInterventionsKey",
+    "CustomerPlansKey",
+    "CustomerWorksitesKey",
+    "HistoryKey",
+    "WorksiteInterventionsKey",
+    "make_loaders",
+    "visible_interventions",
+]
 
 I, IT, IE, E = models.Intervention, models.InterventionTechnician, models.InterventionEquipment, models.Equipment
 
@@ -83,6 +96,32 @@ class InterventionTypesByIdLoader(_ById):
 class EquipmentByIdLoader(_ById):
     columns = EQUIPMENT_COLUMNS
     build = staticmethod(equipment_from_row)
+
+
+class MaintenancePlansByIdLoader(_ById):
+    columns = PLAN_COLUMNS
+    build = staticmethod(plan_from_row)
+
+
+class WorksitesByIdLoader(_Loader):
+    async def batch_load_fn(self, keys: list[int]) -> list[Worksite | None]:
+        stmt = worksite_select(await today(self.context)).where(models.Worksite.id.in_(keys))
+        async with self.context.read() as session:
+            rows = (await session.execute(stmt)).all()
+        found = {row.id: worksite_from_row(row) for row in rows}
+        return [found.get(key) for key in keys]
+
+
+class EquipmentByPlanLoader(_Loader):
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Equipment]]:
+        link = models.MaintenancePlanEquipment
+        stmt = select(link.plan_id, *EQUIPMENT_COLUMNS).join(E, E.id == link.equipment_id).where(link.plan_id.in_(keys)).order_by(link.plan_id, E.name, E.id)
+        async with self.context.read() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[Equipment]] = defaultdict(list)
+        for row in rows:
+            grouped[row.plan_id].append(equipment_from_row(row))
+        return [grouped.get(key, []) for key in keys]
 
 
 class PhotosByIdLoader(_Loader):
@@ -263,6 +302,99 @@ class EquipmentByCustomerLoader(_Loader):
         return [pages[key] for key in keys]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorksiteInterventionsKey:
+    worksite_pk: int
+    first: int
+    after: str | None
+
+
+APPOINTMENT_ORDER = sort_keys(InterventionOrder.APPOINTMENT)
+
+
+class InterventionsByWorksiteLoader(_Loader):
+    """Pages of ``Worksite.interventions``, by appointment, one statement per page size."""
+
+    async def batch_load_fn(self, keys: list[WorksiteInterventionsKey]) -> list[Connection[Intervention]]:
+        groups: dict[tuple[int, str | None], list[WorksiteInterventionsKey]] = defaultdict(list)
+        for key in keys:
+            groups[(key.first, key.after)].append(key)
+        base = await visible_interventions(self.context)
+        pages: dict[WorksiteInterventionsKey, Connection[Intervention]] = {}
+        async with self.context.read() as session:
+            for (first, after), members in groups.items():
+                by_worksite = await paginate_grouped(
+                    session, base, I.worksite_id, sorted({key.worksite_pk for key in members}), APPOINTMENT_ORDER,
+                    first=first, after=after, build=InterventionBuilder(),
+                )  # fmt: skip
+                for key in members:
+                    pages[key] = by_worksite[key.worksite_pk]
+        return [pages[key] for key in keys]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CustomerWorksitesKey:
+    customer_pk: int
+    first: int
+    after: str | None
+    statuses: frozenset[WorksiteStatus] | None = None
+
+
+W = models.Worksite
+WORKSITE_ORDER = (SortKey(W.starts_on, descending=True), SortKey(W.id, descending=True))
+
+
+class WorksitesByCustomerLoader(_Loader):
+    """Pages of ``Customer.worksites``, the latest started first, filtered by status in SQL."""
+
+    async def batch_load_fn(self, keys: list[CustomerWorksitesKey]) -> list[Connection[Worksite]]:
+        groups: dict[tuple[int, str | None, frozenset[WorksiteStatus] | None], list[CustomerWorksitesKey]] = defaultdict(list)
+        for key in keys:
+            groups[(key.first, key.after, key.statuses)].append(key)
+        bounds = await today(self.context)
+        pages: dict[CustomerWorksitesKey, Connection[Worksite]] = {}
+        async with self.context.read() as session:
+            for (first, after, statuses), members in groups.items():
+                stmt = worksite_select(bounds)
+                if statuses is not None:
+                    stmt = stmt.where(worksite_status_expression(bounds).in_(sorted(status.value for status in statuses)))
+                by_customer = await paginate_grouped(
+                    session, stmt, W.customer_id, sorted({key.customer_pk for key in members}), WORKSITE_ORDER,
+                    first=first, after=after, build=worksite_from_row,
+                )  # fmt: skip
+                for key in members:
+                    pages[key] = by_customer[key.customer_pk]
+        return [pages[key] for key in keys]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CustomerPlansKey:
+    customer_pk: int
+    first: int
+    after: str | None
+
+
+M = models.MaintenancePlan
+PLAN_ORDER = (SortKey(M.name), SortKey(M.id))
+
+
+class MaintenancePlansByCustomerLoader(_Loader):
+    async def batch_load_fn(self, keys: list[CustomerPlansKey]) -> list[Connection[MaintenancePlan]]:
+        groups: dict[tuple[int, str | None], list[CustomerPlansKey]] = defaultdict(list)
+        for key in keys:
+            groups[(key.first, key.after)].append(key)
+        pages: dict[CustomerPlansKey, Connection[MaintenancePlan]] = {}
+        async with self.context.read() as session:
+            for (first, after), members in groups.items():
+                by_customer = await paginate_grouped(
+                    session, select(*PLAN_COLUMNS), M.customer_id, sorted({key.customer_pk for key in members}), PLAN_ORDER,
+                    first=first, after=after, build=plan_from_row,
+                )  # fmt: skip
+                for key in members:
+                    pages[key] = by_customer[key.customer_pk]
+        return [pages[key] for key in keys]
+
+
 def make_loaders(context: OperationContext) -> dict[str, DataLoader[Any, Any]]:
     return {
         "interventions_by_id": InterventionsByIdLoader(context),
@@ -276,4 +408,10 @@ def make_loaders(context: OperationContext) -> dict[str, DataLoader[Any, Any]]:
         "interventions_by_customer": InterventionsByCustomerLoader(context),
         "intervention_history_by_equipment": InterventionHistoryByEquipmentLoader(context),
         "equipment_by_customer": EquipmentByCustomerLoader(context),
+        "worksites_by_id": WorksitesByIdLoader(context),
+        "maintenance_plans_by_id": MaintenancePlansByIdLoader(context),
+        "equipment_by_plan": EquipmentByPlanLoader(context),
+        "interventions_by_worksite": InterventionsByWorksiteLoader(context),
+        "worksites_by_customer": WorksitesByCustomerLoader(context),
+        "maintenance_plans_by_customer": MaintenancePlansByCustomerLoader(context),
     }

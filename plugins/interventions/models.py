@@ -16,7 +16,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fiche.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info
 from fiche.text import fold
 
-__all__ = ["Equipment", "Intervention", "InterventionEquipment", "InterventionPhoto", "InterventionTechnician", "InterventionType"]
+__all__ = [
+    "Equipment",
+    "Intervention",
+    "InterventionEquipment",
+    "InterventionPhoto",
+    "InterventionTechnician",
+    "InterventionType",
+    "MaintenancePlan",
+    "MaintenancePlanEquipment",
+    "Worksite",
+]
 
 
 class InterventionType(TenantMixin, AuditMixin, Base):
@@ -49,6 +59,10 @@ class Intervention(TenantMixin, AuditMixin, Base):
         Index("ix_interventions_organization_id_starts_at", "organization_id", "starts_at", "id"),
         CheckConstraint("ends_at IS NULL OR (starts_at IS NOT NULL AND ends_at >= starts_at)", name="ends_after_start"),
         CheckConstraint("actual_end IS NULL OR actual_start IS NULL OR actual_end >= actual_start", name="actual_end_after_start"),
+        # One intervention per occurrence of a maintenance plan.
+        UniqueConstraint(
+            "maintenance_plan_id", "occurrence", info=conflict_info("This visit of the plan is already scheduled.", "occurrence")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +87,9 @@ class Intervention(TenantMixin, AuditMixin, Base):
     signer_name: Mapped[str | None] = mapped_column(String(200))
     signature_key: Mapped[str | None] = mapped_column(String(120))
     signature_type: Mapped[str | None] = mapped_column(String(100))
+    worksite_id: Mapped[int | None] = mapped_column(ForeignKey("worksites.id", ondelete="SET NULL"), index=True)
+    maintenance_plan_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_plans.id", ondelete="SET NULL"))
+    occurrence: Mapped[dt.date | None] = mapped_column(Date)  # the plan's occurrence this visit is for
 
 
 @event.listens_for(Intervention, "before_insert")
@@ -139,4 +156,54 @@ class InterventionEquipment(TenantMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     intervention_id: Mapped[int] = mapped_column(ForeignKey("interventions.id", ondelete="CASCADE"))
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"))
+
+
+class Worksite(TenantMixin, AuditMixin, Base):
+    """A worksite ("chantier") of a customer: several interventions over a period (I4)."""
+
+    __tablename__ = "worksites"
+    __table_args__ = (
+        Index("ix_worksites_customer_id_starts_on", "customer_id", "starts_on", "id"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    address_id: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class MaintenancePlan(TenantMixin, AuditMixin, Base):
+    """A recurring maintenance contract of a customer (I5): an RFC 5545 rule from a start
+    date, whose occurrences are the visits due."""
+
+    __tablename__ = "maintenance_plans"
+    __table_args__ = (
+        Index("ix_maintenance_plans_customer_id_name", "customer_id", "name", "id"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    address_id: Mapped[int] = mapped_column(Integer)
+    type_id: Mapped[int] = mapped_column(ForeignKey("intervention_types.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    recurrence: Mapped[str] = mapped_column(String(500))  # an RRULE, e.g. FREQ=MONTHLY;INTERVAL=6
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+
+class MaintenancePlanEquipment(TenantMixin, Base):
+    """Equipment covered by a maintenance plan."""
+
+    __tablename__ = "maintenance_plan_equipment"
+    __table_args__ = (UniqueConstraint("plan_id", "equipment_id"), Index("ix_maintenance_plan_equipment_equipment_id", "equipment_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("maintenance_plans.id", ondelete="CASCADE"))
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"))

@@ -30,6 +30,8 @@ NODE_RESOLVERS: dict[str, Any] = {
     "InterventionType": _by_loader("intervention_types_by_id"),
     "InterventionPhoto": _by_loader("intervention_photos_by_id"),
     "Equipment": _by_loader("equipment_by_id"),
+    "Worksite": _by_loader("worksites_by_id"),
+    "MaintenancePlan": _by_loader("maintenance_plans_by_id"),
 }
 
 

@@ -18,16 +18,18 @@ from fiche.relay import Connection, InvalidID, decode_id, page_size, paginate
 from fiche.schema import requires_hook
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.filters import InterventionOrder, InterventionQuery, apply_query, sort_keys
-from fiche.plugins.interventions.loaders import CustomerEquipmentKey, CustomerInterventionsKey, visible_interventions
+from fiche.plugins.interventions.loaders import CustomerEquipmentKey, CustomerInterventionsKey, CustomerPlansKey, CustomerWorksitesKey, visible_interventions
+from fiche.plugins.interventions.maintenance import VisitQuery, visits_of
 from fiche.plugins.interventions.reads import TYPE_COLUMNS, InterventionBuilder, type_from_row
 from fiche.plugins.interventions.services.bounds import MAX_FILTER_IDS, MAX_INTERVENTION_TYPES, MAX_SEARCH
-from fiche.plugins.interventions.services.status import InterventionStatus, today
-from fiche.plugins.interventions.types import Equipment, Intervention, InterventionType
+from fiche.plugins.interventions.services.recurrence import MAX_OCCURRENCES, MAX_PERIOD_DAYS
+from fiche.plugins.interventions.services.status import InterventionStatus, WorksiteStatus, today
+from fiche.plugins.interventions.types import Equipment, Intervention, InterventionType, MaintenancePlan, MaintenanceVisit, Worksite
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["CUSTOMER_FIELDS", "InterventionFilter", "InterventionQueries"]
+__all__ = ["CUSTOMER_FIELDS", "InterventionFilter", "InterventionQueries", "MaintenanceVisitFilter", "WorksiteFilter"]
 
 
 @strawberry.input(description="Which interventions to list (I2). Every condition given must hold.")
@@ -161,11 +163,79 @@ async def resolve_customer_equipment(
     return await context.loaders["equipment_by_customer"].load_many([CustomerEquipmentKey(root.pk, size, after) for root in roots])
 
 
+@strawberry.input(description="Which worksites of a customer to list.")
+class WorksiteFilter:
+    statuses: list[WorksiteStatus] | None = strawberry.field(default=None, description="Only worksites in these statuses.")
+
+
+@batched
+async def resolve_customer_worksites(
+    roots: Sequence[HasPk],
+    info: strawberry.Info,
+    filter: Annotated[WorksiteFilter | None, strawberry.argument(description="Which worksites; all by default.")] = None,
+    first: Annotated[int | None, strawberry.argument(description="How many to return (the page size).")] = None,
+    after: Annotated[str | None, strawberry.argument(description="Return the worksites after this cursor.")] = None,
+) -> list[Connection[Worksite]]:
+    context: OperationContext = info.context
+    context.require_viewer()
+    size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+    statuses = frozenset(filter.statuses) if filter is not None and filter.statuses is not None else None
+    return await context.loaders["worksites_by_customer"].load_many([CustomerWorksitesKey(root.pk, size, after, statuses) for root in roots])
+
+
+@batched
+async def resolve_customer_plans(
+    roots: Sequence[HasPk],
+    info: strawberry.Info,
+    first: Annotated[int | None, strawberry.argument(description="How many to return (the page size).")] = None,
+    after: Annotated[str | None, strawberry.argument(description="Return the plans after this cursor.")] = None,
+) -> list[Connection[MaintenancePlan]]:
+    context: OperationContext = info.context
+    context.require_viewer()
+    size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+    return await context.loaders["maintenance_plans_by_customer"].load_many([CustomerPlansKey(root.pk, size, after) for root in roots])
+
+
+@strawberry.input(description=f"Which maintenance visits to list: a period of at most {MAX_PERIOD_DAYS} days.")
+class MaintenanceVisitFilter:
+    from_: dt.date = strawberry.field(name="from", description="The first day of the period.")
+    to: dt.date = strawberry.field(description="The day after the period (exclusive).")
+    assigned_user_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Only the plans assigned to these users.")
+
+
+def _visit_query(filter: MaintenanceVisitFilter) -> VisitQuery:
+    if filter.to <= filter.from_:
+        raise PublicError.bad_request("`filter.to` must be after `filter.from`.")
+    if (filter.to - filter.from_).days > MAX_PERIOD_DAYS:
+        raise PublicError.bad_request(f"A period of maintenance visits is at most {MAX_PERIOD_DAYS} days.")
+    return VisitQuery(filter.from_, filter.to, _ids(filter.assigned_user_ids, "User", "assignedUserIds"))
+
+
+@batched
+async def resolve_customer_visits(
+    roots: Sequence[HasPk],
+    info: strawberry.Info,
+    filter: Annotated[MaintenanceVisitFilter, strawberry.argument(description="The period, and optionally the assignees.")],
+) -> list[list[MaintenanceVisit]]:
+    context: OperationContext = info.context
+    context.require_viewer()
+    found = await visits_of(context, [root.pk for root in roots], _visit_query(filter))
+    return [found.get(root.pk, []) for root in roots]
+
+
 CUSTOMER_FIELDS = [
     strawberry.field(
         resolver=resolve_customer_interventions,
         name="interventions",
-        description="The customer's interventions (I2), with the planning's filters; technicians see their own.",
+            description="The customer's interventions (I2), with the planning's filters; technicians see their own.",
     ),
     strawberry.field(resolver=resolve_customer_equipment, name="equipment", description="The customer's equipment (I3), by name."),
+    strawberry.field(resolver=resolve_customer_worksites, name="worksites", description="The customer's worksites (I4), the latest started first."),
+    strawberry.field(resolver=resolve_customer_plans, name="maintenancePlans", description="The customer's maintenance plans (I5), by name."),
+    strawberry.field(
+        resolver=resolve_customer_visits,
+        name="maintenanceVisits",
+        description=f"The visits due by the customer's maintenance plans over a period (I5): done, planned or unplanned, by day (at most {MAX_OCCURRENCES}).",
+        metadata=list_size(MAX_OCCURRENCES),
+    ),
 ]

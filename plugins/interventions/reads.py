@@ -9,18 +9,31 @@ from sqlalchemy import select
 
 from fiche.relay import AnySelect
 from fiche.plugins.interventions import models
-from fiche.plugins.interventions.services.status import InterventionStatus, Today, status_expression
-from fiche.plugins.interventions.types import Equipment, EquipmentPicture, Intervention, InterventionPhoto, InterventionReport, InterventionType
+from fiche.plugins.interventions.services.status import InterventionStatus, Today, WorksiteStatus, status_expression, worksite_status_expression
+from fiche.plugins.interventions.types import (
+    Equipment,
+    EquipmentPicture,
+    Intervention,
+    InterventionPhoto,
+    InterventionReport,
+    InterventionType,
+    MaintenancePlan,
+    Worksite,
+)
 
 __all__ = [
     "EQUIPMENT_COLUMNS",
     "PHOTO_COLUMNS",
+    "PLAN_COLUMNS",
     "TYPE_COLUMNS",
     "InterventionBuilder",
     "equipment_from_row",
     "intervention_select",
     "photo_from_row",
+    "plan_from_row",
     "type_from_row",
+    "worksite_from_row",
+    "worksite_select",
 ]
 
 I, T = models.Intervention, models.InterventionType
@@ -29,6 +42,7 @@ INTERVENTION_COLUMNS: tuple[Any, ...] = (
     I.id, I.number, I.title, I.description, I.type_id, I.customer_id, I.address_id, I.starts_at, I.ends_at,
     I.archived, I.to_invoice, I.invoice_id, I.created_at, I.updated_at,
     I.completed_at, I.completed_by_id, I.actual_start, I.actual_end, I.work_done, I.signer_name, I.signature_type,
+    I.worksite_id, I.maintenance_plan_id, I.occurrence,
     T.name.label("type_name"), T.colour.label("type_colour"), T.archived.label("type_archived"),
 )  # fmt: skip
 
@@ -65,6 +79,9 @@ class InterventionBuilder:
             pk=row.id,
             customer_pk=row.customer_id,
             address_pk=row.address_id,
+            worksite_pk=row.worksite_id,
+            plan_pk=row.maintenance_plan_id,
+            occurrence=row.occurrence,
             number=row.number,
             title=row.title,
             description=row.description,
@@ -109,4 +126,30 @@ def equipment_from_row(row: Any) -> Equipment:
         pk=row.id, customer_pk=row.customer_id, address_pk=row.address_id, name=row.name, description=row.description,
         brand=row.brand, model=row.model, reference=row.reference, serial_number=row.serial_number,
         installed_on=row.installed_on, picture=picture,
+    )  # fmt: skip
+
+
+W = models.Worksite
+
+
+def worksite_select(today: Today) -> AnySelect:
+    """Worksites with their status as of ``today``."""
+    return select(W.id, W.customer_id, W.address_id, W.name, W.description, W.starts_on, W.ends_on, worksite_status_expression(today).label("status"))
+
+
+def worksite_from_row(row: Any) -> Worksite:
+    return Worksite(
+        pk=row.id, customer_pk=row.customer_id, address_pk=row.address_id, name=row.name, description=row.description,
+        starts_on=row.starts_on, ends_on=row.ends_on, status=WorksiteStatus(row.status),
+    )  # fmt: skip
+
+
+M = models.MaintenancePlan
+PLAN_COLUMNS: tuple[Any, ...] = (M.id, M.customer_id, M.address_id, M.type_id, M.assigned_user_id, M.name, M.recurrence, M.starts_on, M.ends_on)
+
+
+def plan_from_row(row: Any) -> MaintenancePlan:
+    return MaintenancePlan(
+        pk=row.id, customer_pk=row.customer_id, address_pk=row.address_id, type_pk=row.type_id, assigned_user_pk=row.assigned_user_id,
+        name=row.name, recurrence=row.recurrence, starts_on=row.starts_on, ends_on=row.ends_on,
     )  # fmt: skip

@@ -9,6 +9,7 @@ whatever its size.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,12 +21,23 @@ from fiche.execution import batched, load_optional
 from fiche.relay import Connection, Node, encode_id, page_size
 from fiche.plugins.interventions.services.access import can_complete
 from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_REPORT, MAX_PHOTOS, MAX_TECHNICIANS
-from fiche.plugins.interventions.services.status import InterventionStatus
+from fiche.plugins.interventions.services.status import InterventionStatus, WorksiteStatus
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["Equipment", "EquipmentPicture", "Intervention", "InterventionPhoto", "InterventionReport", "InterventionType"]
+__all__ = [
+    "Equipment",
+    "EquipmentPicture",
+    "Intervention",
+    "InterventionPhoto",
+    "InterventionReport",
+    "InterventionType",
+    "MaintenancePlan",
+    "MaintenanceVisit",
+    "MaintenanceVisitStatus",
+    "Worksite",
+]
 
 
 @strawberry.type(description="A kind of intervention (installation, maintenance, repair...), managed by admins.")
@@ -150,6 +162,8 @@ class InterventionReport:
 class Intervention(Node):
     customer_pk: strawberry.Private[int]
     address_pk: strawberry.Private[int]
+    worksite_pk: strawberry.Private[int | None]
+    plan_pk: strawberry.Private[int | None]
     number: int = strawberry.field(description="Its number in the organisation's sequence (1, 2, 3... with no gaps).")
     title: str = strawberry.field(description="What is to be done, in a few words.")
     description: str | None = strawberry.field(description="Details for the technicians.")
@@ -163,6 +177,17 @@ class Intervention(Node):
     updated_at: dt.datetime = strawberry.field(description="When it was last changed.")
     type: InterventionType = strawberry.field(description="Its type.")
     report: InterventionReport | None = strawberry.field(description="The technician's report, once completed.")
+    occurrence: dt.date | None = strawberry.field(description="For a maintenance visit: the day of the plan's recurrence it is for.")
+
+    @strawberry.field(description="The worksite it is part of, if any.")
+    @batched
+    async def worksite(interventions: Sequence[Intervention], info: strawberry.Info) -> list[Worksite | None]:
+        return await load_optional(info.context.loaders["worksites_by_id"], [item.worksite_pk for item in interventions])
+
+    @strawberry.field(description="The maintenance plan it is a visit of, if any.")
+    @batched
+    async def maintenance_plan(interventions: Sequence[Intervention], info: strawberry.Info) -> list[MaintenancePlan | None]:
+        return await load_optional(info.context.loaders["maintenance_plans_by_id"], [item.plan_pk for item in interventions])
 
     @strawberry.field(description="The customer or branch (a `Customer`).")
     @batched
@@ -198,3 +223,102 @@ class Intervention(Node):
         viewer = context.require_viewer()
         technicians = await context.loaders["technicians_by_intervention"].load_many([item.pk for item in interventions])
         return [item.report is None and can_complete(viewer, {user.pk for user in users}) for item, users in zip(interventions, technicians, strict=True)]
+
+
+INTERVENTION_PAGE_ARGUMENTS = {
+    "first": strawberry.argument(description="How many interventions to return (the page size)."),
+    "after": strawberry.argument(description="Return the interventions after this cursor."),
+}
+
+
+@strawberry.type(description="A worksite (\"chantier\") of a customer: interventions over a period (I4).")
+class Worksite(Node):
+    customer_pk: strawberry.Private[int]
+    address_pk: strawberry.Private[int | None]
+    name: str = strawberry.field(description="The worksite's name.")
+    description: str | None = strawberry.field(description="A description.")
+    starts_on: dt.date = strawberry.field(description="First day.")
+    ends_on: dt.date | None = strawberry.field(description="Last day planned, if known.")
+    status: WorksiteStatus = strawberry.field(description="Where it stands (in the organisation's time zone).")
+
+    @strawberry.field(description="The customer or branch (a `Customer`).")
+    @batched
+    async def customer(worksites: Sequence[Worksite], info: strawberry.Info) -> list[Node | None]:
+        return await _nodes(info, "Customer", [item.customer_pk for item in worksites])
+
+    @strawberry.field(description="Where it is: one of the customer's addresses (an `Address`).")
+    @batched
+    async def address(worksites: Sequence[Worksite], info: strawberry.Info) -> list[Node | None]:
+        return await _nodes(info, "Address", [item.address_pk for item in worksites])
+
+    @strawberry.field(description="Its interventions, by appointment (those you may see).")
+    @batched
+    async def interventions(
+        worksites: Sequence[Worksite],
+        info: strawberry.Info,
+        first: Annotated[int | None, INTERVENTION_PAGE_ARGUMENTS["first"]] = None,
+        after: Annotated[str | None, INTERVENTION_PAGE_ARGUMENTS["after"]] = None,
+    ) -> list[Connection[Intervention]]:
+        from fiche.plugins.interventions.loaders import WorksiteInterventionsKey
+
+        context: OperationContext = info.context
+        size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
+        keys = [WorksiteInterventionsKey(item.pk, size, after) for item in worksites]
+        return await context.loaders["interventions_by_worksite"].load_many(keys)
+
+
+@strawberry.type(description="A customer's maintenance plan (I5): equipment covered, a recurrence and who does the visits.")
+class MaintenancePlan(Node):
+    customer_pk: strawberry.Private[int]
+    address_pk: strawberry.Private[int]
+    type_pk: strawberry.Private[int]
+    assigned_user_pk: strawberry.Private[int | None]
+    name: str = strawberry.field(description="The plan's name (e.g. \"Annual boiler service\").")
+    recurrence: str = strawberry.field(description="When visits are due: an RFC 5545 RRULE from the start date (e.g. `FREQ=MONTHLY;INTERVAL=6`).")
+    starts_on: dt.date = strawberry.field(description="The first day of the plan (the rule's start).")
+    ends_on: dt.date | None = strawberry.field(description="The last day of the plan; none: until further notice.")
+
+    @strawberry.field(description="The customer or branch (a `Customer`).")
+    @batched
+    async def customer(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[Node | None]:
+        return await _nodes(info, "Customer", [item.customer_pk for item in plans])
+
+    @strawberry.field(description="Where the visits take place (an `Address` of the customer).")
+    @batched
+    async def address(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[Node | None]:
+        return await _nodes(info, "Address", [item.address_pk for item in plans])
+
+    @strawberry.field(description="The type of the interventions its visits become.")
+    @batched
+    async def intervention_type(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[InterventionType | None]:
+        return await info.context.loaders["intervention_types_by_id"].load_many([item.type_pk for item in plans])
+
+    @strawberry.field(description="Who does its visits.")
+    @batched
+    async def assigned_user(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[User | None]:
+        return await load_optional(info.context.loaders["users_by_id"], [item.assigned_user_pk for item in plans])
+
+    @strawberry.field(description="The equipment it covers.", metadata=list_size(MAX_EQUIPMENT_PER_REPORT))
+    @batched
+    async def equipment(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[list[Equipment]]:
+        return await info.context.loaders["equipment_by_plan"].load_many([item.pk for item in plans])
+
+
+@strawberry.enum(description="Where a maintenance visit stands.")
+class MaintenanceVisitStatus(enum.Enum):
+    DONE = strawberry.enum_value("DONE", description="Its intervention was completed.")
+    PLANNED = strawberry.enum_value("PLANNED", description="An intervention is scheduled for it, not done yet.")
+    UNPLANNED = strawberry.enum_value("UNPLANNED", description="It is due and no intervention was made for it.")
+
+
+@strawberry.type(description="One occurrence of a maintenance plan: a visit due on a day, and its intervention if one was made.")
+class MaintenanceVisit:
+    plan: MaintenancePlan = strawberry.field(description="The plan.")
+    occurrence: dt.date = strawberry.field(description="The day the visit is due (an occurrence of the plan's recurrence).")
+    status: MaintenanceVisitStatus = strawberry.field(description="Whether it is done, planned or still to plan.")
+    intervention_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="The intervention made for it (null when unplanned, or when you may not see it).")
+    @batched
+    async def intervention(visits: Sequence[MaintenanceVisit], info: strawberry.Info) -> list[Intervention | None]:
+        return await load_optional(info.context.loaders["interventions_by_id"], [visit.intervention_pk for visit in visits])

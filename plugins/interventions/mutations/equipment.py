@@ -193,8 +193,8 @@ class EquipmentMutations:
             session = await context.session()
             equipment = await get_row(session, models.Equipment, id, "Equipment", "id")
             remove_after_commit(context, equipment_files([equipment]))
-            link = models.InterventionEquipment
-            await session.execute(delete(link).where(link.equipment_id == equipment.id).execution_options(synchronize_session=False))
+            for link in (models.InterventionEquipment, models.MaintenancePlanEquipment):
+                await session.execute(delete(link).where(link.equipment_id == equipment.id).execution_options(synchronize_session=False))
             await session.delete(equipment)
             await session.flush()
             return EquipmentDeletePayload(deleted_id=id)

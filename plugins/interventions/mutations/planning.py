@@ -23,6 +23,7 @@ from fiche.plugins.interventions.common import (
     set_technicians,
     technician_ids,
 )
+from fiche.plugins.interventions.mutations.worksites import check_worksite
 from fiche.plugins.interventions.services.access import check_planner
 from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.types import Intervention
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
 
-__all__ = ["InterventionMutations", "InterventionPayload", "NUMBER_SERIES"]
+__all__ = ["InterventionMutations", "InterventionPayload", "NUMBER_SERIES", "insert_intervention"]
 
 UNSET: Any = strawberry.UNSET
 NUMBER_SERIES = "intervention-number"
@@ -49,6 +50,7 @@ class InterventionCreateInput:
     ends_at: dt.datetime | None = strawberry.field(default=None, description="End of the appointment (not before its start).")
     description: str | None = strawberry.field(default=None, description="Details for the technicians.")
     to_invoice: bool = strawberry.field(default=False, description="Whether the work is to be invoiced once done.")
+    worksite_id: strawberry.ID | None = strawberry.field(default=None, description="The worksite it is part of (one of that customer's).")
 
 
 @strawberry.input(description="Changes to an intervention; fields left out stay as they are.")
@@ -59,6 +61,7 @@ class InterventionUpdateInput:
     address_id: strawberry.ID | None = strawberry.field(default=None, description="Another address of the same customer.")
     description: str | None = strawberry.field(default=UNSET, description="New details; null clears them.")
     to_invoice: bool | None = strawberry.field(default=None, description="Whether the work is to be invoiced.")
+    worksite_id: strawberry.ID | None = strawberry.field(default=UNSET, description="The worksite it is part of (one of its customer's); null: none.")
 
 
 @strawberry.type(description="The outcome of an intervention mutation.")
@@ -93,6 +96,48 @@ async def _planned(context: OperationContext, global_id: str, *path: str) -> mod
     return await get_row(session, models.Intervention, global_id, "Intervention", *path)
 
 
+async def insert_intervention(
+    context: OperationContext,
+    session: AsyncSession,
+    *,
+    title: str,
+    type_id: int,
+    customer_pk: int,
+    address_pk: int,
+    technicians: list[int],
+    starts_at: dt.datetime | None = None,
+    ends_at: dt.datetime | None = None,
+    description: str | None = None,
+    to_invoice: bool = False,
+    worksite_pk: int | None = None,
+    plan_pk: int | None = None,
+    occurrence: dt.date | None = None,
+) -> models.Intervention:
+    """Write a checked intervention with the organisation's next number, its technicians,
+    and tell them. The numbering lock is held from here to the commit: call it last."""
+    intervention = models.Intervention(
+        number=await next_number(session, NUMBER_SERIES, models.Intervention.number),
+        title=title,
+        type_id=type_id,
+        customer_id=customer_pk,
+        address_id=address_pk,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        description=description,
+        archived=False,
+        to_invoice=to_invoice,
+        worksite_id=worksite_pk,
+        maintenance_plan_id=plan_pk,
+        occurrence=occurrence,
+    )
+    session.add(intervention)
+    await session.flush()
+    await set_technicians(session, intervention.id, technicians)
+    message = f"Intervention {intervention.number} — {title}: you are assigned ({_when(intervention)})."
+    await notify_users(context, technicians, kinds.ASSIGNED, intervention, message)
+    return intervention
+
+
 def _when(intervention: models.Intervention) -> str:
     return intervention.starts_at.strftime("%Y-%m-%d %H:%M UTC") if intervention.starts_at else "unscheduled"
 
@@ -117,22 +162,11 @@ class InterventionMutations:
             address_pk = await check_address(context, session, input.address_id, customer_pk, "input", "addressId")
             technicians = await check_technicians(session, input.technician_ids, "input", "technicianIds")
             starts_at, ends_at = check_appointment(input.starts_at, input.ends_at, "input")
-            intervention = models.Intervention(
-                number=await next_number(session, NUMBER_SERIES, models.Intervention.number),
-                title=title,
-                type_id=type_id,
-                customer_id=customer_pk,
-                address_id=address_pk,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                description=input.description or None,
-                archived=False,
-                to_invoice=input.to_invoice,
-            )
-            session.add(intervention)
-            await session.flush()
-            await set_technicians(session, intervention.id, technicians)
-            await notify_users(context, technicians, kinds.ASSIGNED, intervention, f"Intervention {intervention.number} — {title}: you are assigned ({_when(intervention)}).")
+            worksite_pk = await check_worksite(session, input.worksite_id, customer_pk, "input", "worksiteId") if input.worksite_id is not None else None
+            intervention = await insert_intervention(
+                context, session, title=title, type_id=type_id, customer_pk=customer_pk, address_pk=address_pk, technicians=technicians,
+                starts_at=starts_at, ends_at=ends_at, description=input.description or None, to_invoice=input.to_invoice, worksite_pk=worksite_pk,
+            )  # fmt: skip
             return InterventionPayload(intervention=await fetch_intervention(context, session, intervention.id))
 
         return await context.mutate(change, InterventionPayload)
@@ -158,6 +192,10 @@ class InterventionMutations:
                 if intervention.invoice_id is not None and not input.to_invoice:
                     raise UserErrors.conflict("This intervention was already invoiced.", "input", "toInvoice")
                 intervention.to_invoice = input.to_invoice
+            if input.worksite_id is not UNSET:
+                intervention.worksite_id = (
+                    await check_worksite(session, input.worksite_id, intervention.customer_id, "input", "worksiteId") if input.worksite_id is not None else None
+                )
             await session.flush()
             return InterventionPayload(intervention=await fetch_intervention(context, session, intervention.id))
 

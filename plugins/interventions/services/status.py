@@ -14,7 +14,7 @@ import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from sqlalchemy import case, func, literal
+from sqlalchemy import and_, case, exists, func, literal, not_, select
 
 from fiche.db import utcnow
 from fiche.org_settings import organization_zone
@@ -23,7 +23,7 @@ from fiche.plugins.interventions import models
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["InterventionStatus", "Today", "day_bounds", "status_expression", "today"]
+__all__ = ["InterventionStatus", "Today", "WorksiteStatus", "day_bounds", "status_expression", "today", "worksite_status_expression"]
 
 
 @strawberry.enum(description="Where an intervention stands, from its appointment and its report.")
@@ -41,6 +41,8 @@ class Today:
 
     start: dt.datetime
     end: dt.datetime
+    date: dt.date
+    """The day itself, in the organisation's time zone."""
 
 
 def day_bounds(day: dt.date, zone: zoneinfo.ZoneInfo) -> Today:
@@ -48,7 +50,7 @@ def day_bounds(day: dt.date, zone: zoneinfo.ZoneInfo) -> Today:
     the days the clocks change)."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return Today(start.astimezone(dt.UTC), end.astimezone(dt.UTC))
+    return Today(start.astimezone(dt.UTC), end.astimezone(dt.UTC), day)
 
 
 async def today(context: OperationContext) -> Today:
@@ -71,4 +73,22 @@ def status_expression(bounds: Today) -> Any:
         (last < bounds.start, literal("LATE")),
         (i.starts_at >= bounds.end, literal("UPCOMING")),
         else_=literal("TODAY"),
+    )
+
+
+@strawberry.enum(description="Where a worksite stands, from its dates and its interventions.")
+class WorksiteStatus(enum.Enum):
+    PLANNED = strawberry.enum_value("PLANNED", description="It starts after today.")
+    IN_PROGRESS = strawberry.enum_value("IN_PROGRESS", description="It started, and is not over or still has interventions to do.")
+    DONE = strawberry.enum_value("DONE", description="Its end date passed and every intervention of it is done (or archived).")
+
+
+def worksite_status_expression(bounds: Today) -> Any:
+    """SQL for the status name (``"PLANNED"``...) of the ``worksites`` row."""
+    w, i = models.Worksite, models.Intervention
+    open_work = exists(select(i.id).where(i.worksite_id == w.id, i.completed_at.is_(None), i.archived.is_(False)))
+    return case(
+        (w.starts_on > bounds.date, literal("PLANNED")),
+        (and_(w.ends_on.is_not(None), w.ends_on < bounds.date, not_(open_work)), literal("DONE")),
+        else_=literal("IN_PROGRESS"),
     )

@@ -1,8 +1,9 @@
-"""interventions: types, interventions with their technicians, report photos, equipment
+"""interventions: types, interventions with their technicians, report photos, equipment,
+worksites and maintenance plans
 
 Revision ID: interventions0001
 Revises: 
-Create Date: 2026-11-29 12:13:34.485290
+Create Date: 2026-11-29 12:27:32.917767
 """
 
 from __future__ import annotations
@@ -72,6 +73,60 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_intervention_types_organization_id'), ['organization_id'], unique=False)
     op.create_index('uq_intervention_types_organization_id_lower_name', 'intervention_types', ['organization_id', sa.text('lower(name)')], unique=True)
 
+    op.create_table('worksites',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('address_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('ends_on IS NULL OR ends_on >= starts_on', name=op.f('ck_worksites_ends_after_start')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_worksites_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_worksites_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_worksites_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_worksites')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('worksites', schema=None) as batch_op:
+        batch_op.create_index('ix_worksites_customer_id_starts_on', ['customer_id', 'starts_on', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_worksites_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('maintenance_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('address_id', sa.Integer(), nullable=False),
+    sa.Column('type_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('recurrence', sa.String(length=500), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('assigned_user_id', sa.Integer(), nullable=True),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('ends_on IS NULL OR ends_on >= starts_on', name=op.f('ck_maintenance_plans_ends_after_start')),
+    sa.ForeignKeyConstraint(['assigned_user_id'], ['users.id'], name=op.f('fk_maintenance_plans_assigned_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_maintenance_plans_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_maintenance_plans_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['type_id'], ['intervention_types.id'], name=op.f('fk_maintenance_plans_type_id_intervention_types'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_maintenance_plans_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_maintenance_plans')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('maintenance_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_maintenance_plans_assigned_user_id'), ['assigned_user_id'], unique=False)
+        batch_op.create_index('ix_maintenance_plans_customer_id_name', ['customer_id', 'name', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_maintenance_plans_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_maintenance_plans_type_id'), ['type_id'], unique=False)
+
     op.create_table('interventions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -94,6 +149,9 @@ def upgrade() -> None:
     sa.Column('signer_name', sa.String(length=200), nullable=True),
     sa.Column('signature_key', sa.String(length=120), nullable=True),
     sa.Column('signature_type', sa.String(length=100), nullable=True),
+    sa.Column('worksite_id', sa.Integer(), nullable=True),
+    sa.Column('maintenance_plan_id', sa.Integer(), nullable=True),
+    sa.Column('occurrence', sa.Date(), nullable=True),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('created_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', fiche.db.UTCDateTime(timezone=True), nullable=False),
@@ -103,10 +161,13 @@ def upgrade() -> None:
     sa.CheckConstraint('ends_at IS NULL OR (starts_at IS NOT NULL AND ends_at >= starts_at)', name=op.f('ck_interventions_ends_after_start')),
     sa.ForeignKeyConstraint(['completed_by_id'], ['users.id'], name=op.f('fk_interventions_completed_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_interventions_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['maintenance_plan_id'], ['maintenance_plans.id'], name=op.f('fk_interventions_maintenance_plan_id_maintenance_plans'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_interventions_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['type_id'], ['intervention_types.id'], name=op.f('fk_interventions_type_id_intervention_types'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_interventions_updated_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['worksite_id'], ['worksites.id'], name=op.f('fk_interventions_worksite_id_worksites'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interventions')),
+    sa.UniqueConstraint('maintenance_plan_id', 'occurrence', name=op.f('uq_interventions_maintenance_plan_id_occurrence')),
     sa.UniqueConstraint('organization_id', 'number', name=op.f('uq_interventions_organization_id_number')),
     sqlite_autoincrement=True
     )
@@ -116,6 +177,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_interventions_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_interventions_organization_id_starts_at', ['organization_id', 'starts_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_type_id'), ['type_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interventions_worksite_id'), ['worksite_id'], unique=False)
+
+    op.create_table('maintenance_plan_equipment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('equipment_id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['equipment_id'], ['equipment.id'], name=op.f('fk_maintenance_plan_equipment_equipment_id_equipment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_maintenance_plan_equipment_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['maintenance_plans.id'], name=op.f('fk_maintenance_plan_equipment_plan_id_maintenance_plans'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_maintenance_plan_equipment')),
+    sa.UniqueConstraint('plan_id', 'equipment_id', name=op.f('uq_maintenance_plan_equipment_plan_id_equipment_id')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('maintenance_plan_equipment', schema=None) as batch_op:
+        batch_op.create_index('ix_maintenance_plan_equipment_equipment_id', ['equipment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_maintenance_plan_equipment_organization_id'), ['organization_id'], unique=False)
 
     op.create_table('intervention_equipment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -190,7 +268,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_intervention_equipment_equipment_id')
 
     op.drop_table('intervention_equipment')
+    with op.batch_alter_table('maintenance_plan_equipment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_maintenance_plan_equipment_organization_id'))
+        batch_op.drop_index('ix_maintenance_plan_equipment_equipment_id')
+
+    op.drop_table('maintenance_plan_equipment')
     with op.batch_alter_table('interventions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_interventions_worksite_id'))
         batch_op.drop_index(batch_op.f('ix_interventions_type_id'))
         batch_op.drop_index('ix_interventions_organization_id_starts_at')
         batch_op.drop_index(batch_op.f('ix_interventions_organization_id'))
@@ -198,6 +282,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_interventions_address_id'))
 
     op.drop_table('interventions')
+    with op.batch_alter_table('maintenance_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_maintenance_plans_type_id'))
+        batch_op.drop_index(batch_op.f('ix_maintenance_plans_organization_id'))
+        batch_op.drop_index('ix_maintenance_plans_customer_id_name')
+        batch_op.drop_index(batch_op.f('ix_maintenance_plans_assigned_user_id'))
+
+    op.drop_table('maintenance_plans')
+    with op.batch_alter_table('worksites', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_worksites_organization_id'))
+        batch_op.drop_index('ix_worksites_customer_id_starts_on')
+
+    op.drop_table('worksites')
     with op.batch_alter_table('intervention_types', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_intervention_types_organization_id'))
 
