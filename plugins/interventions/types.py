@@ -20,7 +20,7 @@ from fiche.cost import list_size
 from fiche.execution import batched, load_optional
 from fiche.relay import Connection, Node, encode_id, page_size
 from fiche.plugins.interventions.services.access import can_complete
-from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_REPORT, MAX_PHOTOS, MAX_TECHNICIANS
+from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_PLAN, MAX_EQUIPMENT_PER_REPORT, MAX_PHOTOS, MAX_TECHNICIANS
 from fiche.plugins.interventions.services.status import InterventionStatus, WorksiteStatus
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class MaintenancePlan(Node):
     async def assigned_user(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[User | None]:
         return await load_optional(info.context.loaders["users_by_id"], [item.assigned_user_pk for item in plans])
 
-    @strawberry.field(description="The equipment it covers.", metadata=list_size(MAX_EQUIPMENT_PER_REPORT))
+    @strawberry.field(description="The equipment it covers.", metadata=list_size(MAX_EQUIPMENT_PER_PLAN))
     @batched
     async def equipment(plans: Sequence[MaintenancePlan], info: strawberry.Info) -> list[list[Equipment]]:
         return await info.context.loaders["equipment_by_plan"].load_many([item.pk for item in plans])

@@ -17,7 +17,7 @@ from fiche.plugins.interventions.mutations.planning import InterventionPayload, 
 from fiche.plugins.interventions.mutations.worksites import check_dates
 from fiche.plugins.interventions.reads import PLAN_COLUMNS, plan_from_row
 from fiche.plugins.interventions.services.access import check_planner
-from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_REPORT
+from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_PLAN
 from fiche.plugins.interventions.services.recurrence import check_rule, is_occurrence, parse_rule
 from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.types import MaintenancePlan
@@ -90,8 +90,8 @@ async def _type(session: AsyncSession, global_id: str) -> int:
 
 
 async def _equipment(session: AsyncSession, global_ids: list[strawberry.ID], customer_pk: int) -> list[int]:
-    if len(global_ids) > MAX_EQUIPMENT_PER_REPORT:
-        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A plan covers at most {MAX_EQUIPMENT_PER_REPORT} equipment.", "input", "equipmentIds")
+    if len(global_ids) > MAX_EQUIPMENT_PER_PLAN:
+        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A plan covers at most {MAX_EQUIPMENT_PER_PLAN} equipment.", "input", "equipmentIds")
     pks = [decode(gid, "Equipment", "input", "equipmentIds", str(index)) for index, gid in enumerate(global_ids)]
     E = models.Equipment
     owners = {row.id: row.customer_id for row in (await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).all()}

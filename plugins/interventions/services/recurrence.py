@@ -21,7 +21,7 @@ from fiche.errors import PublicError, UserErrors
 __all__ = ["MAX_OCCURRENCES", "MAX_PERIOD_DAYS", "MAX_RULE_LENGTH", "RecurrenceError", "check_rule", "is_occurrence", "occurrences", "parse_rule"]
 
 MAX_RULE_LENGTH = 500
-MAX_OCCURRENCES = 1000  # per request, all plans together
+MAX_OCCURRENCES = 500  # per request, all plans together
 MAX_PERIOD_DAYS = 3 * 366
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # plan dates
 _FORBIDDEN = re.compile(r"\b(DTSTART|EXDATE|RDATE|EXRULE|BYHOUR|BYMINUTE|BYSECOND)\b")
