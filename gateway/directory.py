@@ -29,6 +29,8 @@ class CustomerLocation:
     archived: bool = False
     memo: str | None = None
     """The customer's memo (C7), shown to whoever works for the customer (a technician)."""
+    primary_address_id: int | None = None
+    """Primary key of its primary address (see :func:`customer_addresses`), if it has one."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

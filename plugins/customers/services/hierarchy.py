@@ -109,7 +109,8 @@ async def check_parent(session: AsyncSession, customer_id: int | None, parent_id
 
 
 async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, CustomerLocation]:
-    """Parent, name, primary-address coordinates and preferred contact, in one statement."""
+    """Parent, name, primary address (and its coordinates), preferred contact and memo, in
+    one statement."""
     if not customer_ids:
         return {}
     customer, address, contact, memo = models.Customer, models.Address, models.Contact, models.CustomerMemo
@@ -119,6 +120,7 @@ async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> di
             customer.parent_id,
             customer.display_name,
             customer.archived,
+            address.id.label("address_id"),
             address.latitude,
             address.longitude,
             contact.id.label("contact_id"),
@@ -140,6 +142,7 @@ async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> di
             preferred_contact_id=row.contact_id,
             archived=row.archived,
             memo=row.memo,
+            primary_address_id=row.address_id,
         )
         for row in rows
     }
