@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -90,7 +91,7 @@ def _extension(content_type: str | None) -> str:
 
 def _page(
     intervention: models.Intervention, organisation: str, customer: str, address: str, technicians: list[str], kind: str,
-    equipment: list[Any], resources: dict[str, bytes], signature_name: str, zone: zoneinfo.ZoneInfo,
+    equipment: Sequence[Any], resources: dict[str, bytes], signature_name: str, zone: zoneinfo.ZoneInfo,
 ) -> str:  # fmt: skip
     details = "".join([
         _row("Customer", customer),

@@ -59,7 +59,7 @@ def apply_query(stmt: AnySelect, query: InterventionQuery, today: Today, pm: Any
     conditions: list[Any] = []
     if query.search:
         folded = fold(query.search.strip())
-        matches = [I.search_title.like(like_pattern(folded), escape="\\")]
+        matches: list[Any] = [I.search_title.like(like_pattern(folded), escape="\\")]
         digits = folded.lstrip("#")
         if digits.isdigit() and len(digits) <= 9:
             matches.append(I.number == int(digits))
@@ -74,7 +74,7 @@ def apply_query(stmt: AnySelect, query: InterventionQuery, today: Today, pm: Any
     if query.archived is not None:
         conditions.append(I.archived.is_(query.archived))
     if query.statuses is not None:
-        conditions.append(status_expression(today).in_(sorted(status.value for status in query.statuses)))
+        conditions.append(status_expression(today).in_(sorted(status.name for status in query.statuses)))
     if query.has_appointment is not None:
         conditions.append(I.starts_at.is_not(None) if query.has_appointment else I.starts_at.is_(None))
     if query.has_quote is not None:

@@ -357,7 +357,7 @@ class WorksitesByCustomerLoader(_Loader):
             for (first, after, statuses), members in groups.items():
                 stmt = worksite_select(bounds)
                 if statuses is not None:
-                    stmt = stmt.where(worksite_status_expression(bounds).in_(sorted(status.value for status in statuses)))
+                    stmt = stmt.where(worksite_status_expression(bounds).in_(sorted(status.name for status in statuses)))
                 by_customer = await paginate_grouped(
                     session, stmt, W.customer_id, sorted({key.customer_pk for key in members}), WORKSITE_ORDER,
                     first=first, after=after, build=worksite_from_row,

@@ -87,7 +87,7 @@ class InterventionBuilder:
             description=row.description,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
-            status=InterventionStatus(row.status),
+            status=InterventionStatus[row.status],
             archived=row.archived,
             to_invoice=row.to_invoice,
             invoice_id=row.invoice_id,
@@ -140,7 +140,7 @@ def worksite_select(today: Today) -> AnySelect:
 def worksite_from_row(row: Any) -> Worksite:
     return Worksite(
         pk=row.id, customer_pk=row.customer_id, address_pk=row.address_id, name=row.name, description=row.description,
-        starts_on=row.starts_on, ends_on=row.ends_on, status=WorksiteStatus(row.status),
+        starts_on=row.starts_on, ends_on=row.ends_on, status=WorksiteStatus[row.status],
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ def _entry(build: InterventionBuilder) -> Any:
         return InterventionTimelineEntry(
             occurred_at=row.occurred,
             kind=INTERVENTION,
-            summary=f"Intervention {row.number} · {row.type_name}: {row.title} ({intervention.status.value.lower()})",
+            summary=f"Intervention {row.number} · {row.type_name}: {row.title} ({intervention.status.name.lower()})",
             location_pk=row.customer_id,
             source=SOURCE,
             source_pk=row.id,
