@@ -29,7 +29,8 @@ h2 { font-size: 11pt; margin: 6mm 0 2mm; border-bottom: 1px solid #999; }
 table { border-collapse: collapse; width: 100%; }
 td { padding: 1mm 2mm; vertical-align: top; }
 td.label { width: 35%; color: #555; }
-.photos img { width: 55mm; margin: 0 2mm 2mm 0; }
+.photos img { width: 55mm; margin: 0 2mm 2mm 0; vertical-align: top; }
+.organisation { font-weight: bold; font-size: 12pt; }
 .signature img { max-width: 70mm; max-height: 35mm; }
 .work { white-space: pre-wrap; }
 """
@@ -98,7 +99,7 @@ def _page(
         _row("Address", address),
         _row("Type", kind),
         _row("Technicians", ", ".join(technicians) or "—"),
-        _row("Appointment", f"{_time(intervention.starts_at, zone)} – {_time(intervention.ends_at, zone)}"),
+        _row("Appointment", f"{_time(intervention.starts_at, zone)} – {_time(intervention.ends_at, zone)}" if intervention.starts_at else "not scheduled"),
         _row("Work started", _time(intervention.actual_start, zone)),
         _row("Work ended", _time(intervention.actual_end, zone)),
         _row("Completed", _time(intervention.completed_at, zone)),
@@ -112,7 +113,7 @@ def _page(
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>Intervention {intervention.number}</title><style>{STYLE}</style></head><body>"
-        f"<p>{escape(organisation)}</p>"
+        f"<p class='organisation'>{escape(organisation)}</p>"
         f"<h1>Intervention report no. {intervention.number}: {escape(intervention.title)}</h1>"
         f"<table>{details}</table>"
         f"<h2>Work done</h2><p class='work'>{escape(intervention.work_done or '—')}</p>"
