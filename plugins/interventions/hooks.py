@@ -87,7 +87,9 @@ def register_notification_kinds() -> list[NotificationKind]:
 
 @hookimpl
 def notification_visibility(context: OperationContext, object_ids: Sequence[str]) -> Any:
-    return nodes.notification_visibility(context, object_ids)
+    # No answer at all (None) when no intervention is asked about: no statement, no task.
+    wanted = nodes.intervention_ids(object_ids)
+    return nodes.notification_visibility(context, wanted) if wanted else None
 
 
 @hookimpl

@@ -15,7 +15,7 @@ from fiche.plugins.interventions.services.access import visible_condition
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["NODE_RESOLVERS", "notification_visibility"]
+__all__ = ["NODE_RESOLVERS", "intervention_ids", "notification_visibility"]
 
 
 def _by_loader(name: str) -> Any:
@@ -35,8 +35,8 @@ NODE_RESOLVERS: dict[str, Any] = {
 }
 
 
-async def notification_visibility(context: OperationContext, object_ids: Sequence[str]) -> dict[str, bool]:
-    """False for an intervention the reader may no longer see (a technician taken off it)."""
+def intervention_ids(object_ids: Sequence[str]) -> dict[int, str]:
+    """The interventions among global IDs: ``{pk: global id}``."""
     wanted: dict[int, str] = {}
     for object_id in object_ids:
         try:
@@ -45,8 +45,12 @@ async def notification_visibility(context: OperationContext, object_ids: Sequenc
             continue
         if type_name == "Intervention":
             wanted[pk] = object_id
-    if not wanted:
-        return {}
+    return wanted
+
+
+async def notification_visibility(context: OperationContext, wanted: dict[int, str]) -> dict[str, bool]:
+    """False for an intervention the reader may no longer see (a technician taken off it);
+    ``wanted`` comes from :func:`intervention_ids`."""
     condition = visible_condition(context.require_viewer())
     if condition is None:
         return dict.fromkeys(wanted.values(), True)

@@ -177,3 +177,18 @@ async def test_update_checks_the_address_of_the_same_customer(org: TestOrg) -> N
     # then
     assert (moved["intervention"]["address"]["id"], moved["intervention"]["title"]) == (second, "Détartrage")
     assert errors(refused) == [("INVALID", ["input", "addressId"])]
+
+
+async def test_a_technician_taken_off_an_intervention_no_longer_reads_its_notifications(org: TestOrg) -> None:
+    # given
+    client, place, kind = await setting(org)
+    created = await intervention(org, client, place, kind, title="Remplacement compteur")
+    before = await org.ok(INBOX, as_="technician")
+    # when
+    await org.ok(ASSIGN, {"id": created["id"], "ids": [user_id(org, "member2")]}, as_="manager")
+    after = await org.ok(INBOX, as_="technician")
+    # then
+    (seen,) = [edge["node"] for edge in before["notifications"]["edges"]]
+    (hidden,) = [edge["node"] for edge in after["notifications"]["edges"]]
+    assert (seen["subject"], "Remplacement compteur" in seen["message"]) == ({"id": created["id"]}, True)
+    assert (hidden["kind"], hidden["subject"], hidden["target"], "Remplacement compteur" in hidden["message"]) == ("INTERVENTION_ASSIGNED", None, None, False)
