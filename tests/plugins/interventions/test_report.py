@@ -109,15 +109,21 @@ async def test_the_technician_completes_a_signed_report_and_downloads_its_pdf(or
 async def test_the_pdf_is_hidden_from_other_organisations_and_other_technicians(org: TestOrg, other_org: TestOrg, client: httpx.AsyncClient) -> None:
     # given
     _, created, _ = await planned(org)
-    payload = await complete(client, org, {"id": created["id"], "signerName": "M. Roux"}, signature=("s.png", png(), "image/png"))
-    url = payload["intervention"]["report"]["pdfUrl"]
+    payload = await complete(client, org, {"id": created["id"], "signerName": "M. Roux"}, photos=[("p.png", png(), "image/png")], signature=("s.png", png(), "image/png"))
+    report = payload["intervention"]["report"]
+    urls = {"pdf": report["pdfUrl"], "photo": report["photos"][0]["downloadUrl"], "signature": report["signatureUrl"]}
     # when
     answers = {
-        who: (await client.get(url, headers={"Authorization": f"Bearer {token}"})).status_code
+        (who, what): (await client.get(url, headers={"Authorization": f"Bearer {token}"})).status_code
         for who, token in (("other org", other_org.token("admin")), ("anonymous", ""), ("member", org.token("member")))
+        for what, url in urls.items()
     }
+    photo_node = await other_org.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": report["photos"][0]["id"]})
     # then
-    assert answers == {"other org": 404, "anonymous": 401, "member": 200}
+    assert answers == {
+        **{("other org", what): 404 for what in urls}, **{("anonymous", what): 401 for what in urls}, **{("member", what): 200 for what in urls},
+    }  # fmt: skip
+    assert photo_node["node"] is None
 
 
 async def test_a_non_image_signature_or_photo_is_refused_and_nothing_is_kept(org: TestOrg, client: httpx.AsyncClient) -> None:
