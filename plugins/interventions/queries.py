@@ -22,7 +22,7 @@ from fiche.plugins.interventions.loaders import CustomerEquipmentKey, CustomerIn
 from fiche.plugins.interventions.maintenance import VisitQuery, visits_of
 from fiche.plugins.interventions.reads import TYPE_COLUMNS, InterventionBuilder, type_from_row
 from fiche.plugins.interventions.services.bounds import MAX_FILTER_IDS, MAX_INTERVENTION_TYPES, MAX_SEARCH
-from fiche.plugins.interventions.services.recurrence import MAX_OCCURRENCES, MAX_PERIOD_DAYS
+from fiche.plugins.interventions.services.recurrence import FIRST_DAY, LAST_DAY, MAX_OCCURRENCES, MAX_PERIOD_DAYS
 from fiche.plugins.interventions.services.status import InterventionStatus, WorksiteStatus, today
 from fiche.plugins.interventions.types import Equipment, Intervention, InterventionType, MaintenancePlan, MaintenanceVisit, Worksite
 
@@ -204,6 +204,8 @@ class MaintenanceVisitFilter:
 
 
 def _visit_query(filter: MaintenanceVisitFilter) -> VisitQuery:
+    if filter.from_ < FIRST_DAY or filter.to > LAST_DAY + dt.timedelta(days=1):
+        raise PublicError.bad_request("Maintenance visits are listed between 2000 and 2100.")
     if filter.to <= filter.from_:
         raise PublicError.bad_request("`filter.to` must be after `filter.from`.")
     if (filter.to - filter.from_).days > MAX_PERIOD_DAYS:

@@ -18,7 +18,7 @@ from fiche.plugins.interventions.mutations.worksites import check_dates
 from fiche.plugins.interventions.reads import PLAN_COLUMNS, plan_from_row
 from fiche.plugins.interventions.services.access import check_planner
 from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_PLAN
-from fiche.plugins.interventions.services.recurrence import check_rule, is_occurrence, parse_rule
+from fiche.plugins.interventions.services.recurrence import FIRST_DAY, LAST_DAY, check_rule, is_occurrence, parse_rule
 from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.types import MaintenancePlan
 
@@ -213,7 +213,7 @@ class MaintenanceMutations:
             await today(context)  # read before the numbering lock (see interventionCreate)
             session = await context.session()
             plan = await get_row(session, models.MaintenancePlan, plan_id, "MaintenancePlan", "planId", noun="maintenance plan")
-            if not is_occurrence(parse_rule(plan.recurrence, plan.starts_on), occurrence, plan.ends_on):
+            if not FIRST_DAY <= occurrence <= LAST_DAY or not is_occurrence(parse_rule(plan.recurrence, plan.starts_on), occurrence, plan.ends_on):
                 raise UserErrors.invalid("This day is not a visit of the plan.", "occurrence")
             I = models.Intervention
             if await session.scalar(select(I.id).where(I.maintenance_plan_id == plan.id, I.occurrence == occurrence)) is not None:

@@ -14,6 +14,7 @@ from fiche.plugins.interventions import models
 from fiche.plugins.interventions.common import check_address, check_customer, get_row
 from fiche.plugins.interventions.reads import worksite_from_row, worksite_select
 from fiche.plugins.interventions.services.access import check_planner
+from fiche.plugins.interventions.services.recurrence import FIRST_DAY, LAST_DAY
 from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.types import Worksite
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["WorksiteMutations", "check_dates", "check_worksite"]
 
 UNSET: Any = strawberry.UNSET
-FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 @strawberry.input(description="A new worksite of a customer.")

@@ -18,12 +18,14 @@ from dateutil.rrule import DAILY, rrule, rrulestr
 
 from fiche.errors import PublicError, UserErrors
 
-__all__ = ["MAX_OCCURRENCES", "MAX_PERIOD_DAYS", "MAX_RULE_LENGTH", "RecurrenceError", "check_rule", "is_occurrence", "occurrences", "parse_rule"]
+__all__ = ["FIRST_DAY", "LAST_DAY", "MAX_OCCURRENCES", "MAX_PERIOD_DAYS", "MAX_RULE_LENGTH", "RecurrenceError", "check_rule", "is_occurrence", "occurrences", "parse_rule"]
 
 MAX_RULE_LENGTH = 500
 MAX_OCCURRENCES = 500  # per request, all plans together
 MAX_PERIOD_DAYS = 3 * 366
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # plan dates
+# Plan dates, and the days whose visits can be listed or scheduled: walking a rule from a
+# plan's start never goes further than this.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 _FORBIDDEN = re.compile(r"\b(DTSTART|EXDATE|RDATE|EXRULE|BYHOUR|BYMINUTE|BYSECOND)\b")
 
 

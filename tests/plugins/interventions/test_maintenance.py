@@ -107,13 +107,18 @@ async def test_invalid_rules_are_refused_at_the_input(org: TestOrg) -> None:
 async def test_periods_and_dense_rules_are_bounded(org: TestOrg) -> None:
     # given
     client = await customer(org)
-    await plan(org, client, "FREQ=DAILY", name="Quotidien", starts_on="2026-01-01")
+    plan_id = (await plan(org, client, "FREQ=DAILY", name="Quotidien", starts_on="2026-01-01"))["plan"]["id"]
     # when
     too_long = await org.gql(VISITS, {"id": client, "from": "2026-01-01", "to": "2036-01-01"})
     too_many = await org.gql(VISITS, {"id": client, "from": "2026-01-01", "to": "2027-06-01"})
     backwards = await org.gql(VISITS, {"id": client, "from": "2026-02-01", "to": "2026-01-01"})
+    started = time.perf_counter()
+    far = await org.gql(VISITS, {"id": client, "from": "9999-01-01", "to": "9999-12-31"})
+    far_visit = (await org.ok(SCHEDULE, {"plan": plan_id, "day": "9999-06-01"}))["maintenancePlanScheduleVisit"]
     # then
     assert (too_long.error_codes, too_many.error_codes, backwards.error_codes) == (["BAD_USER_INPUT"], ["LIMIT_EXCEEDED"], ["BAD_USER_INPUT"])
+    assert far.error_codes == ["BAD_USER_INPUT"] and [error["code"] for error in far_visit["errors"]] == ["INVALID"]
+    assert time.perf_counter() - started < 2  # no walk of a daily rule to year 9999
 
 
 async def test_scheduling_checks_the_occurrence_and_refuses_twice(org: TestOrg) -> None:
