@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from fiche.app import create_app
 from fiche.context import AppState
-from tests.plugins.interventions.fixtures import INTERVENTION_FIELDS, address, customer, intervention, intervention_type, png
+from tests.plugins.interventions.fixtures import INTERVENTION_FIELDS, address, customer, intervention, intervention_type, png, user_id
 from tests.support import TestOrg
 
 COMPLETE = f"""
@@ -124,6 +124,11 @@ async def test_the_pdf_is_hidden_from_other_organisations_and_other_technicians(
         **{("other org", what): 404 for what in urls}, **{("anonymous", what): 401 for what in urls}, **{("member", what): 200 for what in urls},
     }  # fmt: skip
     assert photo_node["node"] is None
+    # and a technician taken off the intervention no longer downloads its files
+    assign = "mutation ($id: ID!, $ids: [ID!]!) { interventionAssign(id: $id, technicianIds: $ids) { errors { code } } }"
+    assert (await org.ok(assign, {"id": created["id"], "ids": [user_id(org, "member2")]}, as_="manager"))["interventionAssign"]["errors"] == []
+    taken_off = {what: (await client.get(url, headers={"Authorization": f"Bearer {org.token('technician')}"})).status_code for what, url in urls.items()}
+    assert taken_off == dict.fromkeys(urls, 404)
 
 
 async def test_a_non_image_signature_or_photo_is_refused_and_nothing_is_kept(org: TestOrg, client: httpx.AsyncClient) -> None:
