@@ -15,6 +15,7 @@ from fiche.accounts import models
 from fiche.auth import issue_token
 from fiche.db import Database
 from fiche.settings import Settings
+from fiche.storage import FileStorage
 
 __all__ = ["DemoContext", "DemoResult", "create_demo", "demo_tokens"]
 
@@ -40,6 +41,10 @@ class DemoContext:
     size: int
     rng: random.Random
     shared: dict[str, Any] = dataclasses.field(default_factory=dict)
+    storage: FileStorage | None = None
+    """Where demo files go (equipment pictures...): the gateway's file storage."""
+    pm: Any = None
+    """The plugin manager, to ask other plugins through hooks (e.g. :mod:`fiche.directory`)."""
 
 
 @dataclasses.dataclass
@@ -71,7 +76,10 @@ async def create_demo(settings: Settings, db: Database, pm: Any, *, size: int = 
                 session.add(models.TeamMembership(team_id=teams[team_name].id, user_id=user.id))
             await session.flush()
             session.info["user_id"] = users[0].id
-            demo = DemoContext(session=session, organization=organization, users=users, teams=teams, size=size, rng=random.Random(seed))
+            demo = DemoContext(
+                session=session, organization=organization, users=users, teams=teams, size=size, rng=random.Random(seed),
+                storage=pm.hook.file_storage(settings=settings), pm=pm,
+            )  # fmt: skip
             # Registration order: a plugin sees the rows of the plugins registered before it.
             for impl in pm.hook.seed_demo.get_hookimpls():
                 outcome = impl.function(**{name: demo for name in impl.argnames})

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fiche.auth import Identity
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
-    from fiche.directory import CustomerLocation
+    from fiche.directory import CustomerAddress, CustomerLocation
     from fiche.interop import BillableWork, RouteStop, SalesSummary
     from fiche.nodes import NodeResolver
     from fiche.notifications.kinds import NotificationKind
@@ -186,6 +186,30 @@ def customer_locations(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
 
     :param session: a tenant-scoped session.
     :param customer_ids: primary keys of customers or branches."""
+
+
+@hookspec(firstresult=True)
+def customer_addresses(session: AsyncSession, address_ids: Sequence[int]) -> Awaitable[Mapping[int, CustomerAddress]] | None:
+    """Addresses by primary key, with the customer (or branch) each belongs to, for plugins
+    that place their rows at one of a customer's addresses (an intervention, an equipment)
+    without importing the customers plugin: they check that an address given in an input
+    is one of THAT customer's. Implemented by the plugin that owns customers; see
+    :mod:`fiche.directory`. Missing addresses, and those of other organisations, are
+    absent from the mapping. One statement.
+
+    :param session: a tenant-scoped session.
+    :param address_ids: primary keys of addresses."""
+
+
+@hookspec(firstresult=True)
+def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
+    """The users who follow each customer (``{customer pk: [user pk, ...]}``), so that a
+    plugin can alert them of what happens to it (an intervention done) without importing
+    the plugin that keeps followers (notes). Customers nobody follows may be absent. One
+    statement.
+
+    :param session: a tenant-scoped session.
+    :param customer_ids: primary keys of customers."""
 
 
 @hookspec(firstresult=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
-    from fiche.directory import CustomerLocation
+    from fiche.directory import CustomerAddress, CustomerLocation
     from fiche.settings import Settings
     from fiche.timeline import TimelineEntry, TimelineQuery
 
@@ -86,6 +86,11 @@ async def customer_branches(session: AsyncSession, customer_ids: Sequence[int]) 
 @hookimpl
 async def customer_locations(session: AsyncSession, customer_ids: Sequence[int]) -> Mapping[int, CustomerLocation]:
     return await hierarchy.locations_of(session, customer_ids)
+
+
+@hookimpl
+async def customer_addresses(session: AsyncSession, address_ids: Sequence[int]) -> Mapping[int, CustomerAddress]:
+    return await hierarchy.addresses_of(session, address_ids)
 
 
 @hookimpl

@@ -100,6 +100,11 @@ def create_task(context: OperationContext, body: str, assignee_id: int, target_i
 
 
 @hookimpl
+async def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
+    return await lifecycle.followers_of(session, customer_ids)
+
+
+@hookimpl
 def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> Any:
     return lifecycle.merge_customer_rows(session, source_id, target_id)
 

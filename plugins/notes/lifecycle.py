@@ -1,7 +1,9 @@
-"""Keeping notes, tasks and follows in step with customers: merges and deletions (C4)."""
+"""Keeping notes, tasks and follows in step with customers: merges and deletions (C4);
+who follows a customer, for other plugins (``customer_followers``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
@@ -14,7 +16,17 @@ from fiche.plugins.notes.dispatch import DELETED, KINDS
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["delete_customer_rows", "merge_customer_rows"]
+__all__ = ["delete_customer_rows", "followers_of", "merge_customer_rows"]
+
+
+async def followers_of(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The followers of each customer, in one statement."""
+    follow = models.CustomerFollow
+    stmt = select(follow.customer_id, follow.user_id).where(follow.customer_id.in_(list(customer_ids))).order_by(follow.customer_id, follow.user_id)
+    followers: dict[int, list[int]] = {}
+    for row in (await session.execute(stmt)).all():
+        followers.setdefault(row.customer_id, []).append(row.user_id)
+    return followers
 
 
 async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: int) -> None:

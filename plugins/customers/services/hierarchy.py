@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from fiche.db import lock
-from fiche.directory import CustomerLocation
+from fiche.directory import CustomerAddress, CustomerLocation
 from fiche.errors import UserErrors
 from fiche.plugins.customers import models
 
-__all__ = ["MAX_DEPTH", "branches_of", "check_parent", "descendants", "lock_hierarchy", "locations_of"]
+__all__ = ["MAX_DEPTH", "addresses_of", "branches_of", "check_parent", "descendants", "lock_hierarchy", "locations_of"]
 
 # The deepest hierarchy allowed: a main customer is level 1, its branches level 2, and so
 # on. Writes refuse to go deeper, and every walk of the tree stops there, so a cycle that
@@ -109,22 +109,26 @@ async def check_parent(session: AsyncSession, customer_id: int | None, parent_id
 
 
 async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, CustomerLocation]:
-    """Parent, name, primary-address coordinates and preferred contact, in one statement."""
+    """Parent, name, primary address (and its coordinates), preferred contact and memo, in
+    one statement."""
     if not customer_ids:
         return {}
-    customer, address, contact = models.Customer, models.Address, models.Contact
+    customer, address, contact, memo = models.Customer, models.Address, models.Contact, models.CustomerMemo
     stmt = (
         select(
             customer.id,
             customer.parent_id,
             customer.display_name,
             customer.archived,
+            address.id.label("address_id"),
             address.latitude,
             address.longitude,
             contact.id.label("contact_id"),
+            memo.body.label("memo"),
         )
         .outerjoin(address, and_(address.customer_id == customer.id, address.is_primary.is_(True)))
         .outerjoin(contact, and_(contact.customer_id == customer.id, contact.preferred.is_(True)))
+        .outerjoin(memo, memo.customer_id == customer.id)
         .where(customer.id.in_(list(customer_ids)))
     )
     rows = (await session.execute(stmt)).all()
@@ -137,6 +141,25 @@ async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> di
             longitude=row.longitude,
             preferred_contact_id=row.contact_id,
             archived=row.archived,
+            memo=row.memo,
+            primary_address_id=row.address_id,
         )
+        for row in rows
+    }
+
+
+async def addresses_of(session: AsyncSession, address_ids: Sequence[int]) -> dict[int, CustomerAddress]:
+    """Addresses by primary key with their customer, in one statement."""
+    address = models.Address
+    stmt = select(
+        address.id, address.customer_id, address.label, address.line1, address.line2,
+        address.postal_code, address.city, address.country, address.latitude, address.longitude,
+    ).where(address.id.in_(list(address_ids)))  # fmt: skip
+    rows = (await session.execute(stmt)).all()
+    return {
+        row.id: CustomerAddress(
+            address_id=row.id, customer_id=row.customer_id, label=row.label, line1=row.line1, line2=row.line2,
+            postal_code=row.postal_code, city=row.city, country=row.country, latitude=row.latitude, longitude=row.longitude,
+        )  # fmt: skip
         for row in rows
     }

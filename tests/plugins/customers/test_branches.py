@@ -177,7 +177,7 @@ async def test_hook_customer_locations_describes_each_location(org: TestOrg, oth
     # given
     main = await company(org, "Groupe")
     branch = await company(org, "Groupe Lyon", parentId=main["id"])
-    await add_address(org, branch["id"], "Villeurbanne", latitude=45.7719, longitude=4.8902)
+    primary = await add_address(org, branch["id"], "Villeurbanne", latitude=45.7719, longitude=4.8902)
     await add_address(org, branch["id"], "Lyon", latitude=45.764, longitude=4.8357)
     await add_contact(org, branch["id"], "Autre")
     preferred = await add_contact(org, branch["id"], "Préféré", preferred=True)
@@ -189,6 +189,8 @@ async def test_hook_customer_locations_describes_each_location(org: TestOrg, oth
     # then: the primary address's coordinates, the preferred contact; another organisation's is absent
     assert locations == {
         _pk(main["id"]): CustomerLocation(_pk(main["id"]), None, "Groupe", None, None, None, False),
-        _pk(branch["id"]): CustomerLocation(_pk(branch["id"]), _pk(main["id"]), "Groupe Lyon", 45.7719, 4.8902, _pk(preferred["id"]), True),
+        _pk(branch["id"]): CustomerLocation(
+            _pk(branch["id"]), _pk(main["id"]), "Groupe Lyon", 45.7719, 4.8902, _pk(preferred["id"]), True, primary_address_id=_pk(primary["id"])
+        ),
     }
 

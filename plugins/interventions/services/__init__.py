@@ -1,0 +1,1 @@
+"""Domain rules of interventions as plain functions (no GraphQL): status, access, schedule."""
