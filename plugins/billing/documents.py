@@ -144,6 +144,7 @@ async def create_document(
 ) -> models.BillingDocument:
     """A new draft quote or invoice for a customer, in the customer's currency."""
     access.require_drafter(context)
+    day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
     customer = await customer_pk(context, session, customer_gid, "input", "customerId")
     drafts = check_lines(lines, "input", "lines")
@@ -155,7 +156,7 @@ async def create_document(
         title=_text(title, MAX_TITLE, "The title", "input", "title"),
         notes=_text(notes, MAX_NOTES, "The notes", "input", "notes"),
         currency=profile.currency if profile is not None else "EUR",
-        date=await today(context),
+        date=day,
         valid_until=valid_until if kind is Kind.QUOTE else None,
     )
     if intervention_gid is not None:
@@ -234,13 +235,13 @@ async def issue(context: OperationContext, global_id: str) -> models.BillingDocu
 
     The series lock is taken before the draft is read again, so two users issuing the same
     draft get one number between them, and concurrent issues get consecutive numbers."""
+    day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
     pk = input_pk(global_id, TYPE_NAME, "id")
     found = await fresh(session, pk)
     if found is None or not access.can_read(context.viewer):
         raise UserErrors.not_found("No billing document with this ID.", "id")
     access.require_issuer(context, found.kind)
-    day = await today(context)
     kind = found.kind
     series = f"billing-number:{kind.value}:{day.year}"
     await lock(session, series)
@@ -337,6 +338,7 @@ async def _copy_lines(session: AsyncSession, source: int) -> list[LineDraft]:
 async def quote_to_invoice(context: OperationContext, global_id: str) -> models.BillingDocument:
     """A draft invoice with the lines of an accepted quote (once per quote)."""
     access.require_drafter(context)
+    day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
     quote = await _document(session, global_id, "id", lock_it=True)
     if quote.kind is not Kind.QUOTE:
@@ -352,7 +354,7 @@ async def quote_to_invoice(context: OperationContext, global_id: str) -> models.
         title=quote.title,
         notes=quote.notes,
         currency=quote.currency,
-        date=await today(context),
+        date=day,
         source_id=quote.id,
     )
     await _write_lines(session, invoice, await _copy_lines(session, quote.id))
@@ -363,6 +365,7 @@ async def create_credit_note(context: OperationContext, invoice_gid: str, lines:
     """A draft credit note of an issued invoice: all its lines (full credit) or the lines
     given (partial), never more than what is left to credit."""
     access.require_drafter(context)
+    day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
     invoice = await _document(session, invoice_gid, "input", "invoiceId")
     if invoice.kind is not Kind.INVOICE or invoice.status in (Status.DRAFT,):
@@ -377,7 +380,7 @@ async def create_credit_note(context: OperationContext, invoice_gid: str, lines:
         status=Status.DRAFT,
         title=f"Credit note of {invoice.number}",
         currency=invoice.currency,
-        date=await today(context),
+        date=day,
         source_id=invoice.id,
     )
     await _write_lines(session, credit_note, drafts)
