@@ -31,7 +31,7 @@ DocumentsFilter = Annotated[BillingDocumentFilter | None, strawberry.argument(de
 @batched
 async def resolve_billing_documents(
     roots: Sequence[HasPk], info: strawberry.Info, filter: DocumentsFilter = None, first: First = None, after: After = None
-) -> list[Connection[BillingDocument]]:
+) -> list[Connection[BillingDocument] | None]:
     context: OperationContext = info.context
     access.require_reader(context)
     size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
@@ -53,7 +53,7 @@ CUSTOMER_FIELDS = [
     strawberry.field(
         resolver=resolve_billing_documents,
         name="billingDocuments",
-        description="The customer's quotes, invoices and credit notes, latest first (not for technicians).",
+        description="The customer's quotes, invoices and credit notes, latest first; null with a FORBIDDEN error for technicians.",
     ),
     strawberry.field(
         resolver=resolve_billing_information,
