@@ -68,3 +68,9 @@ async def issue(org: TestOrg, document_id: str, as_: str = "admin") -> dict[str,
 async def pay(org: TestOrg, invoice_id: str, amount: str, paid_on: str, as_: str = "admin", method: str = "BANK_TRANSFER") -> dict[str, Any]:
     values = {"invoiceId": invoice_id, "amount": amount, "paidOn": paid_on, "method": method}
     return dict((await _ok(org, PAY, "paymentRecord", {"input": values}, as_))["invoice"])
+
+
+def _pk(global_id: str) -> int:
+    from fiche.relay import decode_id
+
+    return decode_id(global_id)[1]
