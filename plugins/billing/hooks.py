@@ -14,7 +14,7 @@ from fiche.notifications import NotificationKind
 from fiche.org_settings import OrganizationSettingSpec
 from fiche.schema import TypeExtension
 from fiche.plugins.billing import demo as demo_data
-from fiche.plugins.billing import lifecycle, loaders, notices, pdf, timeline
+from fiche.plugins.billing import lifecycle, loaders, notices, orders, pdf, timeline
 from fiche.plugins.billing.fields import CUSTOMER_FIELDS
 from fiche.plugins.billing.inputs import QuoteCreateInput
 from fiche.plugins.billing.mutations import MUTATIONS
@@ -44,27 +44,40 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 @hookimpl
 def register_types() -> list[type]:
     # QuoteCreateInput is listed so that its interventionId leaves the schema without interventions.
-    return [BillingDocument, BillingInformation, Payment, BillingDocumentTimelineEntry, PaymentReceivedTimelineEntry, QuoteCreateInput]
+    return [
+        BillingDocument,
+        BillingInformation,
+        Payment,
+        orders.Order,
+        BillingDocumentTimelineEntry,
+        PaymentReceivedTimelineEntry,
+        QuoteCreateInput,
+    ]
 
 
 @hookimpl
 def register_mutations() -> list[type]:
-    return list(MUTATIONS)
+    return [*MUTATIONS, orders.OrderMutations]
 
 
 @hookimpl
 def register_type_extensions() -> list[TypeExtension]:
-    return [TypeExtension("Customer", CUSTOMER_FIELDS)]
+    return [TypeExtension("Customer", [*CUSTOMER_FIELDS, *orders.CUSTOMER_FIELDS])]
 
 
 @hookimpl
 def register_loaders(context: OperationContext) -> dict[str, Any]:
-    return loaders.make_loaders(context)
+    return {**loaders.make_loaders(context), **orders.make_loaders(context)}
 
 
 @hookimpl
 def register_node_types() -> dict[str, Any]:
-    return dict(NODE_RESOLVERS)
+    return {**NODE_RESOLVERS, "Order": orders.load_orders}
+
+
+@hookimpl
+def register_subject_types() -> list[str]:
+    return ["Order"]
 
 
 @hookimpl

@@ -26,12 +26,16 @@ Kind = models.DocumentKind
 
 
 async def deletion_blockers(session: AsyncSession, customer_id: int) -> list[str]:
-    """A customer with issued documents (numbered: a legal record) or orders cannot be deleted."""
+    """A customer with issued documents (numbered: a legal record) or orders (which notes and
+    tasks may be about) cannot be deleted."""
     document = models.BillingDocument
     issued = await session.scalar(
         select(func.count(document.id)).where(document.customer_id == customer_id, document.status != Status.DRAFT)
     )
+    orders = await session.scalar(select(func.count(models.Order.id)).where(models.Order.customer_id == customer_id))
     reasons = []
+    if orders:
+        reasons.append(f"The customer has {orders} order(s), which may carry notes and tasks.")
     if issued:
         reasons.append(f"The customer has {issued} issued billing document(s) (quotes, invoices, credit notes), which must be kept.")
     return reasons
@@ -49,6 +53,7 @@ async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: 
     """Documents move to the record kept; its billing information wins when both have one."""
     document = models.BillingDocument
     await session.execute(update(document).where(document.customer_id == source_id).values(customer_id=target_id))
+    await session.execute(update(models.Order).where(models.Order.customer_id == source_id).values(customer_id=target_id))
     profile = models.BillingProfile
     kept = await session.scalar(select(func.count(profile.id)).where(profile.customer_id == target_id))
     if kept:
