@@ -64,7 +64,7 @@ async def today(context: OperationContext) -> dt.date:
     if memo is None:
         zone = await organization_zone(context)
         memo = context.memo["billing.today"] = utcnow().astimezone(zone).date()
-    return memo  # type: ignore[no-any-return]
+    return memo
 
 
 def balance_due(document: models.BillingDocument) -> Decimal:

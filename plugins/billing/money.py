@@ -22,7 +22,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NewType
+from typing import TYPE_CHECKING, Any, NewType, TypeAlias
 
 import strawberry
 from iso4217 import Currency
@@ -69,20 +69,23 @@ def _serialize(value: Decimal) -> str:
 
 
 # Strawberry now prefers scalars declared in the schema's StrawberryConfig.scalar_map, which
-# the gateway builds and a plugin cannot reach; the NewType form is still supported.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    ExactDecimal = strawberry.scalar(
-        NewType("ExactDecimal", Decimal),
-        name="ExactDecimal",
-        description=(
-            "An exact decimal number written as a JSON string in plain notation (`\"1234.50\"`, `\"-0.5\"`), "
-            "never as a JSON number, which may have gone through a binary float. Amounts, quantities, rates."
-        ),
-        serialize=_serialize,
-        parse_value=parse_decimal,
-    )
-
+# the gateway builds and a plugin cannot reach; the NewType form is still supported. Type
+# checkers see a plain Decimal.
+if TYPE_CHECKING:
+    ExactDecimal: TypeAlias = Decimal
+else:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ExactDecimal = strawberry.scalar(
+            NewType("ExactDecimal", Decimal),
+            name="ExactDecimal",
+            description=(
+                "An exact decimal number written as a JSON string in plain notation (`\"1234.50\"`, `\"-0.5\"`), "
+                "never as a JSON number, which may have gone through a binary float. Amounts, quantities, rates."
+            ),
+            serialize=_serialize,
+            parse_value=parse_decimal,
+        )
 
 
 class NumericText(TypeDecorator[Decimal]):

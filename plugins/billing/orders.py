@@ -290,7 +290,7 @@ class OrderMutations:
             access.require_drafter(context)
             session = await context.session()
             order = await _order(session, id, "id")
-            wanted = Status[status.name]
+            wanted = models.OrderStatus.__members__[status.name]
             if wanted not in NEXT[order.status]:
                 raise UserErrors.conflict(f"An order {order.status.name} cannot become {wanted.name}.", "status")
             order.status = wanted

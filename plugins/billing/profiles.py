@@ -123,7 +123,7 @@ def check_profile(
         try:
             vat_id = vat.validate(vat_number)
         except stdnum_errors.ValidationError as exc:
-            fail("vatNumber", f"{vat_number.strip()[:30]!r} is not a valid EU VAT number: {exc.message}")
+            fail("vatNumber", f"{vat_number.strip()[:30]!r} is not a valid EU VAT number: {str(exc)}")
         else:
             expected = _VAT_PREFIX.get(country_code, country_code)
             if not vat_id.startswith(expected):
@@ -139,7 +139,7 @@ def check_profile(
         try:
             checked = module.validate(value)
         except stdnum_errors.ValidationError as exc:
-            fail(field, f"{value.strip()[:30]!r} is not a valid {field.upper()}: {exc.message}")
+            fail(field, f"{value.strip()[:30]!r} is not a valid {field.upper()}: {str(exc)}")
             continue
         if field == "siren":
             siren_id = checked

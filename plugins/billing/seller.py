@@ -28,7 +28,7 @@ def _checked(validate: Callable[[str], Any], what: str) -> Callable[[Any], str |
         try:
             validate(value)
         except stdnum_errors.ValidationError as exc:
-            return f"not a valid {what}: {exc.message}"
+            return f"not a valid {what}: {str(exc)}"
         return None
 
     return problem
@@ -65,7 +65,7 @@ class Seller:
 
 async def seller_of(session: AsyncSession) -> Seller:
     """The seller of the session's organisation (settings, or their defaults)."""
-    stored = dict(
+    stored: dict[str, Any] = dict(
         (await session.execute(select(accounts.OrganizationSetting.key, accounts.OrganizationSetting.value).where(
             accounts.OrganizationSetting.key.in_([spec.key for spec in SETTINGS])
         ))).all()

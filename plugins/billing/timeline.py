@@ -71,20 +71,20 @@ async def timeline_entries(context: OperationContext, location_ids: Sequence[int
     entries: list[TimelineEntry] = []
     async with context.read() as session:
         if wanted:
-            stmt = select(*DOCUMENT_COLUMNS).where(document.issued_at.is_not(None), document.kind.in_(wanted))
+            documents: Any = select(*DOCUMENT_COLUMNS).where(document.issued_at.is_not(None), document.kind.in_(wanted))
             if query.team_id is not None:  # what the team's members issued
-                stmt = stmt.where(document.updated_by_id.in_(members))
+                documents = documents.where(document.updated_by_id.in_(members))
             entries += await latest_per_location(
-                session, stmt, location=document.customer_id, occurred=document.issued_at, pk=document.id,
+                session, documents, location=document.customer_id, occurred=document.issued_at, pk=document.id,
                 source=DOCUMENTS, location_ids=location_ids, query=query, limit=limit, build=_document_entry,
             )  # fmt: skip
         if query.wants("PAYMENT_RECEIVED"):
             payment = models.Payment
-            stmt = select(*PAYMENT_COLUMNS).join(document, document.id == payment.document_id)
+            payments: Any = select(*PAYMENT_COLUMNS).join(document, document.id == payment.document_id)
             if query.team_id is not None:
-                stmt = stmt.where(payment.created_by_id.in_(members))
+                payments = payments.where(payment.created_by_id.in_(members))
             entries += await latest_per_location(
-                session, stmt, location=document.customer_id, occurred=payment.created_at, pk=payment.id,
+                session, payments, location=document.customer_id, occurred=payment.created_at, pk=payment.id,
                 source=PAYMENTS, location_ids=location_ids, query=query, limit=limit, build=_payment_entry,
             )  # fmt: skip
     return entries
