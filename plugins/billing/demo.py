@@ -52,7 +52,7 @@ async def _document(session: AsyncSession, customer_id: int, kind: models.Docume
 
 
 async def seed_demo(demo: DemoContext) -> None:
-    customer_ids: list[int] = list(demo.shared.get("customer_ids", []))[: max(1, demo.size // 2)]
+    customer_ids: list[int] = list(demo.shared.get("customer_ids", []))
     if not customer_ids:
         return
     session, rng = demo.session, demo.rng
