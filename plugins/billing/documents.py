@@ -41,6 +41,7 @@ __all__ = [
     "decide_quote",
     "delete_draft",
     "fresh",
+    "load_document",
     "issue",
     "quote_to_invoice",
     "today",
@@ -78,7 +79,7 @@ async def fresh(session: AsyncSession, pk: int) -> models.BillingDocument | None
     return await session.scalar(stmt)
 
 
-async def _document(session: AsyncSession, global_id: str, *path: str, lock_it: bool = False) -> models.BillingDocument:
+async def load_document(session: AsyncSession, global_id: str, *path: str, lock_it: bool = False) -> models.BillingDocument:
     pk = input_pk(global_id, TYPE_NAME, *path)
     if lock_it:
         await lock(session, f"billing-document:{pk}")
@@ -197,7 +198,7 @@ async def update_draft(
 ) -> models.BillingDocument:
     access.require_drafter(context)
     session = await context.session()
-    document = await _document(session, global_id, "input", "id", lock_it=True)
+    document = await load_document(session, global_id, "input", "id", lock_it=True)
     _refuse_issued(document, "edited")
     if title is not None:
         document.title = _text(title, MAX_TITLE, "The title", "input", "title")
@@ -217,7 +218,7 @@ async def update_draft(
 async def delete_draft(context: OperationContext, global_id: str) -> int:
     access.require_drafter(context)
     session = await context.session()
-    document = await _document(session, global_id, "id", lock_it=True)
+    document = await load_document(session, global_id, "id", lock_it=True)
     if document.status is not Status.DRAFT:
         if document.kind is Kind.QUOTE:
             raise UserErrors.conflict("Only a draft can be deleted: cancel a sent quote instead.", "id")
@@ -311,7 +312,7 @@ def settle(invoice: models.BillingDocument) -> None:
 async def decide_quote(context: OperationContext, global_id: str, accepted: bool) -> models.BillingDocument:
     access.require_drafter(context)
     session = await context.session()
-    document = await _document(session, global_id, "id", lock_it=True)
+    document = await load_document(session, global_id, "id", lock_it=True)
     if document.kind is not Kind.QUOTE:
         raise UserErrors.invalid("Only a quote can be accepted or refused.", "id")
     if document.status is not Status.SENT:
@@ -340,7 +341,7 @@ async def quote_to_invoice(context: OperationContext, global_id: str) -> models.
     access.require_drafter(context)
     day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
-    quote = await _document(session, global_id, "id", lock_it=True)
+    quote = await load_document(session, global_id, "id", lock_it=True)
     if quote.kind is not Kind.QUOTE:
         raise UserErrors.invalid("Only a quote can be turned into an invoice.", "id")
     if quote.status is not Status.ACCEPTED:
@@ -367,7 +368,7 @@ async def create_credit_note(context: OperationContext, invoice_gid: str, lines:
     access.require_drafter(context)
     day = await today(context)  # before the write session holds a connection: never two at once
     session = await context.session()
-    invoice = await _document(session, invoice_gid, "input", "invoiceId")
+    invoice = await load_document(session, invoice_gid, "input", "invoiceId")
     if invoice.kind is not Kind.INVOICE or invoice.status in (Status.DRAFT,):
         raise UserErrors.invalid("Only an issued invoice can be credited.", "input", "invoiceId")
     drafts = await _copy_lines(session, invoice.id) if lines is None else check_lines(lines, "input", "lines", allow_empty=False)
@@ -392,7 +393,7 @@ async def cancel(context: OperationContext, global_id: str) -> models.BillingDoc
     cancelled (it is credited); a draft invoice or credit note is deleted instead."""
     access.require_drafter(context)
     session = await context.session()
-    document = await _document(session, global_id, "id", lock_it=True)
+    document = await load_document(session, global_id, "id", lock_it=True)
     if document.kind is not Kind.QUOTE:
         if document.status is Status.DRAFT:
             raise UserErrors.conflict(f"Delete a draft {NOUNS[document.kind]} instead of cancelling it.", "id")

@@ -37,7 +37,7 @@ async def record_payment(
 ) -> tuple[models.Payment, models.BillingDocument]:
     access.require_manager(context, "record payments")
     session = await context.session()
-    invoice = await documents._document(session, invoice_gid, "input", "invoiceId", lock_it=True)
+    invoice = await documents.load_document(session, invoice_gid, "input", "invoiceId", lock_it=True)
     if invoice.kind is not models.DocumentKind.INVOICE:
         raise UserErrors.invalid("Payments are recorded on invoices.", "input", "invoiceId")
     if invoice.status is not models.DocumentStatus.SENT:

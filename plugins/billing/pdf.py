@@ -15,8 +15,8 @@ from sqlalchemy import select
 from fiche.directory import customer_locations
 from fiche.documents import RenderedDocument, escape, render_pdf
 from fiche.plugins.billing import access, einvoice, models, profiles
-from fiche.plugins.billing.money import currency_exponent, compute_totals, LineAmounts, quantize
-from fiche.plugins.billing.seller import seller_of
+from fiche.plugins.billing.money import LineAmounts, compute_totals, currency_exponent, quantize
+from fiche.plugins.billing.seller import Seller, seller_of
 
 if TYPE_CHECKING:
     from fiche.documents import DocumentRequest
@@ -97,14 +97,11 @@ def _party(title: str, lines: list[str | None]) -> str:
 def _html(
     document: models.BillingDocument,
     lines: list[einvoice.Line],
-    seller: object,
+    seller: Seller,
     buyer: einvoice.Buyer,
     preceding: tuple[str, object] | None,
     terms: str | None,
 ) -> str:
-    from fiche.plugins.billing.seller import Seller
-
-    assert isinstance(seller, Seller)
     currency = document.currency
     heading = f"{TITLES[document.kind]} {document.number}" if document.number else f"{TITLES[document.kind]} <span class='draft'>BROUILLON</span>"
     facts = [f"Date : {document.date.strftime('%d/%m/%Y')}"]

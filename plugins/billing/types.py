@@ -190,6 +190,20 @@ class BillingDocument(Node):
             for document in documents
         ]
 
+    @strawberry.field(description="A sent quote whose last day of validity is past (in the organisation's time zone); it may still be accepted.")
+    @batched
+    async def is_expired(documents: Sequence[BillingDocument], info: strawberry.Info) -> list[bool]:
+        from fiche.plugins.billing.documents import today
+
+        day = await today(info.context)
+        return [
+            document.model_kind is models.DocumentKind.QUOTE
+            and document.model_status is models.DocumentStatus.SENT
+            and document.valid_until is not None
+            and document.valid_until < day
+            for document in documents
+        ]
+
     @strawberry.field(description="Path of the PDF (Factur-X for invoices and credit notes), downloaded with your bearer token.")
     def pdf_url(self) -> str:
         return DOWNLOAD_PATH.replace("{id}", self.id)

@@ -94,3 +94,24 @@ async def test_anonymous_requests_are_refused(org: TestOrg) -> None:
     customer_id = await customer(org)
     result = await org.gql(CUSTOMER_DOCUMENTS, {"id": customer_id}, as_=None)
     assert result.error_codes == ["UNAUTHENTICATED"]
+
+
+async def test_payment_and_order_ids_of_another_organisation_are_like_missing_ones(org: TestOrg, other_org: TestOrg) -> None:
+    # given a payment and an order of another organisation
+    theirs = await customer(other_org)
+    issued = await issue(other_org, (await invoice(other_org, theirs))["id"])
+    paid = await other_org.ok(
+        "mutation ($id: ID!) { paymentRecord(input: {invoiceId: $id, amount: \"1\", paidOn: \"%s\", method: CASH}) { payment { id } } }"
+        % dt.date.today().isoformat(),
+        {"id": issued["id"]},
+    )
+    payment_id = paid["paymentRecord"]["payment"]["id"]
+    order = await other_org.ok(
+        "mutation ($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } } }", {"input": {"customerId": theirs, "lines": [line()]}}
+    )
+    order_id = order["orderCreate"]["order"]["id"]
+    # then
+    for global_id in (payment_id, order_id, theirs):
+        assert (await org.ok(NODE, {"id": global_id}))["node"] is None
+        assert (await other_org.ok(NODE, {"id": global_id}))["node"] == {"id": global_id}
+    assert (await other_org.ok(NODE, {"id": payment_id}, as_="technician"))["node"] is None

@@ -202,3 +202,13 @@ async def test_an_empty_draft_cannot_be_issued(org: TestOrg) -> None:
     draft = await invoice(org, customer_id, [])
     payload = await _payload(org, ISSUE, "billingDocumentIssue", {"id": draft["id"]})
     assert [e["code"] for e in payload["errors"]] == ["INVALID"]
+
+
+async def test_a_sent_quote_past_its_validity_is_expired(org: TestOrg) -> None:
+    customer_id = await customer(org)
+    past = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    sent = await issue(org, (await quote(org, customer_id, validUntil=past))["id"])
+    fresh = await issue(org, (await quote(org, customer_id))["id"])
+    query = "query ($id: ID!) { node(id: $id) { ... on BillingDocument { isExpired validUntil } } }"
+    assert (await org.ok(query, {"id": sent["id"]}))["node"] == {"isExpired": True, "validUntil": past}
+    assert (await org.ok(query, {"id": fresh["id"]}))["node"]["isExpired"] is False
