@@ -189,6 +189,18 @@ def customer_locations(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
 
 
 @hookspec(firstresult=True)
+def customer_addresses(session: AsyncSession, address_ids: Sequence[int]) -> Awaitable[Mapping[int, Mapping[str, Any]]] | None:
+    """Postal addresses of customers, for plugins that print one (billing's "bill to one of
+    the customer's addresses") without importing the plugin that owns them. Answered by the
+    customers plugin, in one statement: ``{address pk: {"customer_id": int, "line1": str,
+    "line2": str | None, "postal_code": str | None, "city": str, "country": str}}``.
+    Missing addresses, and those of other organisations, are absent.
+
+    :param session: a tenant-scoped session.
+    :param address_ids: primary keys of addresses."""
+
+
+@hookspec(firstresult=True)
 def file_storage(settings: Settings) -> FileStorage | None:
     """The storage of uploaded files; the first answer wins, the default is a local
     directory (``FICHE_UPLOAD_DIR``).

@@ -16,7 +16,7 @@ from fiche.schema import TypeExtension
 from fiche.plugins.billing import demo as demo_data
 from fiche.plugins.billing import lifecycle, loaders, notices, orders, pdf, timeline
 from fiche.plugins.billing.fields import CUSTOMER_FIELDS
-from fiche.plugins.billing.inputs import QuoteCreateInput
+from fiche.plugins.billing.inputs import BillingInformationInput, QuoteCreateInput
 from fiche.plugins.billing.mutations import MUTATIONS
 from fiche.plugins.billing.nodes import NODE_RESOLVERS
 from fiche.plugins.billing.seller import SETTINGS
@@ -43,7 +43,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 
 @hookimpl
 def register_types() -> list[type]:
-    # QuoteCreateInput is listed so that its interventionId leaves the schema without interventions.
+    # The inputs are listed so that their fields needing another plugin's hook leave the schema without it.
     return [
         BillingDocument,
         BillingInformation,
@@ -52,6 +52,7 @@ def register_types() -> list[type]:
         BillingDocumentTimelineEntry,
         PaymentReceivedTimelineEntry,
         QuoteCreateInput,
+        BillingInformationInput,
     ]
 
 

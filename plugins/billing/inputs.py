@@ -108,6 +108,11 @@ class PaymentRecordInput:
 @strawberry.input(description="A customer's billing information; it replaces what was set.")
 class BillingInformationInput:
     customer_id: strawberry.ID = strawberry.field(description="The customer's global ID.")
+    address_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Bill one of the customer's own addresses (an `Address`) instead of the lines below.",
+        metadata=requires_hook("customer_addresses"),
+    )
     address_line1: str | None = strawberry.field(default=None, description="Billing address, first line.")
     address_line2: str | None = strawberry.field(default=None, description="Billing address, second line.")
     postal_code: str | None = strawberry.field(default=None, description="Postal code.")

@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import select
 
 from fiche.relay import Connection, SortKey, paginate_grouped
-from fiche.plugins.billing import access, models
+from fiche.plugins.billing import access, models, profiles
 from fiche.plugins.billing.types import (
     DOCUMENT_COLUMNS,
     LINE_COLUMNS,
@@ -168,7 +168,8 @@ class BillingProfilesByCustomerLoader(_Loader):
             return [None] * len(pks)
         async with self.context.read() as session:
             rows = (await session.execute(select(*PROFILE_COLUMNS).where(models.BillingProfile.customer_id.in_(pks)))).all()
-        found = {row.customer_id: profile_from_row(row) for row in rows}
+            linked = await profiles.linked_addresses(self.context.pm, session, [row.address_id for row in rows if row.address_id is not None])
+        found = {row.customer_id: profile_from_row(row, linked) for row in rows}
         return [found.get(pk) for pk in pks]
 
 

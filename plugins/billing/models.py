@@ -87,6 +87,9 @@ class BillingProfile(TenantMixin, AuditMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(Integer)
+    # One of the customer's own addresses (the customers plugin's primary key), used instead
+    # of the lines below when set; the lines are the fallback if that address goes.
+    address_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     address_line1: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address_line2: Mapped[str | None] = mapped_column(String(200), nullable=True)
     postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -14,6 +14,8 @@ import calendar
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,6 +68,7 @@ def due_date(issued: dt.date, terms: Terms) -> dt.date:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ProfileDraft:
+    address_id: int | None
     address_line1: str | None
     address_line2: str | None
     postal_code: str | None
@@ -88,6 +91,7 @@ def _text(value: str | None, limit: int, label: str, path: list[str], errors: li
 
 def check_profile(
     *,
+    address_id: int | None = None,
     address_line1: str | None,
     address_line2: str | None,
     postal_code: str | None,
@@ -112,6 +116,8 @@ def check_profile(
         errors.append(UserError(code=ErrorCode.INVALID, message=message, path=at(field)))
 
     line1 = _text(address_line1, 200, "An address line", at("addressLine1"), errors)
+    if address_id is not None and any((address_line1, address_line2, postal_code, city)):
+        fail("addressId", "Bill either one of the customer's addresses or an address of its own, not both.")
     line2 = _text(address_line2, 200, "An address line", at("addressLine2"), errors)
     postcode = _text(postal_code, 20, "The postal code", at("postalCode"), errors)
     town = _text(city, 100, "The city", at("city"), errors)
@@ -164,7 +170,7 @@ def check_profile(
         fail("currency", f"{code[:10]!r} is not an ISO 4217 currency code, e.g. `EUR`.")
     if errors:
         raise UserErrors(errors)
-    return ProfileDraft(line1, line2, postcode, town, country_code, vat_id, siren_id, siret_id, Terms(terms, days_value), mail, code)
+    return ProfileDraft(address_id, line1, line2, postcode, town, country_code, vat_id, siren_id, siret_id, Terms(terms, days_value), mail, code)
 
 
 async def profile_of(session: AsyncSession, customer_id: int) -> models.BillingProfile | None:
@@ -177,6 +183,7 @@ async def save_profile(session: AsyncSession, customer_id: int, draft: ProfileDr
     if profile is None:
         profile = models.BillingProfile(customer_id=customer_id)
         session.add(profile)
+    profile.address_id = draft.address_id
     profile.address_line1 = draft.address_line1
     profile.address_line2 = draft.address_line2
     profile.postal_code = draft.postal_code
@@ -195,3 +202,23 @@ async def save_profile(session: AsyncSession, customer_id: int, draft: ProfileDr
 
 def terms_of(profile: models.BillingProfile | None) -> Terms:
     return DEFAULT_TERMS if profile is None else Terms(profile.payment_terms, profile.payment_days)
+
+
+async def linked_addresses(pm: Any, session: AsyncSession, address_ids: Sequence[int]) -> Mapping[int, Mapping[str, Any]]:
+    """The customers' addresses that billing profiles point at (``customer_addresses``), in
+    one statement; empty without a plugin answering it."""
+    wanted = sorted(set(address_ids))
+    if not wanted:
+        return {}
+    answer = pm.hook.customer_addresses(session=session, address_ids=wanted)
+    return (await answer) if answer is not None else {}
+
+
+async def check_linked_address(pm: Any, session: AsyncSession, customer_id: int, address_id: int, *path: str) -> Mapping[str, Any]:
+    """The address, which must be one of the customer's own."""
+    found = (await linked_addresses(pm, session, [address_id])).get(address_id)
+    if found is None:
+        raise UserErrors.not_found("No address with this ID.", *path)
+    if found["customer_id"] != customer_id:
+        raise UserErrors.invalid("This address is not one of the customer's.", *path)
+    return found

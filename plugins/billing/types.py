@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -265,6 +265,9 @@ class BillingDocument(Node):
 
 @strawberry.type(description="A customer's billing information (B1).")
 class BillingInformation:
+    address_id: strawberry.ID | None = strawberry.field(
+        description="The customer's own address billed (an `Address`), when billing uses one of them; the address lines below are then that address's."
+    )
     address_line1: str | None = strawberry.field(description="Billing address, first line.")
     address_line2: str | None = strawberry.field(description="Billing address, second line.")
     postal_code: str | None = strawberry.field(description="Postal code of the billing address.")
@@ -400,6 +403,7 @@ def payment_from_row(row: Any) -> Payment:
 
 PROFILE_COLUMNS = (
     models.BillingProfile.customer_id,
+    models.BillingProfile.address_id,
     models.BillingProfile.address_line1,
     models.BillingProfile.address_line2,
     models.BillingProfile.postal_code,
@@ -415,13 +419,17 @@ PROFILE_COLUMNS = (
 )
 
 
-def profile_from_row(row: Any) -> BillingInformation:
+def profile_from_row(row: Any, linked: Mapping[int, Mapping[str, Any]] | None = None) -> BillingInformation:
+    """Billing information from a row of :data:`PROFILE_COLUMNS` (or an entity); ``linked``
+    holds the customers' addresses it may point at (a vanished one falls back to the lines)."""
+    address = (linked or {}).get(row.address_id) if row.address_id is not None else None
     return BillingInformation(
-        address_line1=row.address_line1,
-        address_line2=row.address_line2,
-        postal_code=row.postal_code,
-        city=row.city,
-        country=row.country,
+        address_id=strawberry.ID(encode_id("Address", row.address_id)) if address is not None else None,
+        address_line1=address["line1"] if address else row.address_line1,
+        address_line2=address["line2"] if address else row.address_line2,
+        postal_code=address["postal_code"] if address else row.postal_code,
+        city=address["city"] if address else row.city,
+        country=address["country"] if address else row.country,
         vat_number=row.vat_number,
         siren=row.siren,
         siret=row.siret,

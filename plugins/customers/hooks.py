@@ -89,6 +89,11 @@ async def customer_locations(session: AsyncSession, customer_ids: Sequence[int])
 
 
 @hookimpl
+async def customer_addresses(session: AsyncSession, address_ids: Sequence[int]) -> Mapping[int, Mapping[str, Any]]:
+    return await hierarchy.addresses_of(session, address_ids)
+
+
+@hookimpl
 async def timeline_entries(
     context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int
 ) -> Sequence[TimelineEntry]:

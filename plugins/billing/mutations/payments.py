@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+
+from fiche.relay import input_pk
 
 from fiche.plugins.billing import access, documents, models, payments, profiles
 from fiche.plugins.billing.inputs import BillingInformationInput, BillingInformationPayload, PaymentPayload, PaymentRecordInput
@@ -48,12 +50,20 @@ class PaymentMutations:
             access.require_drafter(context)
             session = await context.session()
             customer = await documents.customer_pk(context, session, input.customer_id, "input", "customerId")
+            address_id = input_pk(input.address_id, "Address", "input", "addressId") if input.address_id else None
+            linked: dict[int, Any] = {}
+            country = input.country
+            if address_id is not None:
+                # The address billed decides the country the VAT number must be of.
+                linked[address_id] = await profiles.check_linked_address(context.pm, session, customer, address_id, "input", "addressId")
+                country = country or linked[address_id]["country"]
             draft = profiles.check_profile(
+                address_id=address_id,
                 address_line1=input.address_line1,
                 address_line2=input.address_line2,
                 postal_code=input.postal_code,
                 city=input.city,
-                country=input.country,
+                country=country,
                 vat_number=input.vat_number,
                 siren=input.siren,
                 siret=input.siret,
@@ -63,7 +73,7 @@ class PaymentMutations:
                 currency=input.currency,
             )
             profile = await profiles.save_profile(session, customer, draft)
-            return BillingInformationPayload(billing_information=profile_from_row(profile))
+            return BillingInformationPayload(billing_information=profile_from_row(profile, linked))
 
         return await context.mutate(change, BillingInformationPayload)
 

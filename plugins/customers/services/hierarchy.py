@@ -15,7 +15,7 @@ from fiche.directory import CustomerLocation
 from fiche.errors import UserErrors
 from fiche.plugins.customers import models
 
-__all__ = ["MAX_DEPTH", "branches_of", "check_parent", "descendants", "lock_hierarchy", "locations_of"]
+__all__ = ["MAX_DEPTH", "addresses_of", "branches_of", "check_parent", "descendants", "lock_hierarchy", "locations_of"]
 
 # The deepest hierarchy allowed: a main customer is level 1, its branches level 2, and so
 # on. Writes refuse to go deeper, and every walk of the tree stops there, so a cycle that
@@ -138,5 +138,20 @@ async def locations_of(session: AsyncSession, customer_ids: Sequence[int]) -> di
             preferred_contact_id=row.contact_id,
             archived=row.archived,
         )
+        for row in rows
+    }
+
+
+async def addresses_of(session: AsyncSession, address_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The ``customer_addresses`` answer: postal addresses by primary key, in one statement."""
+    if not address_ids:
+        return {}
+    address = models.Address
+    stmt = select(address.id, address.customer_id, address.line1, address.line2, address.postal_code, address.city, address.country).where(
+        address.id.in_(list(address_ids))
+    )
+    rows = (await session.execute(stmt)).all()
+    return {
+        row.id: {"customer_id": row.customer_id, "line1": row.line1, "line2": row.line2, "postal_code": row.postal_code, "city": row.city, "country": row.country}
         for row in rows
     }

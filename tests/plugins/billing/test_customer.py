@@ -174,3 +174,34 @@ async def test_hook_merge_customers_moves_documents_and_keeps_one_billing_inform
     assert [n["id"] for n in data["node"]["billingDocuments"]["nodes"]] == [issued["id"]]
     info = await org.ok("query ($id: ID!) { node(id: $id) { ... on Customer { billingInformation { city } } } }", {"id": keep})
     assert info["node"]["billingInformation"] == {"city": "Lyon"}
+
+
+ADDRESS_CREATE = "mutation ($input: AddressCreateInput!) { addressCreate(input: $input) { address { id } errors { code } } }"
+INFO_READ = "query ($id: ID!) { node(id: $id) { ... on Customer { billingInformation { addressId addressLine1 postalCode city country vatNumber } } } }"
+
+
+async def _address(org: TestOrg, customer_id: str, line1: str, country: str = "FR") -> str:
+    values = {"customerId": customer_id, "label": "Siège", "line1": line1, "postalCode": "10115", "city": "Berlin" if country == "DE" else "Lyon", "country": country}
+    payload = (await org.ok(ADDRESS_CREATE, {"input": values}))["addressCreate"]
+    assert payload["errors"] == []
+    return str(payload["address"]["id"])
+
+
+async def test_hook_customer_addresses_bills_one_of_the_customers_own_addresses(org: TestOrg, other_org: TestOrg) -> None:
+    # given a customer with an address in Germany, another customer's address and another organisation's
+    customer_id, other = await customer(org), await customer(org, "Autre")
+    berlin = await _address(org, customer_id, "Unter den Linden 1", "DE")
+    elsewhere = await _address(org, other, "2 rue Mercière")
+    foreign = await _address(other_org, await customer(other_org), "3 quai Saint-Antoine")
+    # when
+    async def set_info(**values: object) -> dict:
+        return dict((await org.ok(INFO_SET, {"input": {"customerId": customer_id, **values}}))["billingInformationSet"])
+    linked = await set_info(addressId=berlin, vatNumber="DE136695976")
+    # then the address is the customer's, and its country decides the VAT number's
+    assert linked["errors"] == []
+    read = (await org.ok(INFO_READ, {"id": customer_id}))["node"]["billingInformation"]
+    assert read == {"addressId": berlin, "addressLine1": "Unter den Linden 1", "postalCode": "10115", "city": "Berlin", "country": "DE", "vatNumber": "DE136695976"}
+    assert [(e["code"], e["path"]) for e in (await set_info(addressId=elsewhere))["errors"]] == [("INVALID", ["input", "addressId"])]
+    assert [(e["code"], e["path"]) for e in (await set_info(addressId=foreign))["errors"]] == [("NOT_FOUND", ["input", "addressId"])]
+    both = await set_info(addressId=berlin, addressLine1="Ailleurs")
+    assert [(e["code"], e["path"]) for e in both["errors"]] == [("INVALID", ["input", "addressId"])]

@@ -32,3 +32,18 @@ class TestBillingDisabled:
         customer_id = await customer(org)
         deleted = await org.ok("mutation ($id: ID!) { customerDelete(id: $id) { deletedId errors { code } } }", {"id": customer_id})
         assert deleted["customerDelete"] == {"deletedId": customer_id, "errors": []}
+
+
+class TestCustomersDisabled:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, disabled_plugins=("customers",))
+
+    async def test_billing_builds_and_refuses_unknown_customers(self, org: TestOrg) -> None:
+        schema = org.schema._schema
+        assert "Customer" not in schema.type_map and "BillingDocument" in schema.type_map
+        assert "addressId" not in schema.type_map["BillingInformationInput"].fields
+        query = "mutation ($input: QuoteCreateInput!) { quoteCreate(input: $input) { errors { code path } } }"
+        customer_id = "Q3VzdG9tZXI6MQ"  # Customer:1
+        payload = (await org.ok(query, {"input": {"customerId": customer_id, "lines": [{"description": "x", "quantity": "1", "unitPrice": "1", "vatRate": "20"}]}}))["quoteCreate"]
+        assert payload["errors"] == [{"code": "NOT_FOUND", "path": ["input", "customerId"]}]

@@ -97,6 +97,7 @@ def upgrade() -> None:
     op.create_table('billing_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('address_id', sa.Integer(), nullable=True),
     sa.Column('address_line1', sa.String(length=200), nullable=True),
     sa.Column('address_line2', sa.String(length=200), nullable=True),
     sa.Column('postal_code', sa.String(length=20), nullable=True),
