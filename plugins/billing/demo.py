@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from fiche.accounts import models as accounts
 from fiche.db import utcnow
 from fiche.plugins.billing import models
 from fiche.plugins.billing.documents import PREFIXES
@@ -32,6 +33,14 @@ CATALOGUE = (
     ("Contrat de maintenance (an)", "pce", Decimal("420.00"), Decimal("20")),
     ("Filtre à particules", "pce", Decimal("12.35"), Decimal("20")),
 )
+SELLER = {
+    "billing.seller.legal_name": "Fiche Démo SAS",
+    "billing.seller.siren": "303265045",
+    "billing.seller.vat_number": "FR40303265045",
+    "billing.seller.address_line1": "10 rue de la République",
+    "billing.seller.postal_code": "69001",
+    "billing.seller.city": "Lyon",
+}
 PLANS = ("draft_quote", "sent_quote", "accepted_quote", "refused_quote", "paid", "partly_paid", "overdue", "credited")
 
 
@@ -56,6 +65,8 @@ async def seed_demo(demo: DemoContext) -> None:
     if not customer_ids:
         return
     session, rng = demo.session, demo.rng
+    for key, value in SELLER.items():
+        session.add(accounts.OrganizationSetting(key=key, value=value))
     author = next((user.id for user in demo.users if user.role.name in ("ADMIN", "MANAGER")), None)
     today = utcnow().date()
     issued: list[models.BillingDocument] = []

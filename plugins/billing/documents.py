@@ -26,6 +26,7 @@ from fiche.sequences import next_number
 from fiche.plugins.billing import access, models, notices, profiles
 from fiche.plugins.billing.lines import LineDraft, check_lines, check_totals
 from fiche.plugins.billing.money import currency_exponent
+from fiche.plugins.billing.seller import seller_of
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -243,6 +244,15 @@ async def issue(context: OperationContext, global_id: str) -> models.BillingDocu
     if found is None or not access.can_read(context.viewer):
         raise UserErrors.not_found("No billing document with this ID.", "id")
     access.require_issuer(context, found.kind)
+    if found.kind is not Kind.QUOTE:
+        seller = await seller_of(session)
+        if not (seller.siren or seller.vat_number):
+            # A French invoice names its seller's SIREN and VAT number (CGI art. 242 nonies A), and
+            # EN 16931 needs one of them to identify the seller (BR-CO-26).
+            raise UserErrors.conflict(
+                "Set your company's SIREN or VAT number first (organisation settings billing.seller.siren, billing.seller.vat_number).",
+                "id",
+            )
     kind = found.kind
     series = f"billing-number:{kind.value}:{day.year}"
     await lock(session, series)

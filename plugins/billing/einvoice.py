@@ -120,7 +120,6 @@ def cii_xml(
         if rate == 0:
             entry["BT-120"] = EXEMPT_REASON
         breakdown.append(entry)
-    due = document.gross_total - document.paid_total - document.credited_total
     data: dict[str, object] = {
         "BT-24": EN16931,
         "BT-1": document.number,
@@ -138,8 +137,8 @@ def cii_xml(
         "BT-109": _amount(document.net_total, exponent),
         "BT-110": _amount(document.tax_total, exponent),
         "BT-112": _amount(document.gross_total, exponent),
-        "BT-113": _amount(document.paid_total, exponent),
-        "BT-115": _amount(max(due, Decimal(0)) if document.kind is models.DocumentKind.INVOICE else document.gross_total, exponent),
+        # The document as issued: later payments and credit notes never change it (BR-CO-16).
+        "BT-115": _amount(document.gross_total, exponent),
     }
     if document.due_date is not None:
         data["BT-9"] = document.due_date

@@ -2,7 +2,8 @@
 
 Every document is a PDF/A-3b; an issued invoice or credit note also carries its Factur-X
 XML (:mod:`fiche.plugins.billing.einvoice`). A draft prints with "BROUILLON" and no
-number, and has no XML: it is not an invoice yet."""
+number, and has no XML: it is not an invoice yet. An issued document prints as it was
+issued: payments and credit notes recorded later are not on it."""
 
 from __future__ import annotations
 
@@ -124,14 +125,6 @@ def _html(
         f"<tr><td>TVA {escape(number(item.rate))} % sur {escape(money(item.base, currency))}</td><td class='n'>{escape(money(item.amount, currency))}</td></tr>"
         for item in totals.vat
     )
-    paid = ""
-    if document.kind is models.DocumentKind.INVOICE and (document.paid_total or document.credited_total):
-        due = document.gross_total - document.paid_total - document.credited_total
-        paid = (
-            f"<tr><td>Déjà réglé</td><td class='n'>{escape(money(document.paid_total, currency))}</td></tr>"
-            f"<tr><td>Avoirs</td><td class='n'>{escape(money(document.credited_total, currency))}</td></tr>"
-            f"<tr><th>Reste à payer</th><th class='n'>{escape(money(due, currency))}</th></tr>"
-        )
     footer = []
     if terms:
         footer.append(f"Conditions de paiement : {terms}")
@@ -153,7 +146,6 @@ def _html(
 <tr><td>Total HT</td><td class="n">{escape(money(document.net_total, currency))}</td></tr>
 {vat_rows}
 <tr><th>Total TTC</th><th class="n">{escape(money(document.gross_total, currency))}</th></tr>
-{paid}
 </tbody></table>
 {f"<div class='notes'>{escape(document.notes)}</div>" if document.notes else ""}
 <p class="notes">{'<br>'.join(escape(item) for item in footer)}</p>

@@ -16,6 +16,7 @@ __all__ = [
     "line",
     "pay",
     "quote",
+    "seller",
 ]
 
 CUSTOMER_CREATE = """
@@ -56,12 +57,37 @@ async def quote(org: TestOrg, customer_id: str, lines: list[dict[str, Any]] | No
     return dict((await _ok(org, QUOTE_CREATE, "quoteCreate", {"input": values}, as_))["document"])
 
 
+SETTING = "mutation ($key: String!, $value: JSON!) { organizationSettingSet(key: $key, value: $value) { errors { code message } } }"
+SELLER = {
+    "billing.seller.legal_name": "Chauffage Martin SARL",
+    "billing.seller.vat_number": "FR40303265045",
+    "billing.seller.siren": "303265045",
+    "billing.seller.address_line1": "3 rue des Artisans",
+    "billing.seller.postal_code": "69003",
+    "billing.seller.city": "Lyon",
+    "billing.seller.iban": "FR1420041010050500013M02606",
+}
+_SELLERS: set[tuple[int, int]] = set()
+
+
+async def seller(org: TestOrg) -> None:
+    """The organisation's identity as a seller, needed to issue invoices (once per organisation)."""
+    key = (id(org.state), org.organization_id)
+    if key in _SELLERS:
+        return
+    for name, value in SELLER.items():
+        assert (await org.ok(SETTING, {"key": name, "value": value}))["organizationSettingSet"]["errors"] == []
+    _SELLERS.add(key)
+
+
 async def invoice(org: TestOrg, customer_id: str, lines: list[dict[str, Any]] | None = None, as_: str = "admin", **extra: Any) -> dict[str, Any]:
+    await seller(org)
     values = {"customerId": customer_id, "lines": lines if lines is not None else [line()], **extra}
     return dict((await _ok(org, INVOICE_CREATE, "invoiceCreate", {"input": values}, as_))["document"])
 
 
 async def issue(org: TestOrg, document_id: str, as_: str = "admin") -> dict[str, Any]:
+    await seller(org)
     return dict((await _ok(org, ISSUE, "billingDocumentIssue", {"id": document_id}, as_))["document"])
 
 

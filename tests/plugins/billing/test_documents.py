@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.billing.fixtures import DOCUMENT_FIELDS, ISSUE, PAY, customer, invoice, issue, line, pay, quote
+from tests.plugins.billing.fixtures import DOCUMENT_FIELDS, ISSUE, PAY, _ok, customer, invoice, issue, line, pay, quote
+from tests.plugins.billing.fixtures import INVOICE_CREATE as CREATE
 from tests.support import TestOrg
 
 ERRORS = "errors { code message path }"
@@ -212,3 +213,16 @@ async def test_a_sent_quote_past_its_validity_is_expired(org: TestOrg) -> None:
     query = "query ($id: ID!) { node(id: $id) { ... on BillingDocument { isExpired validUntil } } }"
     assert (await org.ok(query, {"id": sent["id"]}))["node"] == {"isExpired": True, "validUntil": past}
     assert (await org.ok(query, {"id": fresh["id"]}))["node"]["isExpired"] is False
+
+
+async def test_invoices_are_issued_only_once_the_seller_is_identified(org: TestOrg) -> None:
+    # given an organisation without SIREN nor VAT number (a quote needs neither)
+    customer_id = await customer(org)
+    draft = (await _ok(org, CREATE, "invoiceCreate", {"input": {"customerId": customer_id, "lines": [line()]}}))["document"]
+    quoted = (await _ok(org, "mutation ($id: ID!) { billingDocumentIssue(id: $id) { document { status } errors { code } } }", "billingDocumentIssue", {"id": (await quote(org, customer_id))["id"]}))
+    # when
+    refused = await _payload(org, ISSUE, "billingDocumentIssue", {"id": draft["id"]})
+    # then
+    assert quoted["document"]["status"] == "SENT"
+    assert [(e["code"], e["path"]) for e in refused["errors"]] == [("CONFLICT", ["id"])] and "SIREN" in refused["errors"][0]["message"]
+    assert (await issue(org, (await invoice(org, customer_id))["id"]))["number"] == f"FAC-{dt.date.today().year}-0001"

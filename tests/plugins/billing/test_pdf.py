@@ -15,10 +15,9 @@ from pypdf import PdfReader
 
 from fiche.app import create_app
 from fiche.context import AppState
-from tests.plugins.billing.fixtures import customer, invoice, issue, line, quote
+from tests.plugins.billing.fixtures import customer, invoice, issue, line, quote, seller
 from tests.support import TestOrg
 
-SETTING = "mutation ($key: String!, $value: JSON!) { organizationSettingSet(key: $key, value: $value) { errors { code message } } }"
 INFO_SET = "mutation ($input: BillingInformationInput!) { billingInformationSet(input: $input) { errors { code } } }"
 CREDIT = "mutation ($input: CreditNoteCreateInput!) { creditNoteCreate(input: $input) { document { id } errors { code } } }"
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100", "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
@@ -31,26 +30,13 @@ async def client(state: AppState) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _seller(org: TestOrg) -> None:
-    for key, value in {
-        "billing.seller.legal_name": "Chauffage Martin SARL",
-        "billing.seller.vat_number": "FR40303265045",
-        "billing.seller.siren": "303265045",
-        "billing.seller.address_line1": "3 rue des Artisans",
-        "billing.seller.postal_code": "69003",
-        "billing.seller.city": "Lyon",
-        "billing.seller.iban": "FR1420041010050500013M02606",
-    }.items():
-        assert (await org.ok(SETTING, {"key": key, "value": value}))["organizationSettingSet"]["errors"] == []
-
-
 async def _download(client: httpx.AsyncClient, org: TestOrg, document_id: str, as_: str = "admin") -> httpx.Response:
     return await client.get(f"/files/billing-documents/{document_id}", headers={"Authorization": f"Bearer {org.token(as_)}"})
 
 
 async def test_an_issued_invoice_is_a_factur_x_pdf_with_a_valid_en16931_xml(org: TestOrg, client: httpx.AsyncClient) -> None:
     # given
-    await _seller(org)
+    await seller(org)
     customer_id = await customer(org, "Boulangerie Dupré")
     await org.ok(INFO_SET, {"input": {"customerId": customer_id, "addressLine1": "1 place Bellecour", "postalCode": "69002", "city": "Lyon", "vatNumber": "FR40303265045"}})
     lines = [line("Entretien chaudière", "1", "149", "10"), line("Main d'œuvre", "1.5", "58.5", "20", unit="h", discount="10"), line("Remise", "1", "-5", "20"), line("Formation", "1", "30", "0")]
@@ -80,7 +66,7 @@ async def test_an_issued_invoice_is_a_factur_x_pdf_with_a_valid_en16931_xml(org:
 
 
 async def test_a_credit_note_is_factur_x_type_381_referring_to_its_invoice(org: TestOrg, client: httpx.AsyncClient) -> None:
-    await _seller(org)
+    await seller(org)
     customer_id = await customer(org)
     issued = await issue(org, (await invoice(org, customer_id))["id"])
     draft = (await org.ok(CREDIT, {"input": {"invoiceId": issued["id"]}}))["creditNoteCreate"]["document"]["id"]
