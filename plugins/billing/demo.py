@@ -65,8 +65,8 @@ async def seed_demo(demo: DemoContext) -> None:
     if not customer_ids:
         return
     session, rng = demo.session, demo.rng
-    for key, value in SELLER.items():
-        session.add(accounts.OrganizationSetting(key=key, value=value))
+    for setting, value in SELLER.items():
+        session.add(accounts.OrganizationSetting(key=setting, value=value))
     author = next((user.id for user in demo.users if user.role.name in ("ADMIN", "MANAGER")), None)
     today = utcnow().date()
     issued: list[models.BillingDocument] = []

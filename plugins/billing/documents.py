@@ -273,6 +273,7 @@ async def issue(context: OperationContext, global_id: str) -> models.BillingDocu
     document.status = Status.SENT
     document.date = document.issue_date = day
     document.issued_at = utcnow()
+    document.buyer = await profiles.buyer_of(context.pm, session, document.customer_id)
     if kind is Kind.QUOTE:
         document.valid_until = document.valid_until or day + dt.timedelta(days=QUOTE_VALIDITY_DAYS)
     elif kind is Kind.INVOICE:

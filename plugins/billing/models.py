@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fiche.db import AuditMixin, Base, TenantMixin, UTCDateTime, conflict_info
@@ -137,6 +138,9 @@ class BillingDocument(TenantMixin, AuditMixin, Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("billing_documents.id", ondelete="RESTRICT"), nullable=True)
     # The intervention a quote was made for (the interventions plugin's primary key).
     intervention_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The buyer as billed, copied when the document is issued (name, address, VAT number,
+    # SIREN, e-mail): an issued document never changes when the customer's details do.
+    buyer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     net_total: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
     tax_total: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
     gross_total: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from fiche.directory import customer_locations
 from fiche.documents import RenderedDocument, escape, render_pdf
 from fiche.plugins.billing import access, einvoice, models, profiles
 from fiche.plugins.billing.money import LineAmounts, compute_totals, currency_exponent, quantize
@@ -61,21 +60,9 @@ async def render_document(request: DocumentRequest) -> RenderedDocument | None:
     rows = (await session.execute(select(line).where(line.document_id == document.id).order_by(line.position))).scalars().all()
     lines = [einvoice.Line(r.description, r.quantity, r.unit, r.unit_price, r.vat_rate, r.discount, r.net_amount) for r in rows]
     profile = await profiles.profile_of(session, document.customer_id)
-    linked = await profiles.linked_addresses(request.pm, session, [profile.address_id] if profile and profile.address_id else [])
-    address = linked.get(profile.address_id) if profile and profile.address_id else None
-    location = (await customer_locations(request.pm, session, [document.customer_id])).get(document.customer_id)
+    # An issued document shows the buyer as billed; a draft, the customer as it is now.
+    buyer = einvoice.Buyer(**(document.buyer or await profiles.buyer_of(request.pm, session, document.customer_id)))
     seller = await seller_of(session)
-    buyer = einvoice.Buyer(
-        name=location.display_name if location else "",
-        country=address["country"] if address else profile.country if profile else "FR",
-        address_line1=address["line1"] if address else profile.address_line1 if profile else None,
-        address_line2=address["line2"] if address else profile.address_line2 if profile else None,
-        postal_code=address["postal_code"] if address else profile.postal_code if profile else None,
-        city=address["city"] if address else profile.city if profile else None,
-        vat_number=profile.vat_number if profile else None,
-        siren=profile.siren if profile else None,
-        email=profile.email if profile else None,
-    )
     preceding = None
     if document.kind is models.DocumentKind.CREDIT_NOTE and document.source_id is not None:
         source = await session.scalar(select(models.BillingDocument).where(models.BillingDocument.id == document.source_id))

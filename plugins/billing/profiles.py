@@ -222,3 +222,26 @@ async def check_linked_address(pm: Any, session: AsyncSession, customer_id: int,
     if found["customer_id"] != customer_id:
         raise UserErrors.invalid("This address is not one of the customer's.", *path)
     return found
+
+
+async def buyer_of(pm: Any, session: AsyncSession, customer_id: int) -> dict[str, Any]:
+    """The customer as a buyer now: name, billing address, VAT number, SIREN, e-mail
+    (what an issued document keeps, see ``BillingDocument.buyer``)."""
+    from fiche.directory import customer_locations
+
+    location = (await customer_locations(pm, session, [customer_id])).get(customer_id)
+    profile = await profile_of(session, customer_id)
+    address = None
+    if profile is not None and profile.address_id is not None:
+        address = (await linked_addresses(pm, session, [profile.address_id])).get(profile.address_id)
+    return {
+        "name": location.display_name if location else "",
+        "country": address["country"] if address else profile.country if profile else "FR",
+        "address_line1": address["line1"] if address else profile.address_line1 if profile else None,
+        "address_line2": address["line2"] if address else profile.address_line2 if profile else None,
+        "postal_code": address["postal_code"] if address else profile.postal_code if profile else None,
+        "city": address["city"] if address else profile.city if profile else None,
+        "vat_number": profile.vat_number if profile else None,
+        "siren": profile.siren if profile else None,
+        "email": profile.email if profile else None,
+    }

@@ -97,3 +97,18 @@ async def test_downloads_are_authenticated_tenant_checked_and_not_for_technician
     assert (await _download(client, other_org, draft["id"])).status_code == 404
     assert (await _download(client, org, draft["id"], as_="technician")).status_code == 404
     assert (await _download(client, org, "not-an-id")).status_code in (400, 404)
+
+
+async def test_an_issued_invoice_keeps_the_buyer_it_was_issued_to(org: TestOrg, client: httpx.AsyncClient) -> None:
+    # given an invoice issued to a customer in Lyon, who then moves to Paris
+    customer_id = await customer(org, "Boulangerie Dupré")
+    await org.ok(INFO_SET, {"input": {"customerId": customer_id, "addressLine1": "1 place Bellecour", "postalCode": "69002", "city": "Lyon"}})
+    issued = await issue(org, (await invoice(org, customer_id))["id"])
+    await org.ok(INFO_SET, {"input": {"customerId": customer_id, "addressLine1": "5 rue de Rivoli", "postalCode": "75001", "city": "Paris"}})
+    draft = await invoice(org, customer_id)
+    # when
+    issued_text = PdfReader(io.BytesIO((await _download(client, org, issued["id"])).content)).pages[0].extract_text()
+    draft_text = PdfReader(io.BytesIO((await _download(client, org, draft["id"])).content)).pages[0].extract_text()
+    # then
+    assert "Bellecour" in issued_text and "Rivoli" not in issued_text
+    assert "Rivoli" in draft_text

@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('decided_at', fiche.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('source_id', sa.Integer(), nullable=True),
     sa.Column('intervention_id', sa.Integer(), nullable=True),
+    sa.Column('buyer', sa.JSON(), nullable=True),
     sa.Column('net_total', fiche.plugins.billing.money.NumericText(), nullable=False),
     sa.Column('tax_total', fiche.plugins.billing.money.NumericText(), nullable=False),
     sa.Column('gross_total', fiche.plugins.billing.money.NumericText(), nullable=False),
