@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
+from fiche.plugins.billing import models
 
 from tests.plugins.billing.fixtures import customer, invoice, issue, line, pay, quote
 from tests.support import TestOrg, count_statements
@@ -205,3 +209,14 @@ async def test_hook_customer_addresses_bills_one_of_the_customers_own_addresses(
     assert [(e["code"], e["path"]) for e in (await set_info(addressId=foreign))["errors"]] == [("NOT_FOUND", ["input", "addressId"])]
     both = await set_info(addressId=berlin, addressLine1="Ailleurs")
     assert [(e["code"], e["path"]) for e in both["errors"]] == [("INVALID", ["input", "addressId"])]
+
+
+async def test_concurrent_billing_information_leaves_one_record(org: TestOrg) -> None:
+    customer_id = await customer(org)
+    results = await asyncio.gather(
+        *(org.gql(INFO_SET, {"input": {"customerId": customer_id, "city": f"Ville {n}"}}) for n in range(6))
+    )
+    assert all(not result.errors and result.data["billingInformationSet"]["errors"] == [] for result in results)
+    async with org.state.db.reader(org.organization_id) as session:
+        count = await session.scalar(select(func.count(models.BillingProfile.id)))
+    assert count == 1
