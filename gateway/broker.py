@@ -2,7 +2,9 @@
 
 ``memory://`` serves one process. ``redis://`` lets several gateway instances behind a load
 balancer share events: each process keeps ONE Redis Pub/Sub connection and fans messages
-out to local queues. A subscriber's queue is bounded; when it overflows, or when the Redis
+out to local queues. ``publish_many`` (a note to ten thousand followers) is ONE Redis
+message, on a channel every process listens to, whatever the number of topics: the fields
+all its messages share travel once, and each process delivers to its own subscribers. A subscriber's queue is bounded; when it overflows, or when the Redis
 connection drops, the subscription is marked ``lost`` so the consumer can resynchronise
 from the database (the notification inbox is the truth, the broker only a doorbell).
 """
@@ -21,6 +23,23 @@ __all__ = ["Broker", "MemoryBroker", "RedisBroker", "Subscription", "broker_from
 
 log = logging.getLogger("fiche.broker")
 QUEUE_SIZE = 1000
+MANY = "_many"  # the topic of ``publish_many`` messages
+
+
+def _packed(messages: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """``publish_many``'s messages as one: ``shared`` holds the fields every message has
+    with the same value (a note's text, sent to ten thousand followers, travels once),
+    ``parts`` each ``[topic, its other fields]``. Messages that are not all objects travel whole."""
+    bodies = [message for _topic, message in messages]
+    shared: dict[str, Any] = {}
+    if bodies and all(isinstance(body, dict) for body in bodies):
+        first = bodies[0]
+        shared = {key: value for key, value in first.items() if all(key in body and body[key] == value and type(body[key]) is type(value) for body in bodies[1:])}
+    if shared:
+        parts = [[topic, {key: value for key, value in message.items() if key not in shared}] for topic, message in messages]
+    else:
+        parts = [[topic, message] for topic, message in messages]
+    return {"shared": shared, "parts": parts}
 
 
 class Subscription:
@@ -38,6 +57,8 @@ class Subscription:
             self.mark_lost()
 
     def mark_lost(self) -> None:
+        if self.lost:
+            return  # the consumer has yet to resynchronise: that covers this loss too
         self.lost = True
         if self.queue.full():
             # Drop the oldest message (it is lost either way) to make room for the wake-up
@@ -62,7 +83,9 @@ class Broker(Protocol):
     async def disconnect(self) -> None: ...
     async def ping(self) -> None: ...
     async def publish(self, topic: str, message: Any) -> None: ...
-    async def publish_many(self, messages: Sequence[tuple[str, Any]]) -> None: ...
+    async def publish_many(self, messages: Sequence[tuple[str, Any]]) -> None:
+        """Publish each ``(topic, message)``, in order, as one broker message."""
+
     def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
 
 
@@ -91,6 +114,16 @@ class _LocalFanOut:
         for subscription in tuple(self.subscriptions.get(topic, ())):
             subscription.deliver(message)
 
+    def deliver_many(self, shared: dict[str, Any], parts: Sequence[Any]) -> None:
+        """Deliver a ``publish_many`` (see :func:`_packed`) to the local subscribers of its topics."""
+        for topic, part in parts:
+            if topic in self.subscriptions:
+                self.deliver(topic, {**shared, **part} if shared else part)
+
+    def mark_lost(self, topic: str) -> None:
+        for subscription in tuple(self.subscriptions.get(topic, ())):
+            subscription.mark_lost()
+
     def mark_all_lost(self) -> None:
         for members in self.subscriptions.values():
             for subscription in members:
@@ -117,8 +150,8 @@ class MemoryBroker:
         self._local.deliver(topic, orjson.loads(orjson.dumps(message)))
 
     async def publish_many(self, messages: Sequence[tuple[str, Any]]) -> None:
-        for topic, message in messages:
-            await self.publish(topic, message)
+        packed = orjson.loads(orjson.dumps(_packed(messages)))
+        self._local.deliver_many(packed["shared"], packed["parts"])
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
@@ -144,6 +177,7 @@ class RedisBroker:
         self._local = _LocalFanOut()
         self._lock = asyncio.Lock()
         self._confirmed: dict[str, asyncio.Event] = {}
+        self._many_confirmed = False
 
     def _channel(self, topic: str) -> str:
         return f"{self.namespace}:{topic}"
@@ -151,8 +185,9 @@ class RedisBroker:
     async def connect(self) -> None:
         if self._pubsub is None:
             self._pubsub = self._redis.pubsub()
-            # A placeholder subscription keeps the Pub/Sub connection open and listening.
-            await self._pubsub.subscribe(self._channel("_"))
+            # Every process listens to the channel of ``publish_many``; it also keeps the
+            # Pub/Sub connection open and listening.
+            await self._pubsub.subscribe(self._channel(MANY))
             self._reader = asyncio.create_task(self._read(), name="fiche-redis-reader")
 
     async def disconnect(self) -> None:
@@ -174,13 +209,9 @@ class RedisBroker:
         await self._redis.publish(self._channel(topic), orjson.dumps(message))
 
     async def publish_many(self, messages: Sequence[tuple[str, Any]]) -> None:
-        """Many messages in one round trip (a note to a thousand followers)."""
-        if not messages:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for topic, message in messages:
-                pipe.publish(self._channel(topic), orjson.dumps(message))
-            await pipe.execute()
+        """One Redis message for them all, to every process (see :func:`_packed`)."""
+        if messages:
+            await self._redis.publish(self._channel(MANY), orjson.dumps(_packed(messages)))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
@@ -207,6 +238,7 @@ class RedisBroker:
 
     async def _read(self) -> None:
         prefix = len(self.namespace) + 1
+        many = self._channel(MANY)
         while True:
             try:
                 message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
@@ -221,16 +253,34 @@ class RedisBroker:
                 continue
             channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
             if message["type"] == "subscribe":
-                event = self._confirmed.get(channel)
-                if event is not None:
-                    event.set()
+                self._subscribed(channel)
             elif message["type"] == "message":
                 try:
                     payload = orjson.loads(message["data"])
-                except orjson.JSONDecodeError:
+                    if channel == many:
+                        self._local.deliver_many(payload["shared"], payload["parts"])
+                        continue
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     log.warning("dropped a malformed message on %s", channel)
                     continue
                 self._local.deliver(channel[prefix:], payload)
+
+    def _subscribed(self, channel: str) -> None:
+        """Redis confirmed a subscription: the first one, or the same one again after the
+        connection came back (redis-py subscribes again to every channel). Whatever was
+        published in between is lost: its subscribers resynchronise, now that what is
+        published reaches them again."""
+        if channel == self._channel(MANY):
+            if self._many_confirmed:
+                self._local.mark_all_lost()
+            self._many_confirmed = True
+            return
+        event = self._confirmed.get(channel)
+        if event is None:
+            return
+        if event.is_set():
+            self._local.mark_lost(channel[len(self.namespace) + 1 :])
+        event.set()
 
 
 def broker_from_url(url: str, namespace: str = "fiche") -> Broker:

@@ -93,6 +93,10 @@ class OperationContext:
         self._node_loaders: dict[str, DataLoader[int, Any]] = {}
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        # What the write transaction has gathered for its last step (``before_commit``),
+        # keyed by its owner: forgotten once the transaction commits or rolls back.
+        self.transaction_state: dict[Any, Any] = {}
         # Per-operation memo for work that is the same for every sibling of a list (e.g.
         # analysing a field's selection), keyed by the caller.
         self.memo: dict[Any, Any] = {}
@@ -182,7 +186,21 @@ class OperationContext:
         """Run ``callback`` once the write session has committed (e.g. publish an event)."""
         self._after_commit.append(callback)
 
+    def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` in the write transaction, once, right before it commits (e.g. the
+        inbox rows gathered by ``notify()``): row locks it takes are held only for the commit.
+        Dropped when the transaction rolls back; registering the same callback twice runs it once."""
+        if callback not in self._before_commit:
+            self._before_commit.append(callback)
+
+    async def _committing(self) -> None:
+        callbacks, self._before_commit = self._before_commit, []
+        for callback in callbacks:
+            await callback()
+        self.transaction_state = {}
+
     async def commit(self) -> None:
+        await self._committing()
         if self._session is not None:
             await self._session.commit()
         await self._committed()
@@ -195,8 +213,13 @@ class OperationContext:
             except Exception:  # a broker outage must not turn a committed write into an error
                 log.exception("after-commit callback failed")
 
-    async def rollback(self) -> None:
+    def _forget_transaction(self) -> None:
+        self._before_commit = []
         self._after_commit = []
+        self.transaction_state = {}
+
+    async def rollback(self) -> None:
+        self._forget_transaction()
         if self._session is not None:
             await self._session.rollback()
 
@@ -209,6 +232,7 @@ class OperationContext:
         ``fiche.db.conflict_info``; an undeclared one is a bug and is re-raised."""
         try:
             result = await change()
+            await self._committing()
             if self._session is not None:
                 await self._session.commit()
         except UserErrors as exc:
@@ -228,7 +252,7 @@ class OperationContext:
         return result
 
     async def close(self) -> None:
-        self._after_commit = []
+        self._forget_transaction()
         if self._session is not None:
             await self._session.close()
             self._session = None
