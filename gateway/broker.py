@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
@@ -88,6 +90,14 @@ class Broker(Protocol):
 
     def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
 
+    async def acquire(self, key: str, limit: int) -> str | None:
+        """Take one of the ``limit`` slots of ``key`` shared by every process (a user's
+        subscriptions): a token to :meth:`release` it with, or None when all are taken.
+        A slot of a process that died without releasing it frees itself after a lease."""
+
+    async def release(self, key: str, token: str) -> None:
+        """Give back a slot taken with :meth:`acquire`."""
+
 
 class _LocalFanOut:
     def __init__(self) -> None:
@@ -135,9 +145,26 @@ class MemoryBroker:
 
     def __init__(self) -> None:
         self._local = _LocalFanOut()
+        self._slots: dict[str, set[str]] = {}
+        self._tokens = itertools.count(1)
 
     async def connect(self) -> None:
         return None
+
+    async def acquire(self, key: str, limit: int) -> str | None:
+        held = self._slots.setdefault(key, set())
+        if len(held) >= limit:
+            return None
+        token = str(next(self._tokens))
+        held.add(token)
+        return token
+
+    async def release(self, key: str, token: str) -> None:
+        held = self._slots.get(key)
+        if held is not None:
+            held.discard(token)
+            if not held:
+                del self._slots[key]
 
     async def disconnect(self) -> None:
         return None
@@ -163,6 +190,32 @@ class MemoryBroker:
             self._local.remove(subscription)
 
 
+# Take a slot of KEYS[1] (a sorted set of tokens scored by the end of their lease, in Redis
+# time) when fewer than ARGV[1] leases are alive; ARGV[2] lease seconds, ARGV[3] the token.
+_ACQUIRE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+    return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
+return 1
+"""
+# Extend the leases ARGV[2..] of KEYS[1] (those still there) by ARGV[1] seconds.
+_RENEW = """
+local clock = redis.call('TIME')
+local until_ = tonumber(clock[1]) + tonumber(clock[2]) / 1000000 + tonumber(ARGV[1])
+for index = 2, #ARGV do
+    redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[index])
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])))
+return 1
+"""
+LEASE_SECONDS = 60.0
+
+
 class RedisBroker:
     """Redis Pub/Sub broker: one Pub/Sub connection per process, fanned out locally."""
 
@@ -178,6 +231,12 @@ class RedisBroker:
         self._lock = asyncio.Lock()
         self._confirmed: dict[str, asyncio.Event] = {}
         self._many_confirmed = False
+        # Slots this process holds, by key; renewed by one task while there are any.
+        self.lease_seconds = LEASE_SECONDS
+        self._held: dict[str, set[str]] = {}
+        self._renewer: asyncio.Task[None] | None = None
+        self._process = uuid.uuid4().hex[:12]
+        self._tokens = itertools.count(1)
 
     def _channel(self, topic: str) -> str:
         return f"{self.namespace}:{topic}"
@@ -191,6 +250,11 @@ class RedisBroker:
             self._reader = asyncio.create_task(self._read(), name="fiche-redis-reader")
 
     async def disconnect(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._renewer
+            self._renewer = None
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -212,6 +276,46 @@ class RedisBroker:
         """One Redis message for them all, to every process (see :func:`_packed`)."""
         if messages:
             await self._redis.publish(self._channel(MANY), orjson.dumps(_packed(messages)))
+
+    async def acquire(self, key: str, limit: int) -> str | None:
+        token = f"{self._process}:{next(self._tokens)}"
+        try:
+            taken = await self._redis.eval(_ACQUIRE, 1, self._channel(f"slots:{key}"), limit, self.lease_seconds, token)
+        except Exception:
+            # Redis is away: limits wait for it, subscriptions do not (the inbox is the truth).
+            log.warning("could not count %s's slots; allowing this one", key, exc_info=True)
+            taken = 1
+        if not taken:
+            return None
+        self._held.setdefault(key, set()).add(token)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew(), name="fiche-redis-slot-renewer")
+        return token
+
+    async def release(self, key: str, token: str) -> None:
+        held = self._held.get(key)
+        if held is not None:
+            held.discard(token)
+            if not held:
+                del self._held[key]
+        try:
+            await self._redis.zrem(self._channel(f"slots:{key}"), token)
+        except Exception:
+            log.warning("could not release a slot of %s; its lease will end it", key, exc_info=True)
+
+    async def _renew(self) -> None:
+        """Extend the leases of the slots held here, a third of a lease before they end."""
+        while self._held:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, tokens in tuple(self._held.items()):
+                        pipe.eval(_RENEW, 1, self._channel(f"slots:{key}"), self.lease_seconds, *tokens)
+                    await pipe.execute()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("could not renew subscription slots", exc_info=True)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
@@ -239,16 +343,22 @@ class RedisBroker:
     async def _read(self) -> None:
         prefix = len(self.namespace) + 1
         many = self._channel(MANY)
+        connected = True
         while True:
             try:
                 message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("redis pub/sub connection lost; subscribers will resynchronise", exc_info=True)
-                self._local.mark_all_lost()
+                if connected:
+                    # Once per outage: subscribers resynchronise now, and again when Redis
+                    # confirms their subscriptions (see ``_subscribed``), not at every retry.
+                    log.warning("redis pub/sub connection lost; subscribers will resynchronise", exc_info=True)
+                    self._local.mark_all_lost()
+                connected = False
                 await asyncio.sleep(0.5)
                 continue
+            connected = True
             if message is None:
                 continue
             channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]

@@ -21,10 +21,11 @@ from aiodataloader import DataLoader
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from fiche.accounts.models import Role
 from fiche.db import integrity_conflict
-from fiche.errors import PublicError, UserErrors
+from fiche.errors import TOO_MANY_SUBSCRIPTIONS, PublicError, UserErrors
 from fiche.live_access import LiveAccess
 from fiche.relay import decode_id
 
@@ -97,6 +98,8 @@ class OperationContext:
         # What the write transaction has gathered for its last step (``before_commit``),
         # keyed by its owner: forgotten once the transaction commits or rolls back.
         self.transaction_state: dict[Any, Any] = {}
+        # ``(key, token)`` of the user's subscription slot this operation holds (fiche.broker).
+        self.subscription_slot: tuple[str, str] | None = None
         # Per-operation memo for work that is the same for every sibling of a list (e.g.
         # analysing a field's selection), keyed by the caller.
         self.memo: dict[Any, Any] = {}
@@ -276,13 +279,35 @@ class OperationScope(SchemaExtension):
         try:
             yield
         finally:
+            slot = operation.subscription_slot if isinstance(operation, OperationContext) else None
+            if slot is not None:
+                operation.subscription_slot = None
+                await operation.broker.release(*slot)
             await operation.close()
 
-    def on_execute(self) -> Any:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        if isinstance(context, OperationContext) and context.viewer is None:
-            raise PublicError.unauthenticated()
+        if isinstance(context, OperationContext):
+            viewer = context.viewer
+            if viewer is None:
+                raise PublicError.unauthenticated()
+            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+                await _take_subscription_slot(context, viewer)
         yield
+
+
+async def _take_subscription_slot(context: OperationContext, viewer: Viewer) -> None:
+    """Count the subscription against its user's limit, over every socket and instance
+    (``max_subscriptions_per_user``); the slot is given back when the subscription ends."""
+    key = f"subscriptions:{viewer.organization_id}:{viewer.user_id}"
+    limit = context.settings.max_subscriptions_per_user
+    token = await context.broker.acquire(key, limit)
+    if token is None:
+        raise PublicError(
+            f"You already have {limit} subscriptions open (the most one user may have): complete one before starting another.",
+            TOO_MANY_SUBSCRIPTIONS,
+        )
+    context.subscription_slot = (key, token)
 
 
 @asynccontextmanager
