@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.idle_subscribers import rss_kib  # noqa: E402
 from bench.mention_latency import ADMIN_URL, NOTE_CREATE, SECRET, database, make_org  # noqa: E402
+from bench.run import wait_ready  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
 from fiche.app import build_state  # noqa: E402
 from fiche.auth import issue_token  # noqa: E402
@@ -115,13 +116,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         listeners: list[asyncio.Task[None]] = []
         try:
             author_token = issue_token(settings, author.id, organization_id)
+            await wait_ready(f"http://{host}")
             async with httpx.AsyncClient(base_url=f"http://{host}", timeout=120) as http:
-                for _ in range(300):
-                    try:
-                        if (await http.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
                 created = (await http.post("/graphql", json={"query": CUSTOMER_CREATE, "variables": {"input": {"kind": "PROFESSIONAL", "companyName": "Broadcast"}}}, headers={"Authorization": f"Bearer {author_token}"})).json()
                 customer = created["data"]["customerCreate"]["customer"]["id"]
                 async with state.db.session(organization_id=organization_id) as session, session.begin():

@@ -41,7 +41,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.mention_latency import ADMIN_URL, NOTE_CREATE, make_org, mention_all  # noqa: E402
+from bench.mention_latency import ADMIN_URL, NOTE_CREATE, database, make_org, mention_all  # noqa: E402
 from bench.stats import latency_figures  # noqa: E402
 from fiche.app import build_state  # noqa: E402
 from fiche.auth import issue_token  # noqa: E402
@@ -61,7 +60,7 @@ from fiche.notifications.models import Notification  # noqa: E402
 from fiche.plugin_host import get_plugin_manager  # noqa: E402
 from fiche.relay import decode_id, encode_id  # noqa: E402
 from fiche.settings import Settings  # noqa: E402
-from tests.support import admin_sql, free_port  # noqa: E402
+from tests.support import free_port  # noqa: E402
 
 SECRET = "soak-secret-key-long-enough-for-hs256-signatures"
 SUBSCRIPTION = "subscription($after: ID) { notifications(after: $after) { id createdAt } }"
@@ -300,16 +299,20 @@ class Fault:
 class Writes:
     ok: int = 0
     failed: dict[str, int] = dataclasses.field(default_factory=dict)
+    reasons: dict[str, int] = dataclasses.field(default_factory=dict)
 
-    def fail(self, phase: str) -> None:
+    def fail(self, phase: str, reason: str) -> None:
         self.failed[phase] = self.failed.get(phase, 0) + 1
+        key = f"{phase}: {reason}"
+        self.reasons[key] = self.reasons.get(key, 0) + 1
 
 
 async def writer(gateways: list[Gateway], token: str, handles: list[str], rate: float, mentions: int, stop: asyncio.Event, phase: list[str], writes: Writes) -> None:
     rng = random.Random(7)
     turn = 0
     pending: set[asyncio.Task[None]] = set()
-    async with httpx.AsyncClient(timeout=10) as http:
+    # A slow answer is not a failure: only an error or a dropped connection is.
+    async with httpx.AsyncClient(timeout=30) as http:
 
         async def post(host: str, body: str, during: str) -> None:
             try:
@@ -317,12 +320,13 @@ async def writer(gateways: list[Gateway], token: str, handles: list[str], rate: 
                     f"http://{host}/graphql", json={"query": NOTE_CREATE, "variables": {"input": {"body": body}}}, headers={"Authorization": f"Bearer {token}"}
                 )
                 payload = response.json()
-                if response.status_code != 200 or payload.get("errors") or payload["data"]["noteCreate"]["errors"]:
-                    writes.fail(during)
+                errors = payload.get("errors") or (payload.get("data") or {}).get("noteCreate", {}).get("errors")
+                if response.status_code != 200 or errors:
+                    writes.fail(during, f"HTTP {response.status_code} {[(error.get('extensions') or error).get('code') for error in errors or []]}")
                 else:
                     writes.ok += 1
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                writes.fail(during)
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                writes.fail(during, type(exc).__name__)
 
         next_at = time.monotonic()
         while not stop.is_set():
@@ -343,16 +347,6 @@ async def writer(gateways: list[Gateway], token: str, handles: list[str], rate: 
 # -- the run -------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def fresh_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"fiche_soak_{uuid.uuid4().hex[:10]}"
-    await admin_sql(f'CREATE DATABASE "{name}"', admin_url)
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url)
-
-
 def through(url: str, port: int) -> str:
     """``url`` with its host and port replaced by the proxy's."""
     scheme, rest = url.split("://", 1)
@@ -365,7 +359,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     duration = args.seconds if args.seconds else args.minutes * 60
     redis_server = RedisServer()
     redis_server.start()
-    async with fresh_database(args.admin_url) as url:
+    async with database(None, args.admin_url) as url:
         host_port = url.split("://", 1)[1].rsplit("@", 1)[-1].split("/", 1)[0]
         pg_host, _, pg_port = host_port.partition(":")
         proxy = Proxy(pg_host, int(pg_port or 5432))
@@ -509,6 +503,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "faults": [fault.kind for fault in faults],
         "writes_ok": writes.ok,
         "writes_failed_by_phase": writes.failed,
+        "write_failures": writes.reasons,
         "committed_notifications": sum(len(pks) for pks in inbox.values()),
         "delivered": len(deliveries),
         "missing": missing,

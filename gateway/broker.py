@@ -44,6 +44,15 @@ def _packed(messages: Sequence[tuple[str, Any]]) -> dict[str, Any]:
     return {"shared": shared, "parts": parts}
 
 
+def _forget_slot(held: dict[str, set[str]], key: str, token: str) -> None:
+    """Drop ``token`` from the slots held for ``key`` (and ``key`` once none is left)."""
+    tokens = held.get(key)
+    if tokens is not None:
+        tokens.discard(token)
+        if not tokens:
+            del held[key]
+
+
 class Subscription:
     """The local end of a subscription to one topic: an async iterator of messages."""
 
@@ -160,11 +169,7 @@ class MemoryBroker:
         return token
 
     async def release(self, key: str, token: str) -> None:
-        held = self._slots.get(key)
-        if held is not None:
-            held.discard(token)
-            if not held:
-                del self._slots[key]
+        _forget_slot(self._slots, key, token)
 
     async def disconnect(self) -> None:
         return None
@@ -237,6 +242,7 @@ class RedisBroker:
         self._renewer: asyncio.Task[None] | None = None
         self._process = uuid.uuid4().hex[:12]
         self._tokens = itertools.count(1)
+        self._releasing: set[asyncio.Future[None]] = set()
 
     def _channel(self, topic: str) -> str:
         return f"{self.namespace}:{topic}"
@@ -250,6 +256,8 @@ class RedisBroker:
             self._reader = asyncio.create_task(self._read(), name="fiche-redis-reader")
 
     async def disconnect(self) -> None:
+        if self._releasing:
+            await asyncio.wait(tuple(self._releasing), timeout=5)
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -293,11 +301,15 @@ class RedisBroker:
         return token
 
     async def release(self, key: str, token: str) -> None:
-        held = self._held.get(key)
-        if held is not None:
-            held.discard(token)
-            if not held:
-                del self._held[key]
+        _forget_slot(self._held, key, token)
+        # Shielded: a subscription is often released while its task is being cancelled (the
+        # client went away), and a command cut halfway would leave the slot to its lease.
+        task = asyncio.ensure_future(self._release(key, token))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        await asyncio.shield(task)
+
+    async def _release(self, key: str, token: str) -> None:
         try:
             await self._redis.zrem(self._channel(f"slots:{key}"), token)
         except Exception:

@@ -87,16 +87,15 @@ def record_from_row(row: Any) -> NotificationRecord:
     )
 
 
+# What every recipient of one ``notify()`` call shares, in the order the writes bind it.
+_SHARED = ("kind", "actor_id", "target_id", "subject_id", "message", "link")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Event:
-    """One ``notify()`` call: what its recipients share."""
+    """One ``notify()`` call: its recipients, and the fields of ``_SHARED``."""
 
-    kind: str
-    actor_id: int | None
-    target_id: str | None
-    subject_id: str | None
-    message: str
-    link: str | None
+    shared: dict[str, Any]
     recipients: tuple[int, ...]
 
 
@@ -141,19 +140,17 @@ async def notify(
         return []
     outbox = context.transaction_state.get(_Outbox)
     if outbox is None:
-        outbox = context.transaction_state[_Outbox] = _Outbox(context)
+        outbox = context.transaction_state[_Outbox] = _Outbox(context, viewer.organization_id)
     context.before_commit(outbox.write)
-    outbox.events.append(
-        _Event(
-            kind=kind,
-            actor_id=viewer.user_id if actor_id is None else actor_id,
-            target_id=target_id,
-            subject_id=subject_id,
-            message=message,
-            link=link,
-            recipients=tuple(notified),
-        )
-    )
+    shared = {
+        "kind": kind,
+        "actor_id": viewer.user_id if actor_id is None else actor_id,
+        "target_id": target_id,
+        "subject_id": subject_id,
+        "message": message,
+        "link": link,
+    }
+    outbox.events.append(_Event(shared=shared, recipients=tuple(notified)))
     return notified
 
 
@@ -170,16 +167,16 @@ class _Outbox:
     (the counters, then the rows, each over a JSON array read by ``json_each``). Then ONE
     broker message carries them all (``Broker.publish_many``)."""
 
-    def __init__(self, context: OperationContext) -> None:
+    def __init__(self, context: OperationContext, organization_id: int) -> None:
         self.context = context
+        self.organization_id = organization_id
         self.events: list[_Event] = []
 
     async def write(self) -> None:
         events, self.events = self.events, []
         if not events:
             return
-        context = self.context
-        organization_id = context.require_viewer().organization_id
+        context, organization_id = self.context, self.organization_id
         # Each recipient's rows, in the order of the events: the k-th of n gets the k-th of
         # the n numbers the counter moves by, i.e. (new counter) - (n - k).
         per_user: dict[int, list[int]] = {}
@@ -201,26 +198,10 @@ class _Outbox:
         created_at = now.isoformat()
         messages: list[tuple[str, dict[str, Any]]] = []
         for user_id, indexes in per_user.items():
+            topic = user_topic(organization_id, user_id)
             for (seq, pk), index in zip(sorted(numbered[user_id]), indexes, strict=True):
-                event = events[index]
-                messages.append(
-                    (
-                        user_topic(organization_id, user_id),
-                        {
-                            "id": pk,
-                            "recipient_id": user_id,
-                            "seq": seq,
-                            "kind": event.kind,
-                            "actor_id": event.actor_id,
-                            "target_id": event.target_id,
-                            "subject_id": event.subject_id,
-                            "message": event.message,
-                            "link": event.link,
-                            "created_at": created_at,
-                            "read_at": None,
-                        },
-                    )
-                )
+                body = {"id": pk, "recipient_id": user_id, "seq": seq, **events[index].shared, "created_at": created_at, "read_at": None}
+                messages.append((topic, body))
         broker = context.broker
 
         async def publish() -> None:
@@ -285,6 +266,9 @@ _SQLITE_ROWS = text(
 ).bindparams(bindparam("created_at", type_=UTCDateTime()))
 
 
+_POSTGRES_ARRAYS = ("kinds", "actors", "targets", "subjects", "messages", "links")  # of _SHARED, in order
+
+
 def _postgres_parameters(organization_id: int, now: dt.datetime, events: Sequence[_Event], rows: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
     return {
         "organization_id": organization_id,
@@ -292,17 +276,12 @@ def _postgres_parameters(organization_id: int, now: dt.datetime, events: Sequenc
         "users": [row[0] for row in rows],
         "backs": [row[1] for row in rows],
         "events": [row[2] for row in rows],
-        "kinds": [event.kind for event in events],
-        "actors": [event.actor_id for event in events],
-        "targets": [event.target_id for event in events],
-        "subjects": [event.subject_id for event in events],
-        "messages": [event.message for event in events],
-        "links": [event.link for event in events],
+        **{array: [event.shared[name] for event in events] for array, name in zip(_POSTGRES_ARRAYS, _SHARED, strict=True)},
     }
 
 
 def _sqlite_parameters(organization_id: int, now: dt.datetime, events: Sequence[_Event], rows: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
-    shared = [[event.kind, event.actor_id, event.target_id, event.subject_id, event.message, event.link] for event in events]
+    shared = [[event.shared[name] for name in _SHARED] for event in events]
     return {
         "organization_id": organization_id,
         "created_at": now,

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from bench import soak
-from tests.support import POSTGRES_ADMIN_URL
+from tests.support import POSTGRES_ADMIN_URL, admin_sql
 
 
 @pytest.mark.postgres
@@ -26,7 +26,7 @@ async def test_every_notification_is_delivered_exactly_once_through_a_gateway_ki
     if shutil.which("redis-server") is None:
         _unavailable("redis-server", FileNotFoundError("redis-server is not installed"))
     try:
-        await soak.admin_sql("SELECT 1", POSTGRES_ADMIN_URL)
+        await admin_sql("SELECT 1", POSTGRES_ADMIN_URL)
     except Exception as exc:
         _unavailable("postgres", exc)
     args = soak.parser().parse_args(

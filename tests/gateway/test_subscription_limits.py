@@ -15,9 +15,10 @@ import pytest
 from fiche import broker as broker_module
 from fiche.broker import RedisBroker, broker_from_url
 from fiche.context import ConnectionContext
+from fiche.notifications import user_topic
 from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
-from tests.gateway.test_notifications_live import SUBSCRIBE, connect_as, listening, notify
+from tests.gateway.test_notifications_live import SUBSCRIBE, connect_as, notify
 from tests.gateway.ws_client import open_socket
 from tests.support import REDIS_URL, TestOrg
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
@@ -41,6 +42,34 @@ def codes(result: dict[str, Any] | None) -> list[str | None]:
     return [(error.get("extensions") or {}).get("code") for error in result.get("errors") or []]
 
 
+async def slots_held(tenant: TestOrg, who: str) -> int:
+    """How many subscription slots ``who`` holds, as the broker counts them."""
+    broker: Any = tenant.state.broker
+    key = f"subscriptions:{tenant.organization_id}:{tenant.users[who].id}"
+    if isinstance(broker, RedisBroker):
+        return int(await broker._redis.zcard(broker._channel(f"slots:{key}")))
+    return len(broker._slots.get(key, ()))
+
+
+async def holding(tenant: TestOrg, who: str, count: int) -> None:
+    """Wait until ``who`` holds exactly ``count`` slots (subscriptions start and end in tasks)."""
+    for _ in range(250):
+        if await slots_held(tenant, who) == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{who} holds {await slots_held(tenant, who)} slots, not {count}")
+
+
+async def subscribed(tenant: TestOrg, who: str, count: int) -> None:
+    """Wait until ``count`` subscriptions of ``who`` listen to the broker in this process."""
+    topic = user_topic(tenant.organization_id, tenant.users[who].id)
+    for _ in range(250):
+        if len(tenant.state.broker._local.subscriptions.get(topic, ())) == count:  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{who}'s subscriptions never reached the broker")
+
+
 async def test_a_user_past_the_cap_over_several_sockets_gets_a_coded_error(org: TestOrg, server: str) -> None:
     async with open_socket(server) as first, open_socket(server) as second, open_socket(server) as other:
         await connect_as(first, org, "member")
@@ -50,7 +79,8 @@ async def test_a_user_past_the_cap_over_several_sockets_gets_a_coded_error(org: 
         await first.subscribe("a", SUBSCRIBE)
         await first.subscribe("b", SUBSCRIBE)
         await second.subscribe("c", SUBSCRIBE)
-        await listening(org, "member")
+        await holding(org, "member", LIMIT)
+        await subscribed(org, "member", LIMIT)
         # when: a fourth one
         await second.subscribe("d", SUBSCRIBE)
         refused = await second.next("d")
@@ -59,24 +89,18 @@ async def test_a_user_past_the_cap_over_several_sockets_gets_a_coded_error(org: 
         assert "3 subscriptions" in refused["errors"][0]["message"]  # type: ignore[index]
         # ... another user is not concerned
         await other.subscribe("e", SUBSCRIBE)
-        await listening(org, "member2")
+        await subscribed(org, "member2", 1)
         await notify(org, "member", "member2")
         assert codes(await other.next("e")) == []
         for socket, operation in ((first, "a"), (first, "b"), (second, "c")):
             assert codes(await socket.next(operation)) == []
         # when: one of the three completes, a new one is accepted
         await first.stop("a")
-        for _ in range(100):
-            await second.subscribe("f", SUBSCRIBE)
-            try:
-                result = await second.next("f", timeout=0.3)
-            except TimeoutError:
-                break  # no answer: the subscription is live
-            assert codes(result) == ["TOO_MANY_SUBSCRIPTIONS"]  # the slot is still being released
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the slot of a completed subscription was never given back")
+        await holding(org, "member", LIMIT - 1)
+        await second.subscribe("f", SUBSCRIBE)
+        await subscribed(org, "member", LIMIT)
         await notify(org, "member")
+        # then: it is live
         assert codes(await second.next("f")) == []
 
 
@@ -86,24 +110,21 @@ async def test_closing_a_socket_gives_its_subscriptions_slots_back(org: TestOrg,
         await connect_as(socket, org, "member")
         for index in range(LIMIT):
             await socket.subscribe(f"s{index}", SUBSCRIBE)
-        await listening(org, "member")
-    # when: a new socket subscribes up to the cap again
+        await holding(org, "member", LIMIT)
+    # when
+    await holding(org, "member", 0)
+    # then: a new socket gets as many again, and no more
     async with open_socket(server) as socket:
         await connect_as(socket, org, "member")
-        accepted = 0
-        for attempt in range(100):
-            await socket.subscribe(f"again{attempt}", SUBSCRIBE)
-            try:
-                result = await socket.next(f"again{attempt}", timeout=0.2)
-            except TimeoutError:
-                accepted += 1  # live: no answer
-                if accepted == LIMIT:
-                    break
-                continue
-            assert codes(result) == ["TOO_MANY_SUBSCRIPTIONS"]
-            await asyncio.sleep(0.05)
-        # then
-        assert accepted == LIMIT
+        for index in range(LIMIT):
+            await socket.subscribe(f"again{index}", SUBSCRIBE)
+        await holding(org, "member", LIMIT)
+        await socket.subscribe("one-more", SUBSCRIBE)
+        assert codes(await socket.next("one-more")) == ["TOO_MANY_SUBSCRIPTIONS"]
+        await subscribed(org, "member", LIMIT)
+        await notify(org, "member")
+        for index in range(LIMIT):
+            assert codes(await socket.next(f"again{index}")) == []
 
 
 @REDIS_ONLY
@@ -144,11 +165,7 @@ async def test_a_slow_consumer_delays_no_one_and_catches_up_in_order(org: TestOr
     try:
         fast_first = asyncio.ensure_future(anext(fast))  # type: ignore[arg-type]
         slow_first = asyncio.ensure_future(anext(slow))  # type: ignore[arg-type]
-        await listening(org, "member")
-        for _ in range(50):
-            if len(org.state.broker._local.subscriptions.get(f"notifications:{org.organization_id}:{org.users['member'].id}", ())) == 2:  # type: ignore[attr-defined]
-                break
-            await asyncio.sleep(0.02)
+        await subscribed(org, "member", 2)
         # when: ten notifications, far more than a queue holds
         await notify(org, "member")
         first = await asyncio.wait_for(fast_first, 5)
