@@ -116,7 +116,9 @@ async def notify(
     Returns the ids of the recipients notified (at once: their preferences are read now).
     The rows themselves are written when the transaction is about to commit, with those of
     every other ``notify()`` of the transaction, in a constant number of statements whatever
-    the number of recipients (see :class:`_Outbox`). ``kind`` must be registered."""
+    the number of recipients (see :class:`_Outbox`): commit through ``context.mutate()`` or
+    ``context.commit()``, never ``session.commit()``, or they are not written. Within the
+    transaction the rows are not in the inbox yet. ``kind`` must be registered."""
     spec = context.app.notification_kinds.get(kind)
     if spec is None:
         raise ValueError(f"notification kind {kind!r} is not registered")
