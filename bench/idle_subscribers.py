@@ -115,11 +115,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50, help="connections opened at once")
+    parser.add_argument("--compression", choices=("off", "on", "both"), default="both", help="WebSocket per-message compression of the server")
     args = parser.parse_args()
+    modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.compression]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/idle.db"
         tokens = await prepare(url, args.subscribers)
-        runs = [await measure(url, tokens, deflate, args.batch) for deflate in (False, True)]
+        runs = [await measure(url, tokens, deflate, args.batch) for deflate in modes]
     print(json.dumps({"runs": runs, "database": "sqlite", "broker": "memory"}, indent=2))
 
 

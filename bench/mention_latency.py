@@ -58,17 +58,17 @@ NOTE_CREATE = "mutation($input: NoteCreateInput!) { noteCreate(input: $input) { 
 
 
 @contextlib.asynccontextmanager
-async def database(url: str | None) -> AsyncIterator[str]:
-    """The given database, or a fresh PostgreSQL one dropped afterwards."""
+async def database(url: str | None, admin_url: str = ADMIN_URL) -> AsyncIterator[str]:
+    """The given database, or a fresh PostgreSQL one (made from ``admin_url``) dropped afterwards."""
     if url:
         yield url
         return
     name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
-    await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
+    await admin_sql(f'CREATE DATABASE "{name}"', admin_url)
     try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url)
 
 
 @contextlib.asynccontextmanager

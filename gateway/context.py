@@ -21,10 +21,11 @@ from aiodataloader import DataLoader
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from fiche.accounts.models import Role
 from fiche.db import integrity_conflict
-from fiche.errors import PublicError, UserErrors
+from fiche.errors import TOO_MANY_SUBSCRIPTIONS, PublicError, UserErrors
 from fiche.live_access import LiveAccess
 from fiche.relay import decode_id
 
@@ -95,6 +96,12 @@ class OperationContext:
         self._node_loaders: dict[str, DataLoader[int, Any]] = {}
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        # What the write transaction has gathered for its last step (``before_commit``),
+        # keyed by its owner: forgotten once the transaction commits or rolls back.
+        self.transaction_state: dict[Any, Any] = {}
+        # ``(key, token)`` of the user's subscription slot this operation holds (fiche.broker).
+        self.subscription_slot: tuple[str, str] | None = None
         # Per-operation memo for work that is the same for every sibling of a list (e.g.
         # analysing a field's selection), keyed by the caller.
         self.memo: dict[Any, Any] = {}
@@ -184,7 +191,21 @@ class OperationContext:
         """Run ``callback`` once the write session has committed (e.g. publish an event)."""
         self._after_commit.append(callback)
 
+    def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` in the write transaction, once, right before it commits (e.g. the
+        inbox rows gathered by ``notify()``): row locks it takes are held only for the commit.
+        Dropped when the transaction rolls back; registering the same callback twice runs it once."""
+        if callback not in self._before_commit:
+            self._before_commit.append(callback)
+
+    async def _committing(self) -> None:
+        callbacks, self._before_commit = self._before_commit, []
+        for callback in callbacks:
+            await callback()
+        self.transaction_state = {}
+
     async def commit(self) -> None:
+        await self._committing()
         if self._session is not None:
             await self._session.commit()
         await self._committed()
@@ -197,8 +218,13 @@ class OperationContext:
             except Exception:  # a broker outage must not turn a committed write into an error
                 log.exception("after-commit callback failed")
 
-    async def rollback(self) -> None:
+    def _forget_transaction(self) -> None:
+        self._before_commit = []
         self._after_commit = []
+        self.transaction_state = {}
+
+    async def rollback(self) -> None:
+        self._forget_transaction()
         if self._session is not None:
             await self._session.rollback()
 
@@ -211,6 +237,7 @@ class OperationContext:
         ``fiche.db.conflict_info``; an undeclared one is a bug and is re-raised."""
         try:
             result = await change()
+            await self._committing()
             if self._session is not None:
                 await self._session.commit()
         except UserErrors as exc:
@@ -230,7 +257,7 @@ class OperationContext:
         return result
 
     async def close(self) -> None:
-        self._after_commit = []
+        self._forget_transaction()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -254,13 +281,35 @@ class OperationScope(SchemaExtension):
         try:
             yield
         finally:
+            slot = operation.subscription_slot if isinstance(operation, OperationContext) else None
+            if slot is not None:
+                operation.subscription_slot = None
+                await operation.broker.release(*slot)
             await operation.close()
 
-    def on_execute(self) -> Any:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        if isinstance(context, OperationContext) and context.viewer is None:
-            raise PublicError.unauthenticated()
+        if isinstance(context, OperationContext):
+            viewer = context.viewer
+            if viewer is None:
+                raise PublicError.unauthenticated()
+            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+                await _take_subscription_slot(context, viewer)
         yield
+
+
+async def _take_subscription_slot(context: OperationContext, viewer: Viewer) -> None:
+    """Count the subscription against its user's limit, over every socket and instance
+    (``max_subscriptions_per_user``); the slot is given back when the subscription ends."""
+    key = f"subscriptions:{viewer.organization_id}:{viewer.user_id}"
+    limit = context.settings.max_subscriptions_per_user
+    token = await context.broker.acquire(key, limit)
+    if token is None:
+        raise PublicError(
+            f"You already have {limit} subscriptions open (the most one user may have): complete one before starting another.",
+            TOO_MANY_SUBSCRIPTIONS,
+        )
+    context.subscription_slot = (key, token)
 
 
 @asynccontextmanager

@@ -32,6 +32,7 @@ __all__ = [
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
     "INTERNAL_SERVER_ERROR",
+    "TOO_MANY_SUBSCRIPTIONS",
     "ErrorCode",
     "PublicError",
     "UserError",
@@ -46,6 +47,8 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# A user opening one subscription more than ``max_subscriptions_per_user`` allows.
+TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 # Strawberry's own words about a malformed request (no query, an unknown operation name).
 _REQUEST_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)

@@ -58,6 +58,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     gc_tuning: bool = True
     ws_compression: bool = False
+    max_subscriptions_per_user: int = 100
     workers: int = 0
     executor: str = "breadth"
     metrics: bool = False
@@ -133,6 +134,7 @@ SETTINGS_DOC: dict[str, str] = {
     "log_level": "Python logging level.",
     "log_json": "`1` writes one JSON object per log line (every line of `fiche serve`, uvicorn's included); `0` readable text.",
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
+    "max_subscriptions_per_user": "Most subscriptions one user may have open at once, over all their sockets and every gateway instance (code `TOO_MANY_SUBSCRIPTIONS` past it).",
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
     "workers": "Worker processes of `fiche serve` (`--workers`); `0`: one per core with a Redis broker and PostgreSQL, one otherwise. Several need a shared broker; on SQLite they share one writer.",
     "executor": "`breadth` resolves each field once for all the objects at its position; `graphql-core` uses graphql-core's per-object executor.",

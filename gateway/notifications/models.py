@@ -1,9 +1,10 @@
 """Inbox rows, per-user preferences, and the per-user counter that orders a user's inbox.
 
 A user's notifications are numbered 1, 2, 3... (``recipient_seq``) in the order their
-transactions commit: ``notify()`` bumps the recipient's :class:`NotificationCounter` row, and
-the row lock that takes is held until the transaction ends, so a concurrent writer to the
-same user waits for this one's commit before it gets the next number. IDs alone cannot give
+transactions commit: the rows ``notify()`` gathers are written right before the commit,
+bumping the recipient's :class:`NotificationCounter` row, and the row lock that takes is held
+until the transaction ends, so a concurrent writer to the same user waits for this one's
+commit before it gets the next number. IDs alone cannot give
 that order: two overlapping transactions take IDs 10 and 11 and may commit 11 first.
 """
 

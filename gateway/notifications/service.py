@@ -2,7 +2,10 @@
 
 Each row takes the next number of its recipient's counter (``recipient_seq``); the counter's
 row lock is held until the transaction ends, so a recipient's numbers follow commit order
-and a subscriber can tell a duplicate (``seq <= last``) from a gap (``seq > last + 1``)."""
+and a subscriber can tell a duplicate (``seq <= last``) from a gap (``seq > last + 1``).
+The rows of a transaction are written together right before it commits, so that lock is
+held for the commit alone, and a write to ten thousand recipients costs the statements and
+the broker message of a write to one."""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche import metrics
-from fiche.db import utcnow
+from fiche.db import UTCDateTime, utcnow
 from fiche.notifications import models
 
 if TYPE_CHECKING:
@@ -45,12 +48,6 @@ class NotificationRecord:
     link: str | None
     created_at: dt.datetime
     read_at: dt.datetime | None
-
-    def to_message(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["read_at"] = self.read_at.isoformat() if self.read_at else None
-        return data
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> NotificationRecord:
@@ -91,6 +88,18 @@ def record_from_row(row: Any) -> NotificationRecord:
     )
 
 
+# What every recipient of one ``notify()`` call shares, in the order the writes bind it.
+_SHARED = ("kind", "actor_id", "target_id", "subject_id", "message", "link")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Event:
+    """One ``notify()`` call: its recipients, and the fields of ``_SHARED``."""
+
+    shared: dict[str, Any]
+    recipients: tuple[int, ...]
+
+
 async def notify(
     context: OperationContext,
     recipients: Iterable[int],
@@ -102,10 +111,15 @@ async def notify(
     link: str | None = None,
     actor_id: int | None = None,
 ) -> list[int]:
-    """Write one inbox row per recipient who has ``kind`` enabled, in the operation's write
-    transaction, and publish each to its recipient once that transaction commits.
+    """Notify each of ``recipients`` who has ``kind`` enabled: one inbox row each, written in
+    the operation's write transaction, published to them once that transaction commits.
 
-    Returns the ids of the recipients actually notified. ``kind`` must be registered."""
+    Returns the ids of the recipients notified (at once: their preferences are read now).
+    The rows themselves are written when the transaction is about to commit, with those of
+    every other ``notify()`` of the transaction, in a constant number of statements whatever
+    the number of recipients (see :class:`_Outbox`): commit through ``context.mutate()`` or
+    ``context.commit()``, never ``session.commit()``, or they are not written. Within the
+    transaction the rows are not in the inbox yet. ``kind`` must be registered."""
     spec = context.app.notification_kinds.get(kind)
     if spec is None:
         raise ValueError(f"notification kind {kind!r} is not registered")
@@ -127,61 +141,157 @@ async def notify(
     notified = [user_id for user_id in wanted if preferences.get(user_id, spec.default_enabled)]
     if not notified:
         return []
-    seqs = await _next_seqs(session, viewer.organization_id, notified)
-    now = utcnow()
-    values = [
-        {
-            "organization_id": viewer.organization_id,
-            "recipient_id": user_id,
-            "recipient_seq": seqs[user_id],
-            "kind": kind,
-            "actor_id": viewer.user_id if actor_id is None else actor_id,
-            "target_id": target_id,
-            "subject_id": subject_id,
-            "message": message,
-            "link": link,
-            "created_at": now,
-            "read_at": None,
-        }
-        for user_id in notified
-    ]
-    # A bulk INSERT ... RETURNING (batched by insertmanyvalues) rather than a flush of
-    # objects, which SQLite would send one row at a time.
-    written = await session.execute(insert(models.Notification).returning(*RECORD_COLUMNS), values)
-    records = sorted((record_from_row(row) for row in written), key=lambda record: record.recipient_id)
-    organization_id = viewer.organization_id
-    broker = context.broker
-    messages = [(user_topic(organization_id, record.recipient_id), record.to_message()) for record in records]
-
-    async def publish() -> None:
-        await broker.publish_many(messages)
-        metrics.notifications_published(context.app, len(messages))
-
-    context.after_commit(publish)
-    return [record.recipient_id for record in records]
+    outbox = context.transaction_state.get(_Outbox)
+    if outbox is None:
+        outbox = context.transaction_state[_Outbox] = _Outbox(context, viewer.organization_id)
+    context.before_commit(outbox.write)
+    shared = {
+        "kind": kind,
+        "actor_id": viewer.user_id if actor_id is None else actor_id,
+        "target_id": target_id,
+        "subject_id": subject_id,
+        "message": message,
+        "link": link,
+    }
+    outbox.events.append(_Event(shared=shared, recipients=tuple(notified)))
+    return notified
 
 
-async def _next_seqs(session: AsyncSession, organization_id: int, user_ids: Sequence[int]) -> dict[int, int]:
-    """Bump the counter of each of ``user_ids`` (sorted, distinct) in one statement and
-    return their new values; the counter rows stay locked until the transaction ends.
+class _Outbox:
+    """The notifications of one write transaction, written right before it commits.
 
-    An upsert creates a user's counter at their first notification. PostgreSQL locks the
-    rows in the order of the VALUES list, sorted by user, so two writers whose recipients
-    overlap take their common locks in the same order and cannot deadlock; the second one
-    waits for the first to commit, then reads its committed value (READ COMMITTED). SQLite
-    has one writer at a time: the statement waits for the database write lock, held until
-    commit."""
-    counter = models.NotificationCounter
-    dialect = (await session.connection()).dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = upsert(counter).on_conflict_do_update(index_elements=[counter.user_id], set_={"seq": counter.seq + 1})
-    # One statement (split in batches of rows by insertmanyvalues only past its batch size,
-    # like the inbox rows themselves), executed in the order of ``user_ids``.
-    result = await session.execute(
-        stmt.returning(counter.user_id, counter.seq),
-        [{"user_id": user_id, "organization_id": organization_id, "seq": 1} for user_id in user_ids],
+    Numbering a recipient's rows locks their counter row until the transaction ends (that is
+    what makes numbers follow commit order). Taking it at the last moment keeps a busy
+    recipient's lock for the commit alone, not for the rest of the mutation.
+
+    Every event of the transaction is written at once, whatever the number of recipients:
+    on PostgreSQL ONE statement (the counters bumped by an upsert over ``unnest`` arrays in
+    recipient order, the inbox rows inserted from it in the same statement); on SQLite two
+    (the counters, then the rows, each over a JSON array read by ``json_each``). Then ONE
+    broker message carries them all (``Broker.publish_many``)."""
+
+    def __init__(self, context: OperationContext, organization_id: int) -> None:
+        self.context = context
+        self.organization_id = organization_id
+        self.events: list[_Event] = []
+
+    async def write(self) -> None:
+        events, self.events = self.events, []
+        if not events:
+            return
+        context, organization_id = self.context, self.organization_id
+        # Each recipient's rows, in the order of the events: the k-th of n gets the k-th of
+        # the n numbers the counter moves by, i.e. (new counter) - (n - k).
+        per_user: dict[int, list[int]] = {}
+        for index, event in enumerate(events):
+            for user_id in event.recipients:
+                per_user.setdefault(user_id, []).append(index)
+        rows = [(user_id, len(indexes) - position - 1, index) for user_id, indexes in sorted(per_user.items()) for position, index in enumerate(indexes)]
+        session = await context.session()
+        now = utcnow()
+        if (await session.connection()).dialect.name == "postgresql":
+            written = await session.execute(_POSTGRES_WRITE, _postgres_parameters(organization_id, now, events, rows))
+        else:
+            counts = [[user_id, len(indexes)] for user_id, indexes in sorted(per_user.items())]
+            await session.execute(_SQLITE_COUNTERS, {"organization_id": organization_id, "counts": orjson.dumps(counts).decode()})
+            written = await session.execute(_SQLITE_ROWS, _sqlite_parameters(organization_id, now, events, rows))
+        numbered: dict[int, list[tuple[int, int]]] = {}
+        for row in written:
+            numbered.setdefault(row.recipient_id, []).append((row.recipient_seq, row.id))
+        created_at = now.isoformat()
+        messages: list[tuple[str, dict[str, Any]]] = []
+        for user_id, indexes in per_user.items():
+            topic = user_topic(organization_id, user_id)
+            for (seq, pk), index in zip(sorted(numbered[user_id]), indexes, strict=True):
+                body = {"id": pk, "recipient_id": user_id, "seq": seq, **events[index].shared, "created_at": created_at, "read_at": None}
+                messages.append((topic, body))
+        broker = context.broker
+
+        async def publish() -> None:
+            await broker.publish_many(messages)
+            metrics.notifications_published(context.app, len(messages))
+
+        context.after_commit(publish)
+
+
+_INBOX_COLUMNS = "organization_id, recipient_id, recipient_seq, kind, actor_id, target_id, subject_id, message, link, created_at, read_at"
+
+# PostgreSQL: the counters of the recipients (sorted, so that two writers with recipients in
+# common lock them in the same order and cannot deadlock) and the inbox rows, in one
+# statement. A counter created here starts at the number of rows it numbers.
+_POSTGRES_WRITE = text(
+    f"""
+    WITH wanted AS (
+        SELECT user_id, back, event
+        FROM unnest(CAST(:users AS INTEGER[]), CAST(:backs AS INTEGER[]), CAST(:events AS INTEGER[])) AS w(user_id, back, event)
+    ),
+    bumped AS (
+        INSERT INTO notification_counters (user_id, organization_id, seq)
+        SELECT user_id, :organization_id, count(*) FROM wanted GROUP BY user_id ORDER BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET seq = notification_counters.seq + excluded.seq
+        RETURNING user_id, seq
     )
-    return {row.user_id: row.seq for row in result}
+    INSERT INTO notifications ({_INBOX_COLUMNS})
+    SELECT :organization_id, wanted.user_id, bumped.seq - wanted.back, e.kind, e.actor_id, e.target_id, e.subject_id,
+           e.message, e.link, :created_at, NULL
+    FROM wanted
+    JOIN bumped ON bumped.user_id = wanted.user_id
+    JOIN unnest(
+        CAST(:kinds AS VARCHAR[]), CAST(:actors AS INTEGER[]), CAST(:targets AS VARCHAR[]),
+        CAST(:subjects AS VARCHAR[]), CAST(:messages AS TEXT[]), CAST(:links AS VARCHAR[])
+    ) WITH ORDINALITY AS e(kind, actor_id, target_id, subject_id, message, link, event) ON e.event = wanted.event + 1
+    ORDER BY wanted.event, wanted.user_id
+    RETURNING id, recipient_id, recipient_seq
+    """
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+# SQLite (one writer at a time: the database lock, taken by the first statement, orders
+# the transactions): the counters, then the rows numbered from them.
+_SQLITE_COUNTERS = text(
+    """
+    INSERT INTO notification_counters (user_id, organization_id, seq)
+    SELECT json_extract(value, '$[0]'), :organization_id, json_extract(value, '$[1]') FROM json_each(:counts) WHERE true
+    ON CONFLICT (user_id) DO UPDATE SET seq = notification_counters.seq + excluded.seq
+    """
+)
+_SQLITE_ROWS = text(
+    f"""
+    INSERT INTO notifications ({_INBOX_COLUMNS})
+    SELECT :organization_id, json_extract(w.value, '$[0]'), c.seq - json_extract(w.value, '$[1]'),
+           json_extract(e.value, '$[0]'), json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]'),
+           json_extract(e.value, '$[3]'), json_extract(e.value, '$[4]'), json_extract(e.value, '$[5]'), :created_at, NULL
+    FROM json_each(:rows) AS w
+    JOIN json_each(:events) AS e ON e.key = json_extract(w.value, '$[2]')
+    JOIN notification_counters AS c ON c.user_id = json_extract(w.value, '$[0]')
+    WHERE true
+    ORDER BY json_extract(w.value, '$[2]'), json_extract(w.value, '$[0]')
+    RETURNING id, recipient_id, recipient_seq
+    """
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+_POSTGRES_ARRAYS = ("kinds", "actors", "targets", "subjects", "messages", "links")  # of _SHARED, in order
+
+
+def _postgres_parameters(organization_id: int, now: dt.datetime, events: Sequence[_Event], rows: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    return {
+        "organization_id": organization_id,
+        "created_at": now,
+        "users": [row[0] for row in rows],
+        "backs": [row[1] for row in rows],
+        "events": [row[2] for row in rows],
+        **{array: [event.shared[name] for event in events] for array, name in zip(_POSTGRES_ARRAYS, _SHARED, strict=True)},
+    }
+
+
+def _sqlite_parameters(organization_id: int, now: dt.datetime, events: Sequence[_Event], rows: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    shared = [[event.shared[name] for name in _SHARED] for event in events]
+    return {
+        "organization_id": organization_id,
+        "created_at": now,
+        "rows": orjson.dumps(rows).decode(),
+        "events": orjson.dumps(shared).decode(),
+    }
 
 
 async def recipients_of(session: AsyncSession, subject_id: str) -> list[tuple[int, int]]:
