@@ -3,7 +3,7 @@ GPS check-ins.
 
 Owns (SPEC):
 
-- A1 activity types: five built-in types every organisation has (seeded lazily and
+- A1 activity types: seven built-in types every organisation has (seeded lazily and
   idempotently the first time an organisation reads or writes types, see
   :mod:`fiche.plugins.activities.services.builtins`) and custom types managed by admins;
 - A2 activities (``Activity`` node): type, start / end with quick entry, sanitised rich

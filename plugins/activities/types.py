@@ -65,7 +65,7 @@ class ReportForm(Node):
 @strawberry.type(description="A kind of activity (Visit, Meeting, ...): its look and its report forms (A1).")
 class ActivityType(Node):
     code: str | None = strawberry.field(
-        description="The stable code of a built-in type (`visit`, `planned_visit`, `inbound_call`, `outbound_call`, `meeting`); null for custom types."
+        description="The stable code of a built-in type (`visit`, `planned_visit`, `inbound_call`, `outbound_call`, `meeting`, `email`, `sms`); null for custom types."
     )
     name: str = strawberry.field(description="The name shown on activities.")
     description: str | None = strawberry.field(description="When to use this type.")
@@ -73,7 +73,7 @@ class ActivityType(Node):
     colour: str = strawberry.field(description="Colour as `#RRGGBB`.")
     archived: bool = strawberry.field(description="Archived types cannot be used for new activities.")
 
-    @strawberry.field(description="Whether the type is one of the five built-in types (cannot be renamed or deleted).")
+    @strawberry.field(description="Whether the type is one of the seven built-in types (cannot be renamed or deleted).")
     def built_in(self) -> bool:
         return self.code is not None
 
