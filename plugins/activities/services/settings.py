@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from fiche.org_settings import OrganizationSettingSpec
 
-__all__ = ["GPS_RADIUS", "GPS_WINDOW", "REPORT_TIME_LIMIT", "SETTINGS"]
+__all__ = ["GPS_ENABLED", "GPS_RADIUS", "GPS_WINDOW", "REPORT_TIME_LIMIT", "SETTINGS"]
 
+GPS_ENABLED = "activities.gps_verification"
 GPS_RADIUS = "activities.gps_radius_m"
 GPS_WINDOW = "activities.gps_window_minutes"
 REPORT_TIME_LIMIT = "activities.report_time_limit_hours"
 
 SETTINGS: tuple[OrganizationSettingSpec, ...] = (
+    OrganizationSettingSpec(
+        key=GPS_ENABLED,
+        type=bool,
+        default=True,
+        description="GPS verification of activities (\"si activée\"): when false, `activityVerifyLocation` is refused and no position is recorded.",
+    ),
     OrganizationSettingSpec(
         key=GPS_RADIUS,
         type=int,
