@@ -321,3 +321,37 @@ def customer_sales(context: OperationContext, customer_ids: Sequence[int]) -> Aw
 
     :param context: the operation.
     :param customer_ids: primary keys of customers."""
+
+
+@hookspec
+def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) -> Awaitable[None] | None:
+    """Objects of a subject type (``register_subject_types``) are being deleted in the
+    session's transaction: delete or detach whatever your plugin attached to them (the
+    notes plugin deletes their notes and tasks and withdraws the notifications about them).
+    Called by the plugin that owns the type, before its rows go. Constant number of
+    statements, whatever the number of ids.
+
+    Example (the activities plugin deleting activities)::
+
+        await context.pm.hook.subjects_deleted(session=session, type_name="Activity", ids=activity_ids)
+
+    :param session: the write session (tenant-scoped) of the deletion.
+    :param type_name: the GraphQL type name of the objects (``Activity``, ``Customer``, ...).
+    :param ids: their primary keys."""
+
+
+@hookspec(firstresult=True)
+def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
+    """The users who follow each customer (the bell of N3), for plugins that tell followers
+    about their own new objects (the activities plugin notifies them of a new activity
+    with its own notification kind). Answered by the notes plugin, which owns follows;
+    customers nobody follows may be absent. Active and inactive users alike: ``notify``
+    decides who hears. One statement.
+
+    Example::
+
+        followers = await pm.hook.customer_followers(session=session, customer_ids=[42]) or {}
+        # {42: [3, 7]}
+
+    :param session: a tenant-scoped session (the operation's write session when notifying).
+    :param customer_ids: primary keys of customers (or branches)."""

@@ -11,9 +11,10 @@ from starlette.routing import BaseRoute
 
 from fiche import hookimpl
 from fiche.files import remove_after_commit
+from fiche.notifications import NotificationKind
 from fiche.org_settings import OrganizationSettingSpec
 from fiche.schema import TypeExtension
-from fiche.plugins.activities import models, timeline
+from fiche.plugins.activities import models, notifications, timeline
 from fiche.plugins.activities.demo import seed_demo as seed_demo_data
 from fiche.plugins.activities.loaders import make_loaders
 from fiche.plugins.activities.mutations import MUTATIONS
@@ -72,6 +73,17 @@ def register_node_types() -> dict[str, Any]:
 
 
 @hookimpl
+def register_subject_types() -> list[str]:
+    # Notes on an activity ("Ajouter des notes" in the activity view): its note history (N8).
+    return ["Activity"]
+
+
+@hookimpl
+def register_notification_kinds() -> list[NotificationKind]:
+    return list(notifications.KINDS)
+
+
+@hookimpl
 def register_settings() -> list[OrganizationSettingSpec]:
     return list(SETTINGS)
 
@@ -105,7 +117,7 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
 async def customer_deleted(session: AsyncSession, customer_id: int, context: OperationContext) -> None:
     # The customer's activities go with it; their attachments' files once the deletion commits.
     ids = list((await session.scalars(select(models.Activity.id).where(models.Activity.location_id == customer_id))).all())
-    remove_after_commit(context, await delete_activities(session, ids))
+    remove_after_commit(context, await delete_activities(context, session, ids))
 
 
 @hookimpl

@@ -110,6 +110,16 @@ def customer_deleted(session: AsyncSession, customer_id: int) -> Any:
 
 
 @hookimpl
+def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) -> Any:
+    return lifecycle.delete_subject_notes(session, type_name, ids)
+
+
+@hookimpl
+def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Any:
+    return lifecycle.followers_of_customers(session, customer_ids)
+
+
+@hookimpl
 def seed_demo(demo: DemoContext) -> Any:
     return demo_data.seed_demo(demo)
 

@@ -14,7 +14,8 @@ from fiche.directory import CustomerLocation, customer_locations
 from fiche.errors import UserError, UserErrors
 from fiche.files import remove_after_commit
 from fiche.plugins.activities import models
-from fiche.plugins.activities.common import decode, fetch_activity, get_row
+from fiche.plugins.activities.common import answers, decode, fetch_activity, get_row
+from fiche.plugins.activities.notifications import notify_followers
 from fiche.plugins.activities.services.access import check_assignee, check_can_edit
 from fiche.plugins.activities.services.sanitise import clean_description
 from fiche.plugins.activities.services.timing import TimeEntry, resolve_times
@@ -113,11 +114,13 @@ async def _default_team(session: AsyncSession, user_id: int) -> int | None:
     return teams[0] if len(teams) == 1 else None
 
 
-async def delete_activities(session: AsyncSession, activity_ids: list[int]) -> list[str]:
-    """Delete activities with their reports, checks and attachments; returns the storage
-    keys of the attachments (the caller removes the files once the transaction commits)."""
+async def delete_activities(context: OperationContext, session: AsyncSession, activity_ids: list[int]) -> list[str]:
+    """Delete activities with their reports, checks, attachments and what other plugins
+    attached to them (their notes, through ``subjects_deleted``); returns the storage keys
+    of the attachments (the caller removes the files once the transaction commits)."""
     if not activity_ids:
         return []
+    await answers(context.pm.hook.subjects_deleted(session=session, type_name="Activity", ids=activity_ids))
     keys = list(
         (await session.scalars(select(models.ActivityAttachment.storage_key).where(models.ActivityAttachment.activity_id.in_(activity_ids)))).all()
     )
@@ -160,6 +163,7 @@ class ActivityMutations:
             )
             session.add(activity)
             await session.flush()
+            await notify_followers(context, session, activity, activity_type.name)
             return ActivityPayload(activity=await fetch_activity(session, activity.id))
 
         return await context.mutate(change, ActivityPayload)
@@ -212,7 +216,7 @@ class ActivityMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, id, "Activity", "id")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
-            remove_after_commit(context, await delete_activities(session, [activity.id]))
+            remove_after_commit(context, await delete_activities(context, session, [activity.id]))
             return DeletePayload(deleted_id=id)
 
         return await context.mutate(change, DeletePayload)
