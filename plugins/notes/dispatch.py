@@ -34,7 +34,7 @@ KINDS = (
     NotificationKind(services.MENTION, "A colleague mentioned you with @handle in a note or a task."),
     NotificationKind(services.FOLLOWED_CUSTOMER_NOTE, "A colleague added a note to a customer you follow."),
     NotificationKind(services.TASK_ASSIGNED, "A colleague assigned a task to you."),
-    NotificationKind(services.TASK_REASSIGNED, "A task was reassigned to you, or a task you assigned was reassigned."),
+    NotificationKind(services.TASK_REASSIGNED, "A task was reassigned to you, or a task you assigned or held was reassigned."),
     NotificationKind(services.TASK_COMPLETED, "A task you assigned was completed."),
 )
 

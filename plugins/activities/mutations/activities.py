@@ -16,7 +16,7 @@ from fiche.files import remove_after_commit
 from fiche.plugins.activities import models
 from fiche.plugins.activities.common import answers, decode, fetch_activity, get_row
 from fiche.plugins.activities.notifications import notify_followers
-from fiche.plugins.activities.services.access import check_assignee, check_can_edit
+from fiche.plugins.activities.services.access import check_assignee, check_can_edit, check_team
 from fiche.plugins.activities.services.sanitise import clean_description
 from fiche.plugins.activities.services.timing import TimeEntry, resolve_times
 from fiche.plugins.activities.types import Activity
@@ -42,7 +42,9 @@ class ActivityCreateInput:
     duration_minutes: int | None = strawberry.field(default=None, description="Quick entry: it lasts 15, 30, 45 or 60 minutes from its start.")
     description: str | None = strawberry.field(default=None, description="Notes, as HTML; sanitised (scripts, styles and event handlers are removed).")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="Who is in charge; you by default. Someone else needs a manager or an admin.")
-    team_id: strawberry.ID | None = strawberry.field(default=None, description="The team it counts for; by default the assignee's team when they belong to exactly one.")
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The team it counts for: one you belong to (a manager or an admin: any team); by default the assignee's team when they belong to exactly one."
+    )
     contact_id: strawberry.ID | None = strawberry.field(default=None, description="The contact met or called; by default the location's preferred contact.")
 
 
@@ -58,7 +60,7 @@ class ActivityUpdateInput:
     duration_minutes: int | None = strawberry.field(default=None, description="Quick entry: it lasts 15, 30, 45 or 60 minutes from its start.")
     description: str | None = strawberry.field(default=UNSET, description="New notes (HTML, sanitised); null clears them.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="A new assignee (someone else than you needs a manager or an admin).")
-    team_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new team; null clears it.")
+    team_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new team, one you belong to (a manager or an admin: any team); null clears it.")
     contact_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new contact of the location; null clears it.")
 
 
@@ -145,7 +147,10 @@ class ActivityMutations:
             starts_at, ends_at = resolve_times(entry, now=utcnow())
             assignee = viewer.user_id if input.assignee_id is None else await _assignee(session, input.assignee_id, "input", "assigneeId")
             check_assignee(viewer, assignee, "input", "assigneeId")
-            team = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else await _default_team(session, assignee)
+            team = await _default_team(session, assignee)
+            if input.team_id is not None:
+                team = await _team(session, input.team_id, "input", "teamId")
+                check_team(viewer, team, "input", "teamId")
             contact: int | None
             if input.contact_id is not None:
                 contact = await _contact(context, input.contact_id, location_pk, "input", "contactId")
@@ -193,7 +198,10 @@ class ActivityMutations:
                     check_assignee(viewer, assignee, "input", "assigneeId")
                 activity.assignee_id = assignee
             if input.team_id is not UNSET:
-                activity.team_id = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else None
+                team = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else None
+                if team is not None and team != activity.team_id:
+                    check_team(viewer, team, "input", "teamId")
+                activity.team_id = team
             if input.contact_id is not UNSET:
                 activity.contact_id = (
                     await _contact(context, input.contact_id, activity.location_id, "input", "contactId") if input.contact_id is not None else None

@@ -5,6 +5,11 @@ kind of its own that users can switch off)."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from fiche.settings import Settings
 from tests.plugins.activities.fixtures import activity, ago, customer
 from tests.plugins.notes.support import FOLLOW, NODE, add_note, inbox, inboxes, nobody_but, note_create
 from tests.support import TestOrg
@@ -93,3 +98,17 @@ async def test_followers_of_another_customer_hear_nothing(org: TestOrg) -> None:
     await activity(org, other, as_="member")
     # then
     assert await inboxes(org) == nobody_but({}, org)
+
+
+class TestWithoutTheNotesPlugin:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, disabled_plugins=("notes",))
+
+    async def test_activities_are_created_and_deleted_with_nobody_answering_the_hooks(self, org: TestOrg) -> None:
+        # given
+        visit = await activity(org, await customer(org), as_="member")
+        # when
+        deleted = (await org.ok(ACTIVITY_DELETE, {"id": visit["id"]}, as_="member"))["activityDelete"]
+        # then
+        assert deleted == {"deletedId": visit["id"], "errors": []}
