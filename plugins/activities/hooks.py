@@ -15,6 +15,7 @@ from fiche.notifications import NotificationKind
 from fiche.org_settings import OrganizationSettingSpec
 from fiche.schema import TypeExtension
 from fiche.plugins.activities import models, notifications, timeline
+from fiche.plugins.activities.calendar import CalendarQueries
 from fiche.plugins.activities.demo import seed_demo as seed_demo_data
 from fiche.plugins.activities.loaders import make_loaders
 from fiche.plugins.activities.mutations import MUTATIONS
@@ -49,7 +50,7 @@ def register_types() -> list[type]:
 
 @hookimpl
 def register_queries() -> list[type]:
-    return [ActivityQueries]
+    return [ActivityQueries, CalendarQueries]
 
 
 @hookimpl
