@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from fiche.plugins.activities.mutations import MUTATIONS
 from fiche.plugins.activities.mutations.activities import delete_activities
 from fiche.plugins.activities.nodes import NODE_RESOLVERS
 from fiche.plugins.activities.queries import ActivityQueries, customer_activities_field
+from fiche.plugins.activities.route_plan import RoutePlanQueries, activity_stops
 from fiche.plugins.activities.routes import routes
 from fiche.plugins.activities.services.settings import SETTINGS
 from fiche.plugins.activities.types import (
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
+    from fiche.interop import RouteStop
     from fiche.settings import Settings
     from fiche.timeline import TimelineEntry, TimelineQuery
 
@@ -50,7 +53,7 @@ def register_types() -> list[type]:
 
 @hookimpl
 def register_queries() -> list[type]:
-    return [ActivityQueries, CalendarQueries]
+    return [ActivityQueries, CalendarQueries, RoutePlanQueries]
 
 
 @hookimpl
@@ -102,6 +105,11 @@ def register_routes(settings: Settings) -> Sequence[BaseRoute]:
 @hookimpl
 async def timeline_entries(context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int) -> list[TimelineEntry]:
     return await timeline.timeline_entries(context, location_ids, query, limit)
+
+
+@hookimpl
+async def route_stops(context: OperationContext, user_id: int, day: dt.date) -> list[RouteStop]:
+    return await activity_stops(context, user_id, day)
 
 
 @hookimpl
