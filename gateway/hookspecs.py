@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.directory import CustomerLocation
-    from fiche.interop import BillableWork, RouteStop, SalesSummary
+    from fiche.interop import AssistantDraft, AssistantRequest, BillableWork, CustomerFacts, Insights, NoteDigest, RouteStop, SalesSummary
     from fiche.nodes import NodeResolver
     from fiche.notifications.kinds import NotificationKind
     from fiche.org_settings import OrganizationSettingSpec
@@ -355,3 +355,61 @@ def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
 
     :param session: a tenant-scoped session (the operation's write session when notifying).
     :param customer_ids: primary keys of customers (or branches)."""
+
+
+@hookspec(firstresult=True)
+def customer_notes(
+    context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int
+) -> Awaitable[Mapping[int, Sequence[NoteDigest]]] | None:
+    """The notes and tasks about each customer that the VIEWER may read (N4), for customer
+    insights (A6): those written since ``since`` and the open tasks of any age, newest
+    first, at most ``limit`` per customer. Answered by the notes plugin; the activities
+    plugin reads it without importing it. Constant number of statements.
+
+    Example::
+
+        notes = await pm.hook.customer_notes(context=context, customer_ids=[42], since=a_year_ago, limit=200) or {}
+        # {42: [NoteDigest(global_id="Tm90ZTox", customer_id=42, body="Late delivery again", ...)]}
+
+    :param context: the operation (its viewer decides what is readable).
+    :param customer_ids: primary keys of customers (or branches).
+    :param since: the oldest creation time of notes to include (open tasks are included whatever their age).
+    :param limit: the most notes and tasks per customer."""
+
+
+@hookspec(firstresult=True)
+def customer_insights(context: OperationContext, facts: CustomerFacts) -> Awaitable[Insights] | None:
+    """Customer insights (A6) from the facts gathered for the viewer: key issues, pending
+    topics and a short analysis, each item linked to its source. The first answer wins: the
+    activities plugin answers with the provider chosen by ``FICHE_AI_PROVIDER`` (``offline``,
+    deterministic and in-process; ``openai``, an OpenAI-compatible endpoint with a timeout
+    and a fallback to ``offline``); a plugin of yours may answer first (``tryfirst=True``)
+    to use another engine. ``facts`` holds only what the viewer may read: never read more.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def customer_insights(context, facts):
+            return Insights(key_issues=(), pending_topics=(), analysis=(InsightItem("Quiet month."),), provider="mine")
+
+    :param context: the operation.
+    :param facts: the customer's activities, reports, readable notes and sales."""
+
+
+@hookspec(firstresult=True)
+def report_assistant(context: OperationContext, request: AssistantRequest) -> Awaitable[AssistantDraft] | None:
+    """The report assistant (A7): values for a report form's fields read from what the user
+    said (one answer per question in FORM mode, one free account in DYNAMIC mode), each
+    with the span it was read from and a confidence. Fields it cannot fill are left out.
+    Chosen like ``customer_insights`` (``FICHE_AI_PROVIDER``); the activities plugin checks
+    every value against the form and drops invalid ones; nothing is saved.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def report_assistant(context, request):
+            text = request.answers.get("summary", "")
+            return AssistantDraft(values=(ExtractedValue("summary", text, "summary", 0, len(text), 1.0),), provider="mine")
+
+    :param context: the operation.
+    :param request: the form's fields, the answers and the reference time."""

@@ -14,7 +14,7 @@ from fiche.notifications import NotificationKind
 from fiche.relay import encode_id
 from fiche.schema import SUBJECT_TYPES, TypeExtension
 from fiche.plugins.notes import demo as demo_data
-from fiche.plugins.notes import dispatch, lifecycle, loaders, nodes, timeline, writes
+from fiche.plugins.notes import digest, dispatch, lifecycle, loaders, nodes, timeline, writes
 from fiche.plugins.notes.fields import CUSTOMER_FIELDS, SUBJECT_FIELDS, VIEWER_FIELDS
 from fiche.plugins.notes.mutations import MUTATIONS
 from fiche.plugins.notes.queries import NotesQueries
@@ -117,6 +117,11 @@ def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) 
 @hookimpl
 def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Any:
     return lifecycle.followers_of_customers(session, customer_ids)
+
+
+@hookimpl
+def customer_notes(context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int) -> Any:
+    return digest.customer_notes(context, customer_ids, since, limit)
 
 
 @hookimpl
