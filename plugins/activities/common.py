@@ -3,6 +3,7 @@ for writes, seeding the built-in types outside a write operation."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +21,7 @@ from fiche.plugins.activities.types import Activity
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["answers", "decode", "fetch_activity", "get_row", "seed_builtin_types"]
+__all__ = ["answers", "concurrently", "decode", "fetch_activity", "get_row", "seed_builtin_types"]
 
 M = TypeVar("M")
 
@@ -54,3 +55,12 @@ async def answers(results: Sequence[Any]) -> list[Any]:
             if inspect.iscoroutine(leftover):
                 leftover.close()
     return done
+
+
+async def concurrently(results: Sequence[Any]) -> list[Any]:
+    """Like :func:`answers`, awaiting them together (each, e.g., an HTTP call to a provider)."""
+
+    async def one(result: Any) -> Any:
+        return await result if inspect.isawaitable(result) else result
+
+    return list(await asyncio.gather(*(one(result) for result in results)))

@@ -18,6 +18,7 @@ from fiche.schema import TypeExtension
 from fiche.plugins.activities import models, notifications, timeline
 from fiche.plugins.activities.calendar import CalendarQueries
 from fiche.plugins.activities.demo import seed_demo as seed_demo_data
+from fiche.plugins.activities.insights import InsightsByCustomerLoader, customer_insights_field
 from fiche.plugins.activities.loaders import make_loaders
 from fiche.plugins.activities.mutations import MUTATIONS
 from fiche.plugins.activities.mutations.activities import delete_activities
@@ -25,6 +26,7 @@ from fiche.plugins.activities.nodes import NODE_RESOLVERS
 from fiche.plugins.activities.queries import ActivityQueries, customer_activities_field
 from fiche.plugins.activities.route_plan import RoutePlanQueries, activity_stops
 from fiche.plugins.activities.routes import routes
+from fiche.plugins.activities.services import providers
 from fiche.plugins.activities.services.settings import SETTINGS
 from fiche.plugins.activities.types import (
     Activity,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
-    from fiche.interop import RouteStop
+    from fiche.interop import AssistantDraft, AssistantRequest, CustomerFacts, Insights, RouteStop
     from fiche.settings import Settings
     from fiche.timeline import TimelineEntry, TimelineQuery
 
@@ -63,12 +65,12 @@ def register_mutations() -> list[type]:
 
 @hookimpl
 def register_type_extensions() -> list[TypeExtension]:
-    return [TypeExtension("Customer", [customer_activities_field])]
+    return [TypeExtension("Customer", [customer_activities_field, customer_insights_field])]
 
 
 @hookimpl
 def register_loaders(context: OperationContext) -> dict[str, Any]:
-    return make_loaders(context)
+    return {**make_loaders(context), "insights_by_customer": InsightsByCustomerLoader(context)}
 
 
 @hookimpl
@@ -110,6 +112,16 @@ async def timeline_entries(context: OperationContext, location_ids: Sequence[int
 @hookimpl
 async def route_stops(context: OperationContext, user_id: int, day: dt.date) -> list[RouteStop]:
     return await activity_stops(context, user_id, day)
+
+
+@hookimpl
+async def customer_insights(context: OperationContext, facts: CustomerFacts) -> Insights:
+    return await providers.insights(context.settings, facts)
+
+
+@hookimpl
+async def report_assistant(context: OperationContext, request: AssistantRequest) -> AssistantDraft:
+    return await providers.assistant(context.settings, request)
 
 
 @hookimpl

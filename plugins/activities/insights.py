@@ -26,13 +26,13 @@ from fiche.execution import batched
 from fiche.interop import ActivityFact, CustomerFacts, Insights, NoteDigest, ReportFact, SalesSummary
 from fiche.relay import Node, encode_id
 from fiche.plugins.activities import models
-from fiche.plugins.activities.common import answers
+from fiche.plugins.activities.common import answers, concurrently
 from fiche.plugins.activities.services.sanitise import plain_text
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["CustomerInsights", "InsightsByCustomerLoader", "customer_insights_field", "resolve_activity_insights"]
+__all__ = ["CustomerInsights", "InsightsByCustomerLoader", "customer_insights_field", "gather_facts"]
 
 HISTORY = dt.timedelta(days=365)
 # Per customer: enough for a year of a busy account, bounded for one statement per kind.
@@ -112,7 +112,7 @@ async def gather_facts(context: OperationContext, customer_ids: Sequence[int]) -
     names: dict[int, str] = {}
     if people:
         async with context.read() as session:
-            names = dict((await session.execute(select(U.id, U.name).where(U.id.in_(people)))).tuples().all())
+            names = {row.id: row.name for row in await session.execute(select(U.id, U.name).where(U.id.in_(people)))}
     form_fields: dict[int, list[Any]] = {}
     for row in fields:
         form_fields.setdefault(row.form_id, []).append(row)
@@ -149,7 +149,7 @@ class InsightsByCustomerLoader(DataLoader[int, CustomerInsights]):
     async def batch_load_fn(self, keys: list[int]) -> list[CustomerInsights]:
         facts = await gather_facts(self.context, keys)
         ordered = sorted(facts)
-        results = await answers([self.context.pm.hook.customer_insights(context=self.context, facts=facts[key]) for key in ordered])
+        results = await concurrently([self.context.pm.hook.customer_insights(context=self.context, facts=facts[key]) for key in ordered])
         written = {key: _graphql(insights, facts[key].now) for key, insights in zip(ordered, results, strict=True)}
         return [written[key] for key in keys]
 
@@ -172,7 +172,5 @@ customer_insights_field = strawberry.field(
 )
 
 
-async def resolve_activity_insights(location_pks: Sequence[int], context: OperationContext) -> list[CustomerInsights]:
-    return list(await context.loaders["insights_by_customer"].load_many(list(location_pks)))
 
 

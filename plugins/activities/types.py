@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,6 +24,7 @@ from fiche.plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVIT
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
+    from fiche.plugins.activities.insights import CustomerInsights
 
 __all__ = [
     "Activity",
@@ -199,6 +200,15 @@ class Activity(Node):
     @strawberry.field(description="The latest GPS check-in, if any.")
     async def location_check(self, info: strawberry.Info) -> LocationCheck | None:
         return await info.context.loaders["latest_check_by_activity"].load(self.pk)
+
+    @strawberry.field(description="Insights on the activity's customer before the visit (A6): the same as its `Customer.insights`.")
+    @batched
+    async def insights(
+        activities: Sequence[Activity], info: strawberry.Info
+    ) -> list[Annotated["CustomerInsights", strawberry.lazy("fiche.plugins.activities.insights")]]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        return list(await context.loaders["insights_by_customer"].load_many([activity.location_pk for activity in activities]))
 
     @strawberry.field(description="Whether you may edit or delete it (assignee, creator, manager or admin).")
     def can_edit(self, info: strawberry.Info) -> bool:
