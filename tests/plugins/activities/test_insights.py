@@ -94,7 +94,7 @@ async def test_a_members_insights_never_draw_on_a_note_they_cannot_read(org: Tes
     assert {south["id"], managers["id"], open_note["id"]} <= admin_cited
 
 
-async def test_unanswered_mentions_are_pending_until_the_colleague_writes(org: TestOrg) -> None:
+async def test_hook_customer_notes_unanswered_mentions_are_pending_until_the_colleague_writes(org: TestOrg) -> None:
     # given
     location = await customer(org)
     question = await add_note(org, "@member peux-tu vérifier le tarif négocié ?", as_="manager", targetId=location)
