@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RoutePlanQueries", "activity_stops"]
 
-# A day's stops, all plugins together: far beyond a working day, small enough to solve at once.
-MAX_ROUTE_STOPS = 150
+# A day's stops, all plugins together: far beyond a working day, small enough to solve within a second.
+MAX_ROUTE_STOPS = 60
 # Activities done without travelling are not stops.
 NO_TRAVEL = ("inbound_call", "outbound_call", "email", "sms")
 NO_COORDINATES = "No coordinates: set them on the customer's primary address to place this stop."

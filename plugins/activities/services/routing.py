@@ -36,6 +36,9 @@ DEFAULT_SERVICE_S = 30 * 60
 EXPLORATION_LEVEL = 5
 # Starting stops tried (by planned time): each is one more solve.
 MAX_STARTS = 12
+START_BUDGET = 120  # stops x starts: 12 starts up to 10 stops, 3 at 40, 1 from 60
+# Past this many stops, a lighter search (the thorough one grows too slow for a request).
+THOROUGH_UP_TO = 30
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,7 +127,8 @@ def feasible(order: Sequence[int], stops: Sequence[SolverStop], matrix: Sequence
 def _solve(stops: Sequence[SolverStop], matrix: Sequence[Sequence[float]], speed: float) -> list[int] | None:
     """The shortest of VROOM's orders from anywhere and from each of the first stops, or
     None when it cannot place every stop."""
-    starts = [None, *planned_order(stops)[:MAX_STARTS]]
+    # Each start is one more solve: all of a usual day's first stops, fewer on long days.
+    starts = [None, *planned_order(stops)[: min(MAX_STARTS, max(1, START_BUDGET // len(stops)))]]
     orders = [order for start in starts if (order := _solve_from(stops, matrix, speed, start)) is not None]
     return min(orders, key=lambda order: path_length(order, matrix)) if orders else None
 
@@ -145,7 +149,8 @@ def _solve_from(stops: Sequence[SolverStop], matrix: Sequence[Sequence[float]], 
     for index, stop in enumerate(stops):
         windows = [vroom.TimeWindow(stop.start, stop.start)] if stop.fixed and stop.start is not None else []
         problem.add_job(vroom.Job(index + 1, location=index + 1, default_service=stop.service, time_windows=windows))
-    solution = problem.solve(exploration_level=EXPLORATION_LEVEL, nb_threads=1)
+    level = EXPLORATION_LEVEL if len(stops) <= THOROUGH_UP_TO else 3
+    solution = problem.solve(exploration_level=level, nb_threads=1)
     routes = solution.routes
     order = [int(job) - 1 for job in routes[routes["type"] == "job"]["id"].tolist()]
     return order if len(order) == len(stops) else None

@@ -161,3 +161,24 @@ async def test_the_plan_costs_the_same_statements_for_2_or_10_stops(org: TestOrg
     # then
     assert (len(many["stops"]), len(few["stops"])) == (11, 3)
     assert ten.count == two.count, (ten.statements, two.statements)
+
+
+class Flood:
+    """A plugin that answers more stops than a day can hold."""
+
+    @hookimpl
+    def route_stops(self, context: Any, user_id: int, day: dt.date) -> list[RouteStop]:
+        return [RouteStop(global_id=encode_id("Intervention", index), title=f"Stop {index}", customer_id=None, latitude=45.0 + index / 1000,
+                          longitude=4.8, start=None, end=None, fixed=False) for index in range(61)]  # fmt: skip
+
+
+class TestTooManyStops:
+    @pytest.fixture
+    def plugins(self) -> list[tuple[str, Any]]:
+        return [("flood", Flood())]
+
+    async def test_a_day_with_more_stops_than_the_limit_is_refused(self, org: TestOrg) -> None:
+        # when
+        payload = await route(org)
+        # then
+        assert payload["plan"] is None and [(e["code"], e["path"]) for e in payload["errors"]] == [("LIMIT_EXCEEDED", ["date"])]
