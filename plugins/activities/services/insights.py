@@ -31,12 +31,21 @@ EXCERPT = 160
 
 # Word starts, matched on folded text (lowercase, no accents). French and English.
 ISSUE_THEMES: dict[str, tuple[str, ...]] = {
-    "delivery": ("retard", "en retard", "livraison manquante", "rupture", "late deliver", "delay", "delayed", "backorder", "out of stock"),
     "payment": ("impaye", "blocage credit", "relance facture", "litige", "unpaid", "overdue invoice", "payment issue", "dispute", "credit hold"),
+    "delivery": ("retard", "en retard", "livraison manquante", "rupture", "late deliver", "delay", "delayed", "backorder", "out of stock"),
     "quality": ("reclamation", "defaut", "defectu", "panne", "casse", "probleme", "non conforme", "complaint", "defect", "faulty", "broken", "problem", "issue"),
     "relationship": ("mecontent", "insatisf", "geste commercial", "concurren", "resilier", "resiliation", "unhappy", "dissatisf", "competitor", "cancel", "churn", "escalat"),
     "price": ("trop cher", "hausse de prix", "hausse des prix", "augmentation de prix", "too expensive", "price increase", "cheaper"),
 }
+# What a problem sentence is about, in order of precedence: "le problème de paiement" is a
+# payment issue, "la facture en retard" too (not a delivery one).
+TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("payment", ("paiement", "facture", "factur", "credit", "avoir", "payment", "invoice", "billing", "refund")),
+    ("delivery", ("livraison", "livre", "expedition", "stock", "delivery", "deliveries", "shipping", "shipment")),
+    ("price", ("prix", "tarif", "remise", "price", "pricing", "discount")),
+    ("quality", ("produit", "qualite", "machine", "product", "quality")),
+)
+_TOPICS = [(theme, re.compile(r"\b(?:" + "|".join(words) + r")")) for theme, words in TOPICS]
 _PATTERNS = [(theme, re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")")) for theme, words in ISSUE_THEMES.items()]
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?]?")
 FOLLOW_UP_LABEL = re.compile(r"\b(?:rappel|relance|prochaine|suivi|next|follow|callback|call back)")
@@ -52,11 +61,12 @@ def _day(moment: dt.datetime | dt.date) -> str:
 
 
 def _theme(sentence: str) -> str | None:
+    """The theme of a sentence that raises a problem (None when it raises none)."""
     folded = fold(sentence)
-    for theme, pattern in _PATTERNS:
-        if pattern.search(folded):
-            return theme
-    return None
+    problem = next((theme for theme, pattern in _PATTERNS if pattern.search(folded)), None)
+    if problem is None:
+        return None
+    return next((theme for theme, pattern in _TOPICS if pattern.search(folded)), problem)
 
 
 def _issue_sentences(text: str) -> Iterator[tuple[str, str]]:
@@ -95,16 +105,18 @@ def _key_issues(facts: CustomerFacts) -> list[InsightItem]:
             continue
         for label, kind, value in report.answers:
             if kind == "RATING" and isinstance(value, int) and value <= 2:
-                text = f"{label}: {value}/5 in “{report.form_name}” ({_day(report.submitted_at)})."
+                text = f"{label}: {value}/5 in “{report.form_name}” ({_day(report.submitted_at)})"
                 candidates.append(InsightItem(text=text, source_id=report.global_id, occurred_at=report.submitted_at, category="satisfaction"))
     for item in sorted(candidates, key=lambda item: (item.occurred_at, item.source_id or ""), reverse=True):
-        key = fold(item.text) if item.category != "satisfaction" else f"satisfaction:{item.source_id}"
+        # Low ratings count as one issue: the latest, with how many there were.
+        key = fold(item.text) if item.category != "satisfaction" else "satisfaction"
         newest, count = found.get(key, (item, 0))
         found[key] = (newest, count + 1)
     issues = []
     for newest, count in found.values():
         if count > 1:
-            newest = InsightItem(text=f"{newest.text} (raised {count} times)", source_id=newest.source_id, occurred_at=newest.occurred_at, category=newest.category)
+            repeated = f"{count} low ratings in 6 months" if newest.category == "satisfaction" else f"raised {count} times"
+            newest = InsightItem(text=f"{newest.text.rstrip('.')} ({repeated})", source_id=newest.source_id, occurred_at=newest.occurred_at, category=newest.category)
         issues.append(newest)
     return issues[:MAX_ISSUES]
 

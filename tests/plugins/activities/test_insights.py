@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from fiche import hookimpl
-from fiche.interop import CustomerFacts, InsightItem, Insights, SalesSummary
+from fiche.interop import CustomerFacts, InsightItem, Insights, NoteDigest, ReportFact, SalesSummary
+from fiche.plugins.activities.services.insights import offline_insights
 from tests.plugins.activities.fixtures import activity, ago, customer, form, iso, link_forms, set_setting, type_ids
 from tests.plugins.notes.support import add_note, add_task, team_id, user_id
 from tests.support import TestOrg, count_statements
@@ -229,3 +230,34 @@ class TestAnotherEngine:
         assert found["provider"] == "engine" and found["analysis"][0]["text"] == "1 notes read."
         facts = Engine.seen[-1]
         assert facts.customer_name == "Chez Paul" and [note.body for note in facts.notes] == ["Une note"]
+
+
+def _facts(notes: tuple[NoteDigest, ...] = (), reports: tuple[ReportFact, ...] = ()) -> CustomerFacts:
+    now = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
+    return CustomerFacts(customer_id=1, customer_name="X", now=now, activities=(), reports=reports, notes=notes, sales=None, user_names={})
+
+
+def test_a_problem_is_filed_under_what_it_is_about() -> None:
+    # given: "en retard" is a delivery word, but this sentence is about an invoice
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    notes = (
+        NoteDigest(global_id="n1", customer_id=1, body="Blocage crédit jusqu'au paiement de la facture en retard.", created_at=at, author_id=None, is_task=False),
+        NoteDigest(global_id="n2", customer_id=1, body="Les livraisons arrivent en retard.", created_at=at, author_id=None, is_task=False),
+        NoteDigest(global_id="n3", customer_id=1, body="Tarifs négociés, tout va bien.", created_at=at, author_id=None, is_task=False),
+    )
+    # when
+    issues = offline_insights(_facts(notes)).key_issues
+    # then
+    assert [(item.source_id, item.category) for item in issues] == [("n2", "delivery"), ("n1", "payment")]
+
+
+def test_low_ratings_count_as_one_issue_the_latest() -> None:
+    # given
+    reports = tuple(
+        ReportFact(global_id=f"r{day}", activity_id="a", form_name="CR", submitted_at=dt.datetime(2026, 2, day, tzinfo=dt.UTC), answers=(("Satisfaction", "RATING", 2),))
+        for day in (1, 10, 20)
+    )
+    # when
+    issues = offline_insights(_facts(reports=reports)).key_issues
+    # then
+    assert [(item.source_id, item.text) for item in issues] == [("r20", "Satisfaction: 2/5 in “CR” (2026-02-20) (3 low ratings in 6 months)")]
