@@ -149,7 +149,8 @@ async def assistant(settings: Settings, request: AssistantRequest) -> AssistantD
         for entry in raw[: len(keys)]:
             if not isinstance(entry, dict) or entry.get("key") not in keys:
                 continue
-            answer_key = entry.get("answer_key") if entry.get("answer_key") in request.answers else next(iter(request.answers), "")
+            named = entry.get("answer_key")
+            answer_key: str = named if isinstance(named, str) and named in request.answers else next(iter(request.answers), "")
             text = request.answers.get(answer_key, "")
             span = _span(text, str(entry.get("quote") or ""))
             confidence = entry.get("confidence")
