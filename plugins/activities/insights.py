@@ -20,6 +20,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import func, select
 
 from fiche.accounts import models as accounts
+from fiche.cost import list_size
 from fiche.db import utcnow
 from fiche.directory import customer_locations
 from fiche.execution import batched
@@ -27,6 +28,7 @@ from fiche.interop import ActivityFact, CustomerFacts, Insights, NoteDigest, Rep
 from fiche.relay import Node, encode_id
 from fiche.plugins.activities import models
 from fiche.plugins.activities.common import answers, concurrently
+from fiche.plugins.activities.services.providers import MAX_ITEMS
 from fiche.plugins.activities.services.sanitise import plain_text
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["CustomerInsights", "InsightsByCustomerLoader", "customer_insights_field", "gather_facts"]
 
 HISTORY = dt.timedelta(days=365)
+# The most items of one kind a provider may answer (the built-in ones stay within it).
+MAX_INSIGHT_ITEMS = MAX_ITEMS
 # Per customer: enough for a year of a busy account, bounded for one statement per kind.
 MAX_ACTIVITIES = 300
 MAX_REPORTS = 150
@@ -55,9 +59,9 @@ class InsightEntry:
 
 @strawberry.type(description="What to know before a visit (A6): key issues, pending topics and an analysis, drawn only from what you may read.")
 class CustomerInsights:
-    key_issues: list[InsightEntry] = strawberry.field(description="Problems and concerns raised in recent notes and reports, newest first.")
-    pending_topics: list[InsightEntry] = strawberry.field(description="Overdue and open tasks, follow-up dates that passed without an activity, mentions nobody answered.")
-    analysis: list[InsightEntry] = strawberry.field(description="A few sentences: activity trend, last contact, next planned activity, satisfaction, sales.")
+    key_issues: list[InsightEntry] = strawberry.field(metadata=list_size(MAX_INSIGHT_ITEMS), description="Problems and concerns raised in recent notes and reports, newest first.")
+    pending_topics: list[InsightEntry] = strawberry.field(metadata=list_size(MAX_INSIGHT_ITEMS), description="Overdue and open tasks, follow-up dates that passed without an activity, mentions nobody answered.")
+    analysis: list[InsightEntry] = strawberry.field(metadata=list_size(MAX_INSIGHT_ITEMS), description="A few sentences: activity trend, last contact, next planned activity, satisfaction, sales.")
     provider: str = strawberry.field(description="What wrote them: `offline` (in-process), `openai:<model>`, or `offline` with the reason of a fallback.")
     generated_at: dt.datetime = strawberry.field(description="When they were computed.")
 

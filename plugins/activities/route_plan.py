@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from fiche.accounts import models as accounts
 from fiche.accounts.types import User
+from fiche.cost import list_size
 from fiche.directory import customer_locations
 from fiche.errors import ErrorCode, UserError, UserErrors
 from fiche.interop import RouteStop
@@ -129,10 +130,10 @@ class RoutePlan:
         description="True when the solver placed every stop and the order given is the shorter of its order and the planned one; false when the planned order was kept for a reason (`note`)."
     )
     note: str | None = strawberry.field(description="Why the planned order was kept, when it was.")
-    stops: list[RoutePlanStop] = strawberry.field(description="The stops with coordinates, in visiting order.")
+    stops: list[RoutePlanStop] = strawberry.field(metadata=list_size(MAX_ROUTE_STOPS), description="The stops with coordinates, in visiting order.")
     total_distance_meters: float = strawberry.field(description="Great-circle length of the route in that order, first stop to last.")
     planned_total_distance_meters: float = strawberry.field(description="Great-circle length of the same stops in the order as planned (by start time; stops without one last).")
-    unplaced: list[UnplacedStop] = strawberry.field(description="Stops left out of the route (no coordinates), with the reason.")
+    unplaced: list[UnplacedStop] = strawberry.field(metadata=list_size(MAX_ROUTE_STOPS), description="Stops left out of the route (no coordinates), with the reason.")
 
 
 @strawberry.type(description="The outcome of `routePlan`.")

@@ -12,6 +12,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 
+from fiche.cost import list_size
 from fiche.errors import ErrorCode, UserError, UserErrors
 from fiche.interop import AssistantField, AssistantRequest
 from fiche.org_settings import organization_zone
@@ -22,7 +23,7 @@ from fiche.plugins.activities.loaders import spec_from_field
 from fiche.plugins.activities.reads import FIELD_COLUMNS, field_from_row, form_from_row
 from fiche.plugins.activities.services.access import check_can_edit
 from fiche.plugins.activities.services.extract import DYNAMIC
-from fiche.plugins.activities.services.forms import FieldSpec, check_value
+from fiche.plugins.activities.services.forms import MAX_FIELDS, FieldSpec, check_value
 from fiche.plugins.activities.types import Activity, ReportForm, ReportFormField
 
 if TYPE_CHECKING:
@@ -76,11 +77,11 @@ class DraftValue:
 class ReportDraft:
     mode: AssistantMode = strawberry.field(description="How it was answered.")
     form: ReportForm = strawberry.field(description="The form.")
-    questions: list[AssistantQuestion] = strawberry.field(description="One question per field, in the form's order (FORM mode asks them).")
+    questions: list[AssistantQuestion] = strawberry.field(metadata=list_size(MAX_FIELDS), description="One question per field, in the form's order (FORM mode asks them).")
     values: JSON = strawberry.field(description="The values read, by field key: ready for `reportSubmit` once checked by the user.")
-    filled: list[DraftValue] = strawberry.field(description="Each value with its source span and confidence, in the form's order.")
-    unfilled: list[ReportFormField] = strawberry.field(description="The fields it could not fill, in the form's order.")
-    missing_required: list[str] = strawberry.field(description="Keys of required fields still empty: `reportSubmit` would refuse the draft as it is.")
+    filled: list[DraftValue] = strawberry.field(metadata=list_size(MAX_FIELDS), description="Each value with its source span and confidence, in the form's order.")
+    unfilled: list[ReportFormField] = strawberry.field(metadata=list_size(MAX_FIELDS), description="The fields it could not fill, in the form's order.")
+    missing_required: list[str] = strawberry.field(metadata=list_size(MAX_FIELDS), description="Keys of required fields still empty: `reportSubmit` would refuse the draft as it is.")
     provider: str = strawberry.field(description="What read the answers: `offline`, `openai:<model>`, or `offline` with the reason of a fallback.")
 
 
