@@ -11,6 +11,7 @@ quoted because it is never in the facts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -104,19 +105,29 @@ async def gather_facts(context: OperationContext, customer_ids: Sequence[int]) -
         .where(A.location_id.in_(ids), R.submitted_at >= since),
         A.location_id, (R.submitted_at.desc(), R.id.desc()), MAX_REPORTS,
     )  # fmt: skip
-    async with context.read() as session:
-        activities = (await session.execute(activity_rows.order_by("location_id", "_rank"))).all()
-        reports = (await session.execute(report_rows.order_by("location_id", "_rank"))).all()
-        form_ids = sorted({row.form_id for row in reports})
-        fields = (await session.execute(select(FF.form_id, FF.key, FF.label, FF.type).where(FF.form_id.in_(form_ids)).order_by(FF.form_id, FF.position))).all() if form_ids else []
-        locations = await customer_locations(context.pm, session, ids)
-    notes: dict[int, Sequence[NoteDigest]] = (await answers([context.pm.hook.customer_notes(context=context, customer_ids=ids, since=since, limit=MAX_NOTES)]))[0] or {}
-    sales: dict[int, SalesSummary] = dict((await answers([context.pm.hook.customer_sales(context=context, customer_ids=ids)]))[0] or {})
-    people = sorted({user for digests in notes.values() for note in digests for user in (note.author_id, note.assignee_id, *note.unanswered_mentions) if user is not None})
-    names: dict[int, str] = {}
-    if people:
+
+    async def own_rows() -> tuple[Any, Any, Any, Any]:
         async with context.read() as session:
-            names = {row.id: row.name for row in await session.execute(select(U.id, U.name).where(U.id.in_(people)))}
+            activities = (await session.execute(activity_rows.order_by("location_id", "_rank"))).all()
+            reports = (await session.execute(report_rows.order_by("location_id", "_rank"))).all()
+            form_ids = sorted({row.form_id for row in reports})
+            fields = (await session.execute(select(FF.form_id, FF.key, FF.label, FF.type).where(FF.form_id.in_(form_ids)).order_by(FF.form_id, FF.position))).all() if form_ids else []
+            locations = await customer_locations(context.pm, session, ids)
+        return activities, reports, fields, locations
+
+    async def readable_notes() -> tuple[dict[int, Sequence[NoteDigest]], dict[int, str]]:
+        found: dict[int, Sequence[NoteDigest]] = (await answers([context.pm.hook.customer_notes(context=context, customer_ids=ids, since=since, limit=MAX_NOTES)]))[0] or {}
+        people = sorted({user for digests in found.values() for note in digests for user in (note.author_id, note.assignee_id, *note.unanswered_mentions) if user is not None})
+        if not people:
+            return found, {}
+        async with context.read() as session:
+            return found, {row.id: row.name for row in await session.execute(select(U.id, U.name).where(U.id.in_(people)))}
+
+    async def sales_of() -> dict[int, SalesSummary]:
+        return dict((await answers([context.pm.hook.customer_sales(context=context, customer_ids=ids)]))[0] or {})
+
+    # Three independent reads, each on its own connection: their round trips overlap.
+    (activities, reports, fields, locations), (notes, names), sales = await asyncio.gather(own_rows(), readable_notes(), sales_of())
     form_fields: dict[int, list[Any]] = {}
     for row in fields:
         form_fields.setdefault(row.form_id, []).append(row)

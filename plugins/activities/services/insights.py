@@ -60,9 +60,8 @@ def _day(moment: dt.datetime | dt.date) -> str:
     return f"{moment:%Y-%m-%d}"
 
 
-def _theme(sentence: str) -> str | None:
-    """The theme of a sentence that raises a problem (None when it raises none)."""
-    folded = fold(sentence)
+def _theme(folded: str) -> str | None:
+    """The theme of a (folded) sentence that raises a problem (None when it raises none)."""
     problem = next((theme for theme, pattern in _PATTERNS if pattern.search(folded)), None)
     if problem is None:
         return None
@@ -70,11 +69,15 @@ def _theme(sentence: str) -> str | None:
 
 
 def _issue_sentences(text: str) -> Iterator[tuple[str, str]]:
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group().strip(" ;")
-        theme = _theme(sentence) if sentence else None
+    folded = fold(text)
+    if len(folded) != len(text):  # a character that folds to several: fold sentence by sentence
+        pairs = ((match.group(), fold(match.group())) for match in _SENTENCE.finditer(text))
+    else:
+        pairs = ((match.group(), folded[match.start() : match.end()]) for match in _SENTENCE.finditer(text))
+    for sentence, folded_sentence in pairs:
+        theme = _theme(folded_sentence) if sentence.strip(" ;") else None
         if theme is not None:
-            yield theme, sentence
+            yield theme, sentence.strip(" ;")
 
 
 def _texts(facts: CustomerFacts) -> Iterator[tuple[str, str, dt.datetime, str]]:

@@ -53,14 +53,17 @@ def _why_not(settings: Settings) -> str | None:
     return llm.configured(settings) if settings.ai_provider == "openai" else None
 
 
-async def _remote(settings: Settings, system: str, payload: dict[str, Any], read: Callable[[dict[str, Any]], Any], offline: Callable[[str], Any]) -> Any:
-    """``read`` of the endpoint's answer, or ``offline(provider)`` when anything fails."""
+async def _remote(
+    settings: Settings, system: str, payload: Callable[[], dict[str, Any]], read: Callable[[dict[str, Any]], Any], offline: Callable[[str], Any]
+) -> Any:
+    """``read`` of the endpoint's answer to ``payload()`` (built only when it is sent), or
+    ``offline(provider)`` when anything fails."""
     problem = _why_not(settings)
     if problem is None and settings.ai_provider == "offline":
         return offline("offline")
     if problem is None:
         try:
-            return read(await llm.chat_json(settings, system, json.dumps(payload, ensure_ascii=False, default=str)))
+            return read(await llm.chat_json(settings, system, json.dumps(payload(), ensure_ascii=False, default=str)))
         except (llm.ProviderError, ValueError, TypeError, KeyError) as exc:
             problem = str(exc) or type(exc).__name__
     log.warning("ai provider unavailable, answering offline: %s", problem)
@@ -104,9 +107,8 @@ def _items(answer: dict[str, Any], name: str, known: set[str]) -> tuple[InsightI
 
 
 async def insights(settings: Settings, facts: CustomerFacts) -> Insights:
-    known = {a.global_id for a in facts.activities} | {r.global_id for r in facts.reports} | {n.global_id for n in facts.notes}
-
     def read(answer: dict[str, Any]) -> Insights:
+        known = {a.global_id for a in facts.activities} | {r.global_id for r in facts.reports} | {n.global_id for n in facts.notes}
         return Insights(
             key_issues=_items(answer, "key_issues", known), pending_topics=_items(answer, "pending_topics", known),
             analysis=_items(answer, "analysis", known), provider=f"openai:{settings.ai_model}",
@@ -116,7 +118,7 @@ async def insights(settings: Settings, facts: CustomerFacts) -> Insights:
         found = offline_insights(facts)
         return Insights(found.key_issues, found.pending_topics, found.analysis, provider)
 
-    result: Insights = await _remote(settings, INSIGHTS_SYSTEM, _facts_payload(facts), read, offline)
+    result: Insights = await _remote(settings, INSIGHTS_SYSTEM, lambda: _facts_payload(facts), read, offline)
     return result
 
 
@@ -163,5 +165,5 @@ async def assistant(settings: Settings, request: AssistantRequest) -> AssistantD
     def offline(provider: str) -> AssistantDraft:
         return AssistantDraft(values=tuple(extract.extract(request)), provider=provider)
 
-    result: AssistantDraft = await _remote(settings, ASSISTANT_SYSTEM, _request_payload(request), read, offline)
+    result: AssistantDraft = await _remote(settings, ASSISTANT_SYSTEM, lambda: _request_payload(request), read, offline)
     return result
