@@ -64,6 +64,16 @@ async def test_hook_subjects_deleted_deleting_an_activity_deletes_its_notes(org:
     assert mention["kind"] == "MENTION" and mention["subject"] is None and "deleted" in mention["message"]
 
 
+async def test_a_mention_in_an_activitys_note_leads_to_the_activity(org: TestOrg) -> None:
+    # given
+    visit = await activity(org, await customer(org))
+    # when
+    note = await add_note(org, "@member peux-tu passer la semaine prochaine ?", targetId=visit["id"])
+    # then
+    (mention,) = await inbox(org, "member")
+    assert (mention["kind"], mention["target"], mention["link"]) == ("MENTION", visit["id"], f"/activities/{visit['id']}#note-{note['id']}")
+
+
 async def test_hook_customer_followers_hear_of_a_new_activity_except_its_author(org: TestOrg) -> None:
     # given: manager and member follow the customer; member records a visit
     location = await customer(org, "Boulangerie Dupré")
