@@ -345,8 +345,8 @@ def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
     """The users who follow each customer (the bell of N3), for plugins that tell followers
     about their own new objects (the activities plugin notifies them of a new activity
     with its own notification kind). Answered by the notes plugin, which owns follows;
-    customers nobody follows may be absent. Active and inactive users alike: ``notify``
-    decides who hears. One statement.
+    customers nobody follows may be absent; deactivated users are left out (``notify``
+    then applies each follower's preferences). One statement.
 
     Example::
 

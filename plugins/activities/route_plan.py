@@ -145,7 +145,8 @@ class RoutePlanPayload:
 async def _check_day_owner(context: OperationContext, user_id: int) -> User:
     viewer = context.require_viewer()
     async with context.read() as session:
-        user = (await session.execute(select(accounts.User).where(accounts.User.id == user_id))).scalar_one_or_none()
+        U = accounts.User
+        user = (await session.execute(select(U.id, U.name, U.handle, U.email, U.role, U.is_active).where(U.id == user_id))).one_or_none()
         teams = set((await session.scalars(select(accounts.TeamMembership.team_id).where(accounts.TeamMembership.user_id == user_id))).all())
     if user is None:
         raise UserErrors.not_found("No user with this ID.", "userId")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from fiche.accounts import models as accounts
 from fiche.notifications import service as inbox
 from fiche.relay import encode_id
 from fiche.plugins.notes import models
@@ -75,9 +76,16 @@ async def delete_subject_notes(session: AsyncSession, type_name: str, ids: Seque
 
 
 async def followers_of_customers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
-    """``{customer id: [follower ids]}`` (the ``customer_followers`` hook)."""
-    follow = models.CustomerFollow
-    rows = (await session.execute(select(follow.customer_id, follow.user_id).where(follow.customer_id.in_(list(customer_ids))))).all()
+    """``{customer id: [active follower ids]}`` (the ``customer_followers`` hook)."""
+    follow, user = models.CustomerFollow, accounts.User
+    rows = (
+        await session.execute(
+            select(follow.customer_id, follow.user_id)
+            .join(user, user.id == follow.user_id)
+            .where(follow.customer_id.in_(list(customer_ids)), user.is_active.is_(True))
+            .order_by(follow.customer_id, follow.user_id)
+        )
+    ).all()
     followers: dict[int, list[int]] = {}
     for row in rows:
         followers.setdefault(row.customer_id, []).append(row.user_id)

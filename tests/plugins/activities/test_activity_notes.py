@@ -8,7 +8,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import func, select, update
 
+from fiche.accounts import models as accounts
+from fiche.notifications.models import Notification
 from fiche.settings import Settings
 from tests.plugins.activities.fixtures import activity, ago, customer
 from tests.plugins.notes.support import FOLLOW, NODE, add_note, inbox, inboxes, nobody_but, note_create
@@ -98,6 +101,19 @@ async def test_a_follower_who_switched_the_kind_off_hears_nothing(org: TestOrg) 
     await activity(org, location, as_="member")
     # then
     assert await inboxes(org) == nobody_but({}, org)
+
+
+async def test_a_deactivated_follower_hears_nothing(org: TestOrg) -> None:
+    # given
+    location = await customer(org)
+    await org.ok(FOLLOW, {"id": location}, as_="manager")
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        await session.execute(update(accounts.User).where(accounts.User.id == org.users["manager"].id).values(is_active=False))
+    # when
+    await activity(org, location, as_="member")
+    # then
+    async with org.state.db.reader(org.organization_id) as session:
+        assert await session.scalar(select(func.count()).select_from(Notification)) == 0
 
 
 async def test_followers_of_another_customer_hear_nothing(org: TestOrg) -> None:
