@@ -29,7 +29,7 @@ from tests.plugins.activities.test_routing import SPEED_KMH, brute_force, on_tim
 def assistant() -> dict[str, dict[str, str]]:
     cases = load_cases()
     figures = {}
-    for split in ("tuning", "held_out"):
+    for split in ("tuning", "held_out", "held_out_2"):
         scores = score(cases, split=split)
         figures[split] = {group: f"{value.right}/{value.total} = {value.accuracy:.1%}" for group, value in sorted(scores.items())}
     return figures

@@ -120,7 +120,10 @@ def read_number(folded: str, field: AssistantField, taken: Sequence[tuple[int, i
 
 DATE_HINT = re.compile(r"[a-z]|\d{1,4}[/.-]\d{1,2}")
 # Periods, not days: "next year", "le mois prochain", "for now" name no date to write down.
-VAGUE = re.compile(r"\b(?:years?|annees?|ans?|now|maintenant|instant)\b|\bnext month\b|\bmois prochain\b|\bprochain mois\b")
+VAGUE = re.compile(
+    r"\b(?:years?|annees?|ans?|now|maintenant|instant)\b|\bnext month\b|\bmois prochain\b|\bprochain mois\b"
+    r"|\bthis (?:week|month)\b|\bce mois\b|\bcette semaine\b|\bmois-ci\b|\bsemaine-ci\b"
+)
 
 
 def _abbreviation(words: str) -> bool:
@@ -325,11 +328,21 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end in spans if text[start:end].strip()]
 
 
+def _has_word(word: str, folded: str) -> bool:
+    if not word.isalnum():  # a symbol (€) sticks to its number
+        return word in folded
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded) is not None
+
+
 def _relevance(keywords: Sequence[str], clause: str) -> float:
     if not keywords:
         return 0.0
     folded = fold_same_length(clause)
-    return max(fuzz.partial_ratio(keyword, folded) if len(keyword) > 2 else (100.0 if keyword in folded else 0.0) for keyword in keywords)
+    # Short words must be whole words: "buy" is not in "buyer".
+    return max(
+        fuzz.partial_ratio(keyword, folded) if len(keyword) > 4 else (100.0 if _has_word(keyword, folded) else 0.0)
+        for keyword in keywords
+    )
 
 
 # Types read first claim their words, so a rating's "4" is not also an amount.
