@@ -359,22 +359,26 @@ def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
 
 @hookspec(firstresult=True)
 def customer_notes(
-    context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int
+    context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int, subjects: Mapping[str, Any]
 ) -> Awaitable[Mapping[int, Sequence[NoteDigest]]] | None:
     """The notes and tasks about each customer that the VIEWER may read (N4), for customer
     insights (A6): those written since ``since`` and the open tasks of any age, newest
-    first, at most ``limit`` per customer. Answered by the notes plugin; the activities
-    plugin reads it without importing it. Constant number of statements.
+    first, at most ``limit`` per customer; notes attached to a subject of another plugin
+    count for that subject's customer, as ``subjects`` says. Answered by the notes plugin;
+    the activities plugin reads it without importing it. Constant number of statements.
 
-    Example::
+    Example (the activities plugin: its activities' notes are notes about their customer)::
 
-        notes = await pm.hook.customer_notes(context=context, customer_ids=[42], since=a_year_ago, limit=200) or {}
+        pairs = select(Activity.id, Activity.location_id).where(Activity.location_id.in_([42]))
+        notes = await pm.hook.customer_notes(context=context, customer_ids=[42], since=a_year_ago, limit=200, subjects={"Activity": pairs}) or {}
         # {42: [NoteDigest(global_id="Tm90ZTox", customer_id=42, body="Late delivery again", ...)]}
 
     :param context: the operation (its viewer decides what is readable).
     :param customer_ids: primary keys of customers (or branches).
     :param since: the oldest creation time of notes to include (open tasks are included whatever their age).
-    :param limit: the most notes and tasks per customer."""
+    :param limit: the most notes and tasks per customer.
+    :param subjects: subject type name -> a SQL ``SELECT`` of two columns, (subject primary
+        key, customer primary key), of the subjects whose notes count for a customer."""
 
 
 @hookspec(firstresult=True)

@@ -116,7 +116,10 @@ async def gather_facts(context: OperationContext, customer_ids: Sequence[int]) -
         return activities, reports, fields, locations
 
     async def readable_notes() -> tuple[dict[int, Sequence[NoteDigest]], dict[int, str]]:
-        found: dict[int, Sequence[NoteDigest]] = (await answers([context.pm.hook.customer_notes(context=context, customer_ids=ids, since=since, limit=MAX_NOTES)]))[0] or {}
+        # An activity's notes (N8) are notes about its customer.
+        subjects = {"Activity": select(A.id, A.location_id).where(A.location_id.in_(ids))}
+        asked = context.pm.hook.customer_notes(context=context, customer_ids=ids, since=since, limit=MAX_NOTES, subjects=subjects)
+        found: dict[int, Sequence[NoteDigest]] = (await answers([asked]))[0] or {}
         people = sorted({user for digests in found.values() for note in digests for user in (note.author_id, note.assignee_id, *note.unanswered_mentions) if user is not None})
         if not people:
             return found, {}

@@ -5,7 +5,7 @@ data and migrations."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,8 +120,8 @@ def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> An
 
 
 @hookimpl
-def customer_notes(context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int) -> Any:
-    return digest.customer_notes(context, customer_ids, since, limit)
+def customer_notes(context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int, subjects: Mapping[str, Any]) -> Any:
+    return digest.customer_notes(context, customer_ids, since, limit, subjects)
 
 
 @hookimpl

@@ -45,6 +45,7 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("price", ("prix", "tarif", "remise", "price", "pricing", "discount")),
     ("quality", ("produit", "qualite", "machine", "product", "quality")),
 )
+GENERIC = re.compile(r"probleme|problem|issue")
 _TOPICS = [(theme, re.compile(r"\b(?:" + "|".join(words) + r")")) for theme, words in TOPICS]
 _PATTERNS = [(theme, re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")")) for theme, words in ISSUE_THEMES.items()]
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?]?")
@@ -61,11 +62,19 @@ def _day(moment: dt.datetime | dt.date) -> str:
 
 
 def _theme(folded: str) -> str | None:
-    """The theme of a (folded) sentence that raises a problem (None when it raises none)."""
-    problem = next((theme for theme, pattern in _PATTERNS if pattern.search(folded)), None)
-    if problem is None:
+    """The theme of a (folded) sentence that raises a problem (None when it raises none):
+    the problem word's, unless the sentence is about money (a late invoice is a payment
+    issue) or the word says nothing of the theme ("un problème de livraison")."""
+    found = next(((theme, match) for theme, pattern in _PATTERNS if (match := pattern.search(folded))), None)
+    if found is None:
         return None
-    return next((theme for theme, pattern in _TOPICS if pattern.search(folded)), problem)
+    theme, match = found
+    topics = [topic for topic, pattern in _TOPICS if pattern.search(folded)]
+    if "payment" in topics:
+        return "payment"
+    if GENERIC.match(match.group()) and topics:
+        return topics[0]
+    return theme
 
 
 def _issue_sentences(text: str) -> Iterator[tuple[str, str]]:

@@ -261,3 +261,22 @@ def test_low_ratings_count_as_one_issue_the_latest() -> None:
     issues = offline_insights(_facts(reports=reports)).key_issues
     # then
     assert [(item.source_id, item.text) for item in issues] == [("r20", "Satisfaction: 2/5 in “CR” (2026-02-20) (3 low ratings in 6 months)")]
+
+
+async def test_notes_written_on_the_customers_activities_count_for_the_customer(org: TestOrg) -> None:
+    # given: a problem noted on a visit, a question to member on another visit, answered on the customer
+    location = await customer(org)
+    visit = await activity(org, location, starts_at=ago(days=3))
+    other = await activity(org, location, starts_at=ago(days=2))
+    on_visit = await add_note(org, "Le client signale une panne sur la machine livrée.", targetId=visit["id"])
+    question = await add_note(org, "@member tu peux regarder ?", as_="manager", targetId=other["id"])
+    elsewhere = await activity(org, await customer(org, "Autre"), starts_at=ago(days=1))
+    await add_note(org, "Retard de paiement chez l'autre client.", targetId=elsewhere["id"])
+    # when
+    before = await insights(org, location)
+    await add_note(org, "Regardé : c'est réglé.", as_="member", targetId=location)
+    after = await insights(org, location)
+    # then
+    assert [(item["sourceId"], item["category"]) for item in before["keyIssues"]] == [(on_visit["id"], "quality")]
+    assert [(item["category"], item["sourceId"]) for item in before["pendingTopics"]] == [("unanswered mention", question["id"])]
+    assert after["pendingTopics"] == []
