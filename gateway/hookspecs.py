@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.directory import CustomerAddress, CustomerLocation
-    from fiche.interop import BillableWork, RouteStop, SalesSummary
+    from fiche.interop import AssistantDraft, AssistantRequest, BillableWork, CustomerFacts, Insights, NoteDigest, RouteStop, SalesSummary
     from fiche.nodes import NodeResolver
     from fiche.notifications.kinds import NotificationKind
     from fiche.org_settings import OrganizationSettingSpec
@@ -202,17 +202,6 @@ def customer_addresses(session: AsyncSession, address_ids: Sequence[int]) -> Awa
 
 
 @hookspec(firstresult=True)
-def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
-    """The users who follow each customer (``{customer pk: [user pk, ...]}``), so that a
-    plugin can alert them of what happens to it (an intervention done) without importing
-    the plugin that keeps followers (notes). Customers nobody follows may be absent. One
-    statement.
-
-    :param session: a tenant-scoped session.
-    :param customer_ids: primary keys of customers."""
-
-
-@hookspec(firstresult=True)
 def file_storage(settings: Settings) -> FileStorage | None:
     """The storage of uploaded files; the first answer wins, the default is a local
     directory (``FICHE_UPLOAD_DIR``).
@@ -345,3 +334,99 @@ def customer_sales(context: OperationContext, customer_ids: Sequence[int]) -> Aw
 
     :param context: the operation.
     :param customer_ids: primary keys of customers."""
+
+
+@hookspec
+def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) -> Awaitable[None] | None:
+    """Objects of a subject type (``register_subject_types``) are being deleted in the
+    session's transaction: delete or detach whatever your plugin attached to them (the
+    notes plugin deletes their notes and tasks and withdraws the notifications about them).
+    Called by the plugin that owns the type, before its rows go. Constant number of
+    statements, whatever the number of ids.
+
+    Example (the activities plugin deleting activities)::
+
+        await context.pm.hook.subjects_deleted(session=session, type_name="Activity", ids=activity_ids)
+
+    :param session: the write session (tenant-scoped) of the deletion.
+    :param type_name: the GraphQL type name of the objects (``Activity``, ``Customer``, ...).
+    :param ids: their primary keys."""
+
+
+@hookspec(firstresult=True)
+def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Awaitable[Mapping[int, Sequence[int]]] | None:
+    """The users who follow each customer (the bell of N3), for plugins that tell followers
+    about their own objects (the activities plugin notifies them of a new activity, the
+    interventions plugin of an intervention done, each with a notification kind of its own). Answered by the notes plugin, which owns follows;
+    customers nobody follows may be absent; deactivated users are left out (``notify``
+    then applies each follower's preferences). One statement.
+
+    Example::
+
+        followers = await pm.hook.customer_followers(session=session, customer_ids=[42]) or {}
+        # {42: [3, 7]}
+
+    :param session: a tenant-scoped session (the operation's write session when notifying).
+    :param customer_ids: primary keys of customers (or branches)."""
+
+
+@hookspec(firstresult=True)
+def customer_notes(
+    context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int, subjects: Mapping[str, Any]
+) -> Awaitable[Mapping[int, Sequence[NoteDigest]]] | None:
+    """The notes and tasks about each customer that the VIEWER may read (N4), for customer
+    insights (A6): those written since ``since`` and the open tasks of any age, newest
+    first, at most ``limit`` per customer; notes attached to a subject of another plugin
+    count for that subject's customer, as ``subjects`` says. Answered by the notes plugin;
+    the activities plugin reads it without importing it. Constant number of statements.
+
+    Example (the activities plugin: its activities' notes are notes about their customer)::
+
+        pairs = select(Activity.id, Activity.location_id).where(Activity.location_id.in_([42]))
+        notes = await pm.hook.customer_notes(context=context, customer_ids=[42], since=a_year_ago, limit=200, subjects={"Activity": pairs}) or {}
+        # {42: [NoteDigest(global_id="Tm90ZTox", customer_id=42, body="Late delivery again", ...)]}
+
+    :param context: the operation (its viewer decides what is readable).
+    :param customer_ids: primary keys of customers (or branches).
+    :param since: the oldest creation time of notes to include (open tasks are included whatever their age).
+    :param limit: the most notes and tasks per customer.
+    :param subjects: subject type name -> a SQL ``SELECT`` of two columns, (subject primary
+        key, customer primary key), of the subjects whose notes count for a customer."""
+
+
+@hookspec(firstresult=True)
+def customer_insights(context: OperationContext, facts: CustomerFacts) -> Awaitable[Insights] | None:
+    """Customer insights (A6) from the facts gathered for the viewer: key issues, pending
+    topics and a short analysis, each item linked to its source. The first answer wins: the
+    activities plugin answers with the provider chosen by ``FICHE_AI_PROVIDER`` (``offline``,
+    deterministic and in-process; ``openai``, an OpenAI-compatible endpoint with a timeout
+    and a fallback to ``offline``); a plugin of yours may answer first (``tryfirst=True``)
+    to use another engine. ``facts`` holds only what the viewer may read: never read more.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def customer_insights(context, facts):
+            return Insights(key_issues=(), pending_topics=(), analysis=(InsightItem("Quiet month."),), provider="mine")
+
+    :param context: the operation.
+    :param facts: the customer's activities, reports, readable notes and sales."""
+
+
+@hookspec(firstresult=True)
+def report_assistant(context: OperationContext, request: AssistantRequest) -> Awaitable[AssistantDraft] | None:
+    """The report assistant (A7): values for a report form's fields read from what the user
+    said (one answer per question in FORM mode, one free account in DYNAMIC mode), each
+    with the span it was read from and a confidence. Fields it cannot fill are left out.
+    Chosen like ``customer_insights`` (``FICHE_AI_PROVIDER``); the activities plugin checks
+    every value against the form and drops invalid ones; nothing is saved.
+
+    Example::
+
+        @hookimpl(tryfirst=True)
+        async def report_assistant(context, request):
+            text = request.answers.get("summary", "")
+            return AssistantDraft(values=(ExtractedValue("summary", text, "summary", 0, len(text), 1.0),), provider="mine")
+
+    :param context: the operation.
+    :param request: the form's fields, the answers and the reference time."""

@@ -63,6 +63,13 @@ class Settings:
     executor: str = "breadth"
     metrics: bool = False
     trusted_documents: str = ""
+    # Customer insights and the report assistant (A6, A7): ``offline`` (built in, nothing
+    # leaves the process) or ``openai`` (any OpenAI-compatible chat-completions endpoint).
+    ai_provider: str = "offline"
+    ai_url: str = ""
+    ai_model: str = ""
+    ai_api_key: str = ""
+    ai_timeout_ms: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

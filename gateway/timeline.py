@@ -79,6 +79,9 @@ class TimelineFilter:
     kinds: list[str] | None = strawberry.field(default=None, description="Only these kinds (`NOTE`, `ACTIVITY`, ...).")
     team_id: strawberry.ID | None = strawberry.field(default=None, description="Only entries of this team.")
     include_branches: bool = strawberry.field(default=False, description="Also the entries of the customer's branches.")
+    include_planned: bool = strawberry.field(
+        default=False, description="Also what is planned: entries dated after now (a visit next week). By default the timeline shows what happened."
+    )
 
 
 class _Timestamped(Protocol):
@@ -206,14 +209,24 @@ def _query(context: OperationContext, filter: TimelineFilter | None, after: str 
         if not isinstance(at, dt.datetime) or instant_problem(at) or not isinstance(source, str) or not valid_pk(pk):
             raise PublicError.bad_request("`after` is not a valid timeline cursor.")
         before = (at, source, pk)
+    date_to = require_instant(filter.to, "filter.to")
+    if not filter.include_planned:
+        date_to = _past_only(context, date_to)
     query = TimelineQuery(
         date_from=require_instant(filter.from_, "filter.from"),
-        date_to=require_instant(filter.to, "filter.to"),
+        date_to=date_to,
         kinds=frozenset(filter.kinds) if filter.kinds is not None else None,
         team_id=team_id,
         before=before,
     )
     return query, filter.include_branches
+
+
+def _past_only(context: OperationContext, date_to: dt.datetime | None) -> dt.datetime:
+    """``date_to`` capped at now. "Now" is read once per operation: every customer of a
+    page then shares one query, so the loader still batches them into one hook call."""
+    now: dt.datetime = context.memo.setdefault("timeline.now", dt.datetime.now(dt.UTC))
+    return now if date_to is None or date_to > now else date_to
 
 
 async def resolve_timeline(
@@ -229,21 +242,27 @@ async def resolve_timeline(
     return await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, after, include_branches, query))
 
 
-async def resolve_latest_events(root: HasPk, info: strawberry.Info, first: Annotated[int, strawberry.argument(description="How many events.")] = 5) -> list[TimelineEntry]:
+async def resolve_latest_events(
+    root: HasPk,
+    info: strawberry.Info,
+    first: Annotated[int, strawberry.argument(description="How many events.")] = 5,
+    include_planned: Annotated[bool, strawberry.argument(description="Also what is planned after now; by default only what happened.")] = False,
+) -> list[TimelineEntry]:
     context: OperationContext = info.context
     size = page_size(first, default=5, maximum=context.settings.max_page_size)
-    page = await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, None, True, TimelineQuery()))
+    query = TimelineQuery() if include_planned else TimelineQuery(date_to=_past_only(context, None))
+    page = await context.loaders["timeline_by_customer"].load(_Key(root.pk, size, None, True, query))
     return [edge.node for edge in page.edges]
 
 
 timeline_field = strawberry.field(
     resolver=resolve_timeline,
     name="timeline",
-    description="Everything that happened with this customer, from every plugin, newest first.",
+    description="Everything that happened with this customer, from every plugin, newest first; planned entries (after now) only with `filter.includePlanned`.",
 )
 latest_events_field = strawberry.field(
     resolver=resolve_latest_events,
     name="latestEvents",
-    description="The few latest events (branches included), for the dashboard widget.",
+    description="The few latest events (branches included), newest first, for the dashboard widget: what happened, planned entries only with `includePlanned`.",
     metadata=list_size(argument="first"),
 )

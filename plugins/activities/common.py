@@ -3,7 +3,10 @@ for writes, seeding the built-in types outside a write operation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+import asyncio
+import inspect
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +21,7 @@ from fiche.plugins.activities.types import Activity
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["decode", "fetch_activity", "get_row", "seed_builtin_types"]
+__all__ = ["answers", "concurrently", "decode", "fetch_activity", "get_row", "seed_builtin_types"]
 
 M = TypeVar("M")
 
@@ -36,3 +39,28 @@ async def fetch_activity(session: AsyncSession, pk: int) -> Activity:
     """The GraphQL object of an activity as the write session sees it (after a flush)."""
     row = (await session.execute(activity_select().where(models.Activity.id == pk))).one()
     return activity_from_row(row)
+
+
+async def answers(results: Sequence[Any]) -> list[Any]:
+    """The answers of every implementation of a hook, awaited in turn. pluggy has called
+    them all already: when one raises, the others' coroutines are closed, not left pending."""
+    pending = list(results)
+    done: list[Any] = []
+    try:
+        while pending:
+            result = pending.pop(0)
+            done.append(await result if inspect.isawaitable(result) else result)
+    finally:
+        for leftover in pending:
+            if inspect.iscoroutine(leftover):
+                leftover.close()
+    return done
+
+
+async def concurrently(results: Sequence[Any]) -> list[Any]:
+    """Like :func:`answers`, awaiting them together (each, e.g., an HTTP call to a provider)."""
+
+    async def one(result: Any) -> Any:
+        return await result if inspect.isawaitable(result) else result
+
+    return list(await asyncio.gather(*(one(result) for result in results)))

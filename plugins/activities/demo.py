@@ -126,7 +126,7 @@ async def seed_demo(demo: DemoContext) -> None:
 
     memberships = {row.user_id: row.team_id for row in await session.execute(select(accounts.TeamMembership.user_id, accounts.TeamMembership.team_id))}
     field_users = [user for user in demo.users if user.role is not accounts.Role.ADMIN] or list(demo.users)
-    codes = list(forms_of)
+    codes = [*forms_of, "email", "sms"]  # e-mails and text messages take no report form
     rows: list[dict[str, Any]] = []
     for customer_id in customer_ids:
         for index in range(rng.randint(20, 24)):
@@ -153,7 +153,7 @@ async def seed_demo(demo: DemoContext) -> None:
         code = code_of[row["type_id"]]
         if row["ends_at"] > now:
             continue
-        if rng.random() < 0.5:
+        if code in forms_of and rng.random() < 0.5:
             submitted = min(now, row["ends_at"] + dt.timedelta(hours=rng.randint(0, 48)))
             values = _call_values(rng, row["starts_at"]) if code.endswith("_call") else _visit_values(rng, row["starts_at"])
             reports.append({**stamp, "activity_id": activity_id, "form_id": forms_of[code], "values": values, "submitted_at": submitted, "created_at": submitted, "updated_at": submitted})

@@ -32,7 +32,7 @@ __all__ = ["ActivityFilter", "ActivityQueries", "customer_activities_field"]
 
 @strawberry.type
 class ActivityQueries:
-    @strawberry.field(description="Your organisation's activity types: the five built-in ones first, then custom ones.", metadata=list_size(MAX_ACTIVITY_TYPES))
+    @strawberry.field(description="Your organisation's activity types: the seven built-in ones first, then custom ones.", metadata=list_size(MAX_ACTIVITY_TYPES))
     async def activity_types(
         self,
         info: strawberry.Info,

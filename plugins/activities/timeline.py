@@ -4,16 +4,15 @@ every location asked about."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import nh3
 import strawberry
 from sqlalchemy import select
 
 from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
 from fiche.plugins.activities import models
+from fiche.plugins.activities.services.sanitise import plain_text
 from fiche.plugins.activities.reads import REPORT_COLUMNS, activity_from_row, activity_select, report_from_row
 from fiche.plugins.activities.types import Activity, Report
 
@@ -42,13 +41,6 @@ class ReportTimelineEntry(TimelineEntry):
     async def activity(self, info: strawberry.Info) -> Activity:
         # A report is deleted with its activity, so the activity is always there.
         return await info.context.loaders["activities_by_id"].load(self.report.activity_pk)
-
-
-def plain_text(description: str | None) -> str:
-    """The text of a sanitised HTML description, on one line."""
-    if not description:
-        return ""
-    return " ".join(html.unescape(nh3.clean(description, tags=set())).split())
 
 
 def _excerpt(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,6 +24,7 @@ from fiche.plugins.activities.services.bounds import MAX_ATTACHMENTS_PER_ACTIVIT
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
+    from fiche.plugins.activities.insights import CustomerInsights
 
 __all__ = [
     "Activity",
@@ -65,7 +66,7 @@ class ReportForm(Node):
 @strawberry.type(description="A kind of activity (Visit, Meeting, ...): its look and its report forms (A1).")
 class ActivityType(Node):
     code: str | None = strawberry.field(
-        description="The stable code of a built-in type (`visit`, `planned_visit`, `inbound_call`, `outbound_call`, `meeting`); null for custom types."
+        description="The stable code of a built-in type (`visit`, `planned_visit`, `inbound_call`, `outbound_call`, `meeting`, `email`, `sms`); null for custom types."
     )
     name: str = strawberry.field(description="The name shown on activities.")
     description: str | None = strawberry.field(description="When to use this type.")
@@ -73,7 +74,7 @@ class ActivityType(Node):
     colour: str = strawberry.field(description="Colour as `#RRGGBB`.")
     archived: bool = strawberry.field(description="Archived types cannot be used for new activities.")
 
-    @strawberry.field(description="Whether the type is one of the five built-in types (cannot be renamed or deleted).")
+    @strawberry.field(description="Whether the type is one of the seven built-in types (cannot be renamed or deleted).")
     def built_in(self) -> bool:
         return self.code is not None
 
@@ -199,6 +200,15 @@ class Activity(Node):
     @strawberry.field(description="The latest GPS check-in, if any.")
     async def location_check(self, info: strawberry.Info) -> LocationCheck | None:
         return await info.context.loaders["latest_check_by_activity"].load(self.pk)
+
+    @strawberry.field(description="Insights on the activity's customer before the visit (A6): the same as its `Customer.insights`.")
+    @batched
+    async def insights(
+        activities: Sequence[Activity], info: strawberry.Info
+    ) -> list[Annotated["CustomerInsights", strawberry.lazy("fiche.plugins.activities.insights")]]:
+        context: OperationContext = info.context
+        context.require_viewer()
+        return list(await context.loaders["insights_by_customer"].load_many([activity.location_pk for activity in activities]))
 
     @strawberry.field(description="Whether you may edit or delete it (assignee, creator, manager or admin).")
     def can_edit(self, info: strawberry.Info) -> bool:

@@ -8,8 +8,10 @@ assigned to a user with an optional due date and a completion. It also owns ``@m
 
 It adds ``notes`` / ``noteCount`` to every subject type, ``isFollowed`` / ``followers`` to
 ``Customer`` and ``tasks`` / ``followedCustomers`` to ``Viewer``; contributes NOTE and TASK
-entries to the customer timeline; answers ``create_task`` for other plugins, and keeps its
-rows in step through ``merge_customers`` and ``customer_deleted``. Notifications
+entries to the customer timeline; answers ``create_task``, ``customer_notes`` (what a viewer
+may read, for insights) and ``customer_followers`` (the bell, for other plugins' alerts)
+for other plugins, and keeps its rows in step through ``merge_customers``,
+``customer_deleted`` and ``subjects_deleted`` (an activity's notes go with it). Notifications
 (MENTION, FOLLOWED_CUSTOMER_NOTE, TASK_ASSIGNED, TASK_REASSIGNED, TASK_COMPLETED) go
 through the gateway's notification core, so they are stored with the write and delivered
 live after it commits. It never imports another plugin.

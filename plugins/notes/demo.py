@@ -1,18 +1,27 @@
 """Demo data: categories, notes (some mentioning colleagues), tasks (some overdue, some
-done) and follows on the demo customers, plus a few general notes."""
+done) and follows on the demo customers, plus a few general notes; and the inbox rows that
+data implies (a notification per mention and per task assigned to someone else), so that
+demo inboxes are not empty.
+
+Seeding runs outside any GraphQL operation (there is no viewer, no broker), so the rows are
+written in bulk here, with the messages, subjects and links ``dispatch`` would give them;
+nothing is published (no client is connected while the demo is created)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from fiche.accounts import models as accounts
 from fiche.db import utcnow
-from fiche.plugins.notes import models, services
+from fiche.notifications import models as inbox
+from fiche.plugins.notes import dispatch, models, services
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from fiche.demo import DemoContext
 
 __all__ = ["seed_demo"]
@@ -130,3 +139,43 @@ async def seed_demo(demo: DemoContext) -> None:
         for customer_id in rng.sample(customer_ids, min(len(customer_ids), rng.randint(2, 5))):
             session.add(models.CustomerFollow(customer_id=customer_id, user_id=user.id))
     await session.flush()
+    await _seed_inboxes(session, demo.organization.id, users, pending, handles)
+
+
+async def _seed_inboxes(
+    session: AsyncSession, organization_id: int, users: list[accounts.User], notes: list[models.Note], handles: dict[str, int]
+) -> None:
+    """The notifications the demo notes imply, oldest first in each inbox: the mentioned
+    colleagues (never the author) and the assignee of a task written by someone else.
+    Restricted demo notes mention nobody, so every recipient may read what they are told of."""
+    names = {user.id: user.name for user in users}
+    rows: list[dict[str, Any]] = []
+    for note in sorted(notes, key=lambda note: (note.created_at, note.id)):
+        what = "task" if note.is_task else "note"
+        target, subject, link = dispatch.addresses(note)
+        quote = services.excerpt(note.body)
+        told: set[int] = set()
+        if note.is_task and note.assignee_id is not None and note.assignee_id != note.author_id:
+            told.add(note.assignee_id)
+            rows.append(_row(note, note.assignee_id, services.TASK_ASSIGNED, f"{names[note.author_id or 0]} assigned you a task: “{quote}”", target, subject, link))
+        for mention in services.resolve_mentions(services.find_mention_candidates(note.body), handles):
+            if mention.user_id not in told and mention.user_id != note.author_id:
+                told.add(mention.user_id)
+                message = f"{names[note.author_id or 0]} mentioned you in a {what}: “{quote}”"
+                rows.append(_row(note, mention.user_id, services.MENTION, message, target, subject, link))
+    seq: dict[int, int] = {}
+    for row in rows:
+        seq[row["recipient_id"]] = row["recipient_seq"] = seq.get(row["recipient_id"], 0) + 1
+        row["organization_id"] = organization_id
+    if rows:
+        await session.execute(insert(inbox.Notification), rows)
+        await session.execute(
+            insert(inbox.NotificationCounter), [{"organization_id": organization_id, "user_id": user_id, "seq": last} for user_id, last in seq.items()]
+        )
+
+
+def _row(note: models.Note, recipient: int, kind: str, message: str, target: str | None, subject: str, link: str) -> dict[str, Any]:
+    return {
+        "recipient_id": recipient, "kind": kind, "actor_id": note.author_id, "target_id": target, "subject_id": subject,
+        "message": message, "link": link, "created_at": note.created_at, "read_at": None,
+    }  # fmt: skip

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
 
-__all__ = ["KINDS", "load_access", "note_access", "notify_note", "notify_task_change", "redact_notifications", "target_label"]
+__all__ = ["KINDS", "addresses", "load_access", "note_access", "notify_note", "notify_task_change", "redact_notifications", "target_label"]
 
 WITHDRAWN = "A {what} you were notified about is no longer available to you."
 DELETED = "A {what} you were notified about was deleted."
@@ -34,7 +34,7 @@ KINDS = (
     NotificationKind(services.MENTION, "A colleague mentioned you with @handle in a note or a task."),
     NotificationKind(services.FOLLOWED_CUSTOMER_NOTE, "A colleague added a note to a customer you follow."),
     NotificationKind(services.TASK_ASSIGNED, "A colleague assigned a task to you."),
-    NotificationKind(services.TASK_REASSIGNED, "A task was reassigned to you, or a task you assigned was reassigned."),
+    NotificationKind(services.TASK_REASSIGNED, "A task was reassigned to you, or a task you assigned or held was reassigned."),
     NotificationKind(services.TASK_COMPLETED, "A task you assigned was completed."),
 )
 
@@ -120,7 +120,7 @@ async def notify_note(
     notified: dict[int, str] = {}
     for kind, users in rules:
         pending = [user_id for user_id in users if user_id not in notified]
-        target, subject, link = _addresses(note)
+        target, subject, link = addresses(note)
         for user_id in await notify(
             context, pending, kind, message=messages[kind], target_id=target, subject_id=subject, link=link
         ):
@@ -137,7 +137,7 @@ async def notify_task_change(context: OperationContext, note: models.Note, kind:
         return []
     session = await context.session()
     access = await load_access(session, wanted)
-    target, subject, link = _addresses(note)
+    target, subject, link = addresses(note)
     notified: list[int] = []
     for user_id, message in wanted.items():
         if user_id in access and services.can_see(access[user_id], note_access(note)):
@@ -145,7 +145,7 @@ async def notify_task_change(context: OperationContext, note: models.Note, kind:
     return notified
 
 
-def _addresses(note: models.Note) -> tuple[str | None, str, str]:
+def addresses(note: models.Note) -> tuple[str | None, str, str]:
     """The notification's target (what the note is about), subject (the note) and link."""
     note_gid = encode_id("Note", note.id)
     target = services.target_gid(note.target_type, note.target_id)

@@ -156,8 +156,11 @@ async def reopen_task(context: OperationContext, global_id: str, *path: str) -> 
 async def reassign_task(
     context: OperationContext, global_id: str, assignee_gid: str, *, id_path: Sequence[str], assignee_path: Sequence[str]
 ) -> models.Note:
-    """Give a task to someone else: the new assignee and the assigner (author) hear of it,
-    at most once each and never the one who reassigned it."""
+    """Give a task to someone else: the new assignee, the previous assignee and the
+    assigner (author) hear of it, at most once each and never the one who reassigned it.
+    The previous assignee hears only while they may still read the task (like every
+    notification about a note: a TEAM or MANAGERS task they no longer hold may be hidden
+    from them now)."""
     viewer = context.require_viewer()
     note = await load_for_edit(context, global_id, *id_path, task=True)
     _require_task_actor(viewer, note)
@@ -165,11 +168,14 @@ async def reassign_task(
     assignee_id = await resolve_user(session, assignee_gid, *assignee_path)
     if assignee_id == note.assignee_id:
         raise UserErrors.conflict("The task is already assigned to this user.", *assignee_path)
+    previous = note.assignee_id
     note.assignee_id = assignee_id
     await session.flush()
     quote = await _quote(context, note)
     name = await session.scalar(select(accounts.User.name).where(accounts.User.id == assignee_id))
     recipients = {assignee_id: f"{viewer.name} reassigned a task to you{quote}"}
+    if previous is not None and previous != assignee_id:
+        recipients[previous] = f"{viewer.name} reassigned a task you held to {name}{quote}"
     if note.author_id is not None and note.author_id != assignee_id:
         recipients[note.author_id] = f"{viewer.name} reassigned your task to {name}{quote}"
     await dispatch.notify_task_change(context, note, services.TASK_REASSIGNED, recipients)

@@ -5,7 +5,7 @@ data and migrations."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from fiche.notifications import NotificationKind
 from fiche.relay import encode_id
 from fiche.schema import SUBJECT_TYPES, TypeExtension
 from fiche.plugins.notes import demo as demo_data
-from fiche.plugins.notes import dispatch, lifecycle, loaders, nodes, timeline, writes
+from fiche.plugins.notes import digest, dispatch, lifecycle, loaders, nodes, timeline, writes
 from fiche.plugins.notes.fields import CUSTOMER_FIELDS, SUBJECT_FIELDS, VIEWER_FIELDS
 from fiche.plugins.notes.mutations import MUTATIONS
 from fiche.plugins.notes.queries import NotesQueries
@@ -100,11 +100,6 @@ def create_task(context: OperationContext, body: str, assignee_id: int, target_i
 
 
 @hookimpl
-async def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
-    return await lifecycle.followers_of(session, customer_ids)
-
-
-@hookimpl
 def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> Any:
     return lifecycle.merge_customer_rows(session, source_id, target_id)
 
@@ -112,6 +107,21 @@ def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> An
 @hookimpl
 def customer_deleted(session: AsyncSession, customer_id: int) -> Any:
     return lifecycle.delete_customer_rows(session, customer_id)
+
+
+@hookimpl
+def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) -> Any:
+    return lifecycle.delete_subject_notes(session, type_name, ids)
+
+
+@hookimpl
+def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Any:
+    return lifecycle.followers_of_customers(session, customer_ids)
+
+
+@hookimpl
+def customer_notes(context: OperationContext, customer_ids: Sequence[int], since: dt.datetime, limit: int, subjects: Mapping[str, Any]) -> Any:
+    return digest.customer_notes(context, customer_ids, since, limit, subjects)
 
 
 @hookimpl

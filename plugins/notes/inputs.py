@@ -139,17 +139,25 @@ class NoteUpdateInput:
     )
 
 
+# The API spells it `colour` everywhere (activity types too); `color` stays for old clients.
+COLOUR_SPELLING = "Use `colour`: one spelling across the API."
+
+
 @strawberry.input(description="A new category of notes and tasks.")
 class NoteCategoryCreateInput:
     name: str = strawberry.field(description="Its name, unique in the organisation.")
-    color: str = strawberry.field(default="#607d8b", description="Display colour as `#RRGGBB`.")
+    colour: str | None = strawberry.field(default=None, description="Display colour as `#RRGGBB` (`#607d8b` when left out).")
+    color: str | None = strawberry.field(
+        default=None, description="Display colour as `#RRGGBB`.", deprecation_reason=COLOUR_SPELLING
+    )
 
 
 @strawberry.input(description="Changes to a category; fields left out stay as they are.")
 class NoteCategoryUpdateInput:
     id: strawberry.ID = strawberry.field(description="The category to change.")
     name: str | None = strawberry.field(default=None, description="Its new name.")
-    color: str | None = strawberry.field(default=None, description="Its new colour as `#RRGGBB`.")
+    colour: str | None = strawberry.field(default=None, description="Its new colour as `#RRGGBB`.")
+    color: str | None = strawberry.field(default=None, description="Its new colour as `#RRGGBB`.", deprecation_reason=COLOUR_SPELLING)
 
 
 @strawberry.type(description="The outcome of a note mutation.")

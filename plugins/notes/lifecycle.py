@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from fiche.accounts import models as accounts
 from fiche.notifications import service as inbox
 from fiche.relay import encode_id
 from fiche.plugins.notes import models
@@ -15,18 +16,9 @@ from fiche.plugins.notes.dispatch import DELETED, KINDS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import ColumnElement
 
-__all__ = ["delete_customer_rows", "followers_of", "merge_customer_rows"]
-
-
-async def followers_of(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
-    """The followers of each customer, in one statement."""
-    follow = models.CustomerFollow
-    stmt = select(follow.customer_id, follow.user_id).where(follow.customer_id.in_(list(customer_ids))).order_by(follow.customer_id, follow.user_id)
-    followers: dict[int, list[int]] = {}
-    for row in (await session.execute(stmt)).all():
-        followers.setdefault(row.customer_id, []).append(row.user_id)
-    return followers
+__all__ = ["delete_customer_rows", "delete_subject_notes", "followers_of_customers", "merge_customer_rows"]
 
 
 async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: int) -> None:
@@ -68,10 +60,42 @@ async def delete_customer_rows(session: AsyncSession, customer_id: int) -> None:
     a note about a customer that no longer exists has no place left to be read. The
     notifications about them stay in the inboxes, withdrawn (no quote, no link)."""
     note = models.Note
-    doomed = select(note.id, note.is_task).where(
-        (note.customer_id == customer_id) | ((note.target_type == "Customer") & (note.target_id == customer_id))
+    await _delete_notes(session, (note.customer_id == customer_id) | ((note.target_type == "Customer") & (note.target_id == customer_id)))
+    await session.execute(
+        delete(models.CustomerFollow)
+        .where(models.CustomerFollow.customer_id == customer_id)
+        .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(doomed)).all()
+
+
+async def delete_subject_notes(session: AsyncSession, type_name: str, ids: Sequence[int]) -> None:
+    """Delete the notes and tasks attached to deleted objects of another plugin (an
+    activity's note history goes with the activity), notifications withdrawn."""
+    if ids:
+        note = models.Note
+        await _delete_notes(session, (note.target_type == type_name) & note.target_id.in_(list(ids)))
+
+
+async def followers_of_customers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, list[int]]:
+    """``{customer id: [active follower ids]}`` (the ``customer_followers`` hook)."""
+    follow, user = models.CustomerFollow, accounts.User
+    rows = (
+        await session.execute(
+            select(follow.customer_id, follow.user_id)
+            .join(user, user.id == follow.user_id)
+            .where(follow.customer_id.in_(list(customer_ids)), user.is_active.is_(True))
+            .order_by(follow.customer_id, follow.user_id)
+        )
+    ).all()
+    followers: dict[int, list[int]] = {}
+    for row in rows:
+        followers.setdefault(row.customer_id, []).append(row.user_id)
+    return followers
+
+
+async def _delete_notes(session: AsyncSession, condition: ColumnElement[bool]) -> None:
+    note = models.Note
+    rows = (await session.execute(select(note.id, note.is_task).where(condition))).all()
     ids = [row.id for row in rows]
     for is_task in (False, True):
         subjects = [encode_id("Note", row.id) for row in rows if row.is_task is is_task]
@@ -83,8 +107,3 @@ async def delete_customer_rows(session: AsyncSession, customer_id: int) -> None:
             delete(models.NoteMention).where(models.NoteMention.note_id.in_(ids)).execution_options(synchronize_session=False)
         )
         await session.execute(delete(note).where(note.id.in_(ids)).execution_options(synchronize_session=False))
-    await session.execute(
-        delete(models.CustomerFollow)
-        .where(models.CustomerFollow.customer_id == customer_id)
-        .execution_options(synchronize_session=False)
-    )

@@ -275,7 +275,16 @@ def note_link(note_gid: str, target_type: str | None, target_gid: str | None) ->
     if target_type is None or target_gid is None:
         return f"/notes/{note_gid}"
     slug = re.sub(r"(?<!^)(?=[A-Z])", "-", target_type).lower()
-    return f"/{slug}s/{target_gid}#note-{note_gid}"
+    return f"/{_plural(slug)}/{target_gid}#note-{note_gid}"
+
+
+def _plural(word: str) -> str:
+    """``customer`` -> ``customers``, ``activity`` -> ``activities``, ``loyalty-box`` -> ``loyalty-boxes``."""
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(?:s|x|z|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
 
 
 def target_gid(target_type: str | None, target_id: int | None) -> str | None:

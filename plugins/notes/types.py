@@ -59,7 +59,11 @@ def visibility_from_graphql(value: NoteVisibility) -> models.Visibility:
 @strawberry.type(description="An organisation-defined category of notes and tasks (Visit, Follow-up, ...).")
 class NoteCategory(Node):
     name: str = strawberry.field(description="The category's name, unique in the organisation.")
-    color: str = strawberry.field(description="Display colour as `#rrggbb`.")
+    colour: str = strawberry.field(description="Display colour as `#rrggbb`.")
+
+    @strawberry.field(description="Display colour as `#rrggbb`.", deprecation_reason="Use `colour`: one spelling across the API.")
+    def color(self) -> str:
+        return self.colour
 
 
 @strawberry.type(description="A colleague mentioned with `@handle` in a note, with where it stands in the body.")
@@ -219,7 +223,7 @@ CATEGORY_COLUMNS = (models.NoteCategory.id, models.NoteCategory.name, models.Not
 
 
 def category_from_row(row: Any) -> NoteCategory:
-    return NoteCategory(pk=row.id, name=row.name, color=row.color)
+    return NoteCategory(pk=row.id, name=row.name, colour=row.color)
 
 
 def timeline_entry_from_row(row: Any) -> TimelineEntry:

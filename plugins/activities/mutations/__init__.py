@@ -1,10 +1,11 @@
 """The plugin's mutations, one module per concern: activities, activity types, report
-forms, reports, GPS check-in, follow-up tasks and attachments."""
+forms, reports, the report assistant, GPS check-in, follow-up tasks and attachments."""
 
 from __future__ import annotations
 
 from fiche.plugins.activities.mutations.activities import ActivityMutations
 from fiche.plugins.activities.mutations.activity_types import ActivityTypeMutations
+from fiche.plugins.activities.mutations.assistant import AssistantMutations
 from fiche.plugins.activities.mutations.attachments import AttachmentMutations
 from fiche.plugins.activities.mutations.follow_up import FollowUpMutations
 from fiche.plugins.activities.mutations.forms import ReportFormMutations
@@ -21,4 +22,5 @@ MUTATIONS: tuple[type, ...] = (
     GpsMutations,
     FollowUpMutations,
     AttachmentMutations,
+    AssistantMutations,
 )

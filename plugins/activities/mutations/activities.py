@@ -14,8 +14,9 @@ from fiche.directory import CustomerLocation, customer_locations
 from fiche.errors import UserError, UserErrors
 from fiche.files import remove_after_commit
 from fiche.plugins.activities import models
-from fiche.plugins.activities.common import decode, fetch_activity, get_row
-from fiche.plugins.activities.services.access import check_assignee, check_can_edit
+from fiche.plugins.activities.common import answers, decode, fetch_activity, get_row
+from fiche.plugins.activities.notifications import notify_followers
+from fiche.plugins.activities.services.access import check_assignee, check_can_edit, check_team
 from fiche.plugins.activities.services.sanitise import clean_description
 from fiche.plugins.activities.services.timing import TimeEntry, resolve_times
 from fiche.plugins.activities.types import Activity
@@ -41,7 +42,9 @@ class ActivityCreateInput:
     duration_minutes: int | None = strawberry.field(default=None, description="Quick entry: it lasts 15, 30, 45 or 60 minutes from its start.")
     description: str | None = strawberry.field(default=None, description="Notes, as HTML; sanitised (scripts, styles and event handlers are removed).")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="Who is in charge; you by default. Someone else needs a manager or an admin.")
-    team_id: strawberry.ID | None = strawberry.field(default=None, description="The team it counts for; by default the assignee's team when they belong to exactly one.")
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The team it counts for: one you belong to (a manager or an admin: any team); by default the assignee's team when they belong to exactly one."
+    )
     contact_id: strawberry.ID | None = strawberry.field(default=None, description="The contact met or called; by default the location's preferred contact.")
 
 
@@ -57,7 +60,7 @@ class ActivityUpdateInput:
     duration_minutes: int | None = strawberry.field(default=None, description="Quick entry: it lasts 15, 30, 45 or 60 minutes from its start.")
     description: str | None = strawberry.field(default=UNSET, description="New notes (HTML, sanitised); null clears them.")
     assignee_id: strawberry.ID | None = strawberry.field(default=None, description="A new assignee (someone else than you needs a manager or an admin).")
-    team_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new team; null clears it.")
+    team_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new team, one you belong to (a manager or an admin: any team); null clears it.")
     contact_id: strawberry.ID | None = strawberry.field(default=UNSET, description="A new contact of the location; null clears it.")
 
 
@@ -113,11 +116,13 @@ async def _default_team(session: AsyncSession, user_id: int) -> int | None:
     return teams[0] if len(teams) == 1 else None
 
 
-async def delete_activities(session: AsyncSession, activity_ids: list[int]) -> list[str]:
-    """Delete activities with their reports, checks and attachments; returns the storage
-    keys of the attachments (the caller removes the files once the transaction commits)."""
+async def delete_activities(context: OperationContext, session: AsyncSession, activity_ids: list[int]) -> list[str]:
+    """Delete activities with their reports, checks, attachments and what other plugins
+    attached to them (their notes, through ``subjects_deleted``); returns the storage keys
+    of the attachments (the caller removes the files once the transaction commits)."""
     if not activity_ids:
         return []
+    await answers(context.pm.hook.subjects_deleted(session=session, type_name="Activity", ids=activity_ids))
     keys = list(
         (await session.scalars(select(models.ActivityAttachment.storage_key).where(models.ActivityAttachment.activity_id.in_(activity_ids)))).all()
     )
@@ -142,7 +147,10 @@ class ActivityMutations:
             starts_at, ends_at = resolve_times(entry, now=utcnow())
             assignee = viewer.user_id if input.assignee_id is None else await _assignee(session, input.assignee_id, "input", "assigneeId")
             check_assignee(viewer, assignee, "input", "assigneeId")
-            team = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else await _default_team(session, assignee)
+            team = await _default_team(session, assignee)
+            if input.team_id is not None:
+                team = await _team(session, input.team_id, "input", "teamId")
+                check_team(viewer, team, "input", "teamId")
             contact: int | None
             if input.contact_id is not None:
                 contact = await _contact(context, input.contact_id, location_pk, "input", "contactId")
@@ -160,6 +168,7 @@ class ActivityMutations:
             )
             session.add(activity)
             await session.flush()
+            await notify_followers(context, session, activity, activity_type.name)
             return ActivityPayload(activity=await fetch_activity(session, activity.id))
 
         return await context.mutate(change, ActivityPayload)
@@ -189,7 +198,10 @@ class ActivityMutations:
                     check_assignee(viewer, assignee, "input", "assigneeId")
                 activity.assignee_id = assignee
             if input.team_id is not UNSET:
-                activity.team_id = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else None
+                team = await _team(session, input.team_id, "input", "teamId") if input.team_id is not None else None
+                if team is not None and team != activity.team_id:
+                    check_team(viewer, team, "input", "teamId")
+                activity.team_id = team
             if input.contact_id is not UNSET:
                 activity.contact_id = (
                     await _contact(context, input.contact_id, activity.location_id, "input", "contactId") if input.contact_id is not None else None
@@ -212,7 +224,7 @@ class ActivityMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, id, "Activity", "id")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
-            remove_after_commit(context, await delete_activities(session, [activity.id]))
+            remove_after_commit(context, await delete_activities(context, session, [activity.id]))
             return DeletePayload(deleted_id=id)
 
         return await context.mutate(change, DeletePayload)

@@ -14,6 +14,7 @@ from fiche.errors import UserError, UserErrors
 from fiche.relay import Node, encode_id
 from fiche.plugins.activities import models
 from fiche.plugins.activities.common import decode, fetch_activity, get_row
+from fiche.plugins.activities.services.access import check_can_follow_up
 from fiche.plugins.activities.types import Activity
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class FollowUpTaskPayload:
 
 @strawberry.type
 class FollowUpMutations:
-    @strawberry.mutation(description="Create a follow-up task from an activity, targeted at its customer or branch (needs the plugin that owns tasks).")
+    @strawberry.mutation(description="Create a follow-up task from an activity, targeted at its customer or branch (needs the plugin that owns tasks). Its assignee, its creator, a manager or an admin only.")
     async def activity_create_follow_up_task(self, info: strawberry.Info, input: Annotated[ActivityFollowUpInput, strawberry.argument(description="The activity and the task.")]) -> FollowUpTaskPayload:
         context: OperationContext = info.context
 
@@ -55,6 +56,7 @@ class FollowUpMutations:
             viewer = context.require_viewer()
             session = await context.session()
             activity = await get_row(session, models.Activity, input.activity_id, "Activity", "input", "activityId")
+            check_can_follow_up(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
             body = (input.body or "").strip()
             if not body:
                 type_name = (await session.get(models.ActivityType, activity.type_id)).name  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from fiche.plugins.activities.common import fetch_activity, get_row
 from fiche.plugins.activities.enums import GpsStatus
 from fiche.plugins.activities.services.access import check_can_edit
 from fiche.plugins.activities.services.geo import distance_m, status_for, valid_coordinates, window_bounds
-from fiche.plugins.activities.services.settings import GPS_RADIUS, GPS_WINDOW
+from fiche.plugins.activities.services.settings import GPS_ENABLED, GPS_RADIUS, GPS_WINDOW
 from fiche.plugins.activities.types import Activity, LocationCheck
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class ActivityVerificationPayload:
 @strawberry.type
 class GpsMutations:
     @strawberry.mutation(
-        description="Check in at an activity's location: VERIFIED within the organisation's radius (`activities.gps_radius_m`), OUT_OF_RANGE beyond. Accepted from `activities.gps_window_minutes` before the start to as long after the end. Once VERIFIED, an activity stays verified; every check is recorded."
+        description="Check in at an activity's location: VERIFIED within the organisation's radius (`activities.gps_radius_m`), OUT_OF_RANGE beyond. Accepted from `activities.gps_window_minutes` before the start to as long after the end. Once VERIFIED, an activity stays verified; every check is recorded. Refused (CONFLICT) when the organisation switched GPS verification off (`activities.gps_verification`)."
     )
     async def activity_verify_location(self, info: strawberry.Info, input: Annotated[ActivityVerifyLocationInput, strawberry.argument(description="The activity and the device's position.")]) -> ActivityVerificationPayload:
         context: OperationContext = info.context
@@ -53,6 +53,8 @@ class GpsMutations:
             session = await context.session()
             activity = await get_row(session, models.Activity, input.id, "Activity", "input", "id")
             check_can_edit(viewer, assignee_id=activity.assignee_id, created_by_id=activity.created_by_id)
+            if not await get_setting(context, GPS_ENABLED):
+                raise UserErrors.conflict("GPS verification is switched off in your organisation (setting `activities.gps_verification`).", "input", "id")
             if not valid_coordinates(input.latitude, input.longitude):
                 raise UserErrors.invalid("The position is not a valid latitude / longitude pair.", "input", "latitude")
             if not math.isfinite(input.accuracy) or input.accuracy < 0:

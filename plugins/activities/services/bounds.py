@@ -17,7 +17,7 @@ __all__ = [
     "MAX_REPORT_FORMS",
 ]
 
-MAX_ACTIVITY_TYPES = 100  # the five built-in ones included, archived ones too
+MAX_ACTIVITY_TYPES = 100  # the seven built-in ones included, archived ones too
 MAX_FORMS_PER_TYPE = 20
 MAX_REPORT_FORMS = 200  # archived ones included
 MAX_REPORTS_PER_ACTIVITY = 20

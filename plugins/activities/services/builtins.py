@@ -1,4 +1,5 @@
-"""The five built-in activity types every organisation has (A1).
+"""The seven built-in activity types every organisation has (A1): visits, calls, meetings,
+e-mails and text messages ("envois d'emails, appels, SMS").
 
 Organisations are created by the gateway (CLI, demo, tests) without knowing plugins, so
 the built-in types are seeded lazily: the first time an organisation reads or writes
@@ -7,6 +8,10 @@ on the unique ``(organization_id, code)`` constraint. Two first requests at once
 succeed and leave exactly one row per code, on PostgreSQL and SQLite alike. Built-in
 types cannot be renamed, archived or deleted, but admins can change their look and link
 report forms to them.
+
+The same lazy seeding is how organisations created before a new built-in type existed
+(``email`` and ``sms`` came after the first five) receive it: the first read finds the
+code missing and inserts it, so no data migration has to know every organisation.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ BUILTIN_TYPES: tuple[BuiltinType, ...] = (
     BuiltinType("inbound_call", "Inbound call", "phone-incoming", "#6A1B9A", "A call received from the customer."),
     BuiltinType("outbound_call", "Outbound call", "phone-outgoing", "#EF6C00", "A call made to the customer."),
     BuiltinType("meeting", "Meeting", "users", "#00838F", "A scheduled meeting, on site or remote."),
+    BuiltinType("email", "E-mail", "mail", "#455A64", "An e-mail sent to or received from the customer."),
+    BuiltinType("sms", "SMS", "message-square", "#AD1457", "A text message sent to or received from the customer."),
 )
 BUILTIN_CODES = frozenset(builtin.code for builtin in BUILTIN_TYPES)
 

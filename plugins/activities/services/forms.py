@@ -15,7 +15,7 @@ from fiche.errors import ErrorCode, UserError, UserErrors
 from fiche.plugins.activities.enums import FieldType
 from fiche.plugins.activities.services.patterns import AnswerTooLong, PatternError, compile_pattern, fullmatches
 
-__all__ = ["FieldSpec", "MAX_FIELDS", "MAX_TEXT", "check_definitions", "validate_values"]
+__all__ = ["FieldSpec", "MAX_FIELDS", "MAX_TEXT", "check_definitions", "check_value", "validate_values"]
 
 KEY_RE = re.compile(r"^[a-z][a-zA-Z0-9_]{0,39}$")
 MAX_FIELDS = 100
@@ -176,6 +176,13 @@ def _check(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     if not _is_number(value) or value != int(value) or not low <= value <= high:
         return None, f"{label}: a whole rating from {low} to {high} is expected."
     return int(value), None
+
+
+def check_value(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
+    """One value checked against its field: ``(normalised, None)`` or ``(None, problem)``."""
+    if _missing(value):
+        return None, "no value"
+    return _check(spec, value)
 
 
 def validate_values(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from fiche.errors import UserErrors
 from fiche.files import remove_after_commit
 from fiche.plugins.customers import reads
 from fiche.plugins.customers.inputs import CustomerDocumentUploadInput
@@ -50,16 +51,20 @@ class DocumentMutations:
 
         return await context.mutate(change, CustomerDocumentPayload)
 
-    @strawberry.mutation(description="Delete a customer document and its file.")
+    @strawberry.mutation(description="Delete a customer document and its file (whoever uploaded it, a manager or an admin).")
     async def customer_document_delete(
         self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="The document to delete.")]
     ) -> CustomerDocumentDeletePayload:
         context: OperationContext = info.context
 
         async def change() -> CustomerDocumentDeletePayload:
-            context.require_viewer()
+            viewer = context.require_viewer()
             session = await context.session()
             document = await documents.get_document(session, pk_of(id, "CustomerDocument", "id"), "id")
+            # Documents are shared by everyone who sees the customer; only whoever uploaded
+            # one, a manager or an admin may remove it for all (docs/activities-rules.md).
+            if not viewer.is_manager and document.created_by_id != viewer.user_id:
+                raise UserErrors.forbidden("Only whoever uploaded this document, a manager or an admin can delete it.", "id")
             pk = document.id
             remove_after_commit(context, [await documents.delete_document(session, document)])
             return CustomerDocumentDeletePayload(deleted_id=gid("CustomerDocument", pk))

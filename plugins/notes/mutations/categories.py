@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["NoteCategoryMutations"]
 
+DEFAULT_COLOUR = "#607d8b"
+
 
 async def _refuse_duplicate(session: AsyncSession, name: str, keep: int | None = None) -> None:
     """Names are unique in the organisation, ignoring case and accents.
@@ -34,6 +36,17 @@ async def _refuse_duplicate(session: AsyncSession, name: str, keep: int | None =
     rows = (await session.execute(select(models.NoteCategory.id, models.NoteCategory.name))).all()
     if any(fold(row.name) == fold(name) and row.id != keep for row in rows):
         raise UserErrors.conflict(f"A category named {name!r} exists already.", "input", "name")
+
+
+def _colour(colour: str | None, color: str | None) -> str | None:
+    """The checked colour given as ``colour`` or as the deprecated ``color`` (not both)."""
+    if colour is not None and color is not None:
+        raise UserErrors.invalid("Give the colour once, as `colour` (`color` is its deprecated spelling).", "input", "color")
+    if colour is not None:
+        return services.check_color(colour, "input", "colour")
+    if color is not None:
+        return services.check_color(color, "input", "color")
+    return None
 
 
 async def _load(session: AsyncSession, global_id: str, *path: str) -> models.NoteCategory:
@@ -57,7 +70,7 @@ class NoteCategoryMutations:
         async def change() -> NoteCategoryPayload:
             context.require_role_error(admin=True)
             name = services.check_category_name(input.name, "input", "name")
-            color = services.check_color(input.color, "input", "color")
+            color = _colour(input.colour, input.color) or DEFAULT_COLOUR
             session = await context.session()
             await _refuse_duplicate(session, name)
             count = select(func.count()).select_from(models.NoteCategory)
@@ -83,8 +96,9 @@ class NoteCategoryMutations:
                 name = services.check_category_name(input.name, "input", "name")
                 await _refuse_duplicate(session, name, keep=category.id)
                 category.name = name
-            if input.color is not None:
-                category.color = services.check_color(input.color, "input", "color")
+            colour = _colour(input.colour, input.color)
+            if colour is not None:
+                category.color = colour
             await session.flush()
             return NoteCategoryPayload(category=category_from_row(category))
 

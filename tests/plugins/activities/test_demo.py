@@ -29,7 +29,7 @@ async def test_every_demo_customer_gets_at_least_20_activities_of_every_type(sta
             select(models.ActivityType.code).join(models.Activity, models.Activity.type_id == models.ActivityType.id)
         )).all())  # fmt: skip
     assert len(per_location) >= 12 and min(per_location.values()) >= 20
-    assert codes == {"visit", "planned_visit", "inbound_call", "outbound_call", "meeting", None}
+    assert codes == {"visit", "planned_visit", "inbound_call", "outbound_call", "meeting", "email", "sms", None}
 
 
 async def test_demo_reports_are_valid_for_their_forms_and_submitted_after_the_start(state: AppState) -> None:
@@ -90,4 +90,4 @@ async def test_demo_without_customers_adds_only_the_catalogue(org: TestOrg) -> N
     async with org.state.db.reader(org.organization_id) as session:
         activities = await session.scalar(select(func.count()).select_from(models.Activity))
         types = await session.scalar(select(func.count()).select_from(models.ActivityType))
-    assert (activities, types) == (0, 6)
+    assert (activities, types) == (0, 8)  # seven built-in types and a custom one

@@ -188,3 +188,26 @@ async def test_gps_settings_are_registered_with_their_defaults(org: TestOrg) -> 
         "activities.gps_window_minutes": (60, 60),
         "activities.report_time_limit_hours": (72, 72),
     }
+
+
+async def test_an_organisation_that_switched_gps_verification_off_records_no_check(org: TestOrg) -> None:
+    # given
+    activity_id = await visit(org, as_="member")
+    await set_setting(org, "activities.gps_verification", False)
+    # when
+    payload = await verify(org, activity_id, *BELLECOUR, as_="member")
+    # then
+    node = (await org.ok(STATUS, {"id": activity_id}))["node"]
+    assert errors(payload) == [("CONFLICT", ["input", "id"])] and "switched off" in payload["errors"][0]["message"]
+    assert node == {"gpsStatus": "NOT_VERIFIED", "locationCheck": None}
+
+
+async def test_switching_gps_verification_back_on_accepts_checks_again(org: TestOrg) -> None:
+    # given
+    activity_id = await visit(org)
+    await set_setting(org, "activities.gps_verification", False)
+    await set_setting(org, "activities.gps_verification", True)
+    # when
+    payload = await verify(org, activity_id, *BELLECOUR)
+    # then
+    assert payload["errors"] == [] and payload["activity"]["gpsStatus"] == "VERIFIED"

@@ -35,6 +35,9 @@ query ($id: ID!, $filter: TimelineFilter, $first: Int, $after: String) {
 }
 """
 LATEST = "query ($id: ID!) { node(id: $id) { ... on Customer { latestEvents(first: 5) { kind summary occurredAt location { id } } } } }"
+LATEST_PLANNED = """
+query ($id: ID!, $planned: Boolean!) { node(id: $id) { ... on Customer { latestEvents(first: 5, includePlanned: $planned) { kind occurredAt } } } }
+"""
 NOTE_CREATE = """
 mutation ($input: NoteCreateInput!) { noteCreate(input: $input) { note { id createdAt } errors { code message path } } }
 """
@@ -110,12 +113,51 @@ async def test_entries_of_every_source_are_merged_newest_first(org: TestOrg) -> 
     submitted = await report(org, past["id"])
     todo = await task(org, location)
     # when
-    page = await timeline(org, location)
+    page = await timeline(org, location, filter={"includePlanned": True})
     # then
     assert [edge["node"]["kind"] for edge in page["edges"]] == ["ACTIVITY", "TASK", "REPORT", "NOTE", "CUSTOMER_CREATED", "ACTIVITY"]
     assert keys(page)[:4] == [planned["id"], todo["id"], submitted["id"], written["id"]] and keys(page)[5] == past["id"]
     occurred = [dt.datetime.fromisoformat(edge["node"]["occurredAt"]) for edge in page["edges"]]
     assert occurred == sorted(occurred, reverse=True)
+
+
+async def test_the_timeline_shows_what_happened_and_planned_entries_only_when_asked(org: TestOrg) -> None:
+    # given: a visit yesterday, one planned tomorrow
+    location = await customer(org)
+    past = await activity(org, location, starts_at=ago(days=1))
+    planned = await activity(org, location, type="planned_visit", starts_at=ago(days=-1))
+    # when
+    default = await timeline(org, location, filter={"kinds": ["ACTIVITY"]})
+    everything = await timeline(org, location, filter={"kinds": ["ACTIVITY"], "includePlanned": True})
+    # then
+    assert keys(default) == [past["id"]] and keys(everything) == [planned["id"], past["id"]]
+
+
+async def test_latest_events_show_the_past_first_and_planned_entries_only_when_asked(org: TestOrg) -> None:
+    # given: six planned visits would fill the widget if they counted
+    location = await customer(org)
+    for days in range(1, 7):
+        await activity(org, location, type="planned_visit", starts_at=ago(days=-days))
+    await activity(org, location, starts_at=ago(hours=3))
+    # when
+    default = (await org.ok(LATEST_PLANNED, {"id": location, "planned": False}))["node"]["latestEvents"]
+    planned = (await org.ok(LATEST_PLANNED, {"id": location, "planned": True}))["node"]["latestEvents"]
+    # then
+    now = dt.datetime.now(dt.UTC)
+    assert [event["kind"] for event in default] == ["CUSTOMER_CREATED", "ACTIVITY"]
+    assert all(dt.datetime.fromisoformat(event["occurredAt"]) <= now for event in default)
+    assert len(planned) == 5 and all(dt.datetime.fromisoformat(event["occurredAt"]) > now for event in planned)
+
+
+async def test_activity_summaries_keep_words_of_list_items_and_blocks_apart(org: TestOrg) -> None:
+    # given
+    location = await customer(org)
+    description = "<p>Apporter les échantillons.</p><ul><li>tarifs</li><li>délais</li></ul><p>Fin&nbsp;<strong>ok</strong>!</p>"
+    await activity(org, location, starts_at=ago(hours=1), description=description)
+    # when
+    page = await timeline(org, location, filter={"kinds": ["ACTIVITY"]})
+    # then
+    assert page["edges"][0]["node"]["summary"] == "Visit · Admin Test: Apporter les échantillons. tarifs délais Fin ok!"
 
 
 async def test_activity_and_report_entries_carry_a_summary_and_their_objects(org: TestOrg) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from fiche.plugins.activities import models
 from tests.plugins.activities.fixtures import activity, customer, form, link_forms, type_ids
@@ -59,7 +59,7 @@ CUSTOM = {"name": "Revue trimestrielle", "description": "Bilan", "icon": "chart"
 TEXT_FIELD = {"key": "summary", "label": "Summary", "type": "TEXT", "required": True}
 
 
-async def test_every_organisation_has_the_five_built_in_types(org: TestOrg) -> None:
+async def test_every_organisation_has_the_seven_built_in_types(org: TestOrg) -> None:
     # when
     data = await org.ok(ACTIVITY_TYPES, as_="member")
     # then
@@ -69,6 +69,8 @@ async def test_every_organisation_has_the_five_built_in_types(org: TestOrg) -> N
         ("inbound_call", "Inbound call", True),
         ("outbound_call", "Outbound call", True),
         ("meeting", "Meeting", True),
+        ("email", "E-mail", True),
+        ("sms", "SMS", True),
     ]
 
 
@@ -78,7 +80,18 @@ async def test_built_in_types_are_seeded_once_even_when_first_read_concurrently(
     # then
     async with org.state.db.reader(org.organization_id) as session:
         count = await session.scalar(select(func.count()).select_from(models.ActivityType))
-    assert count == 5
+    assert count == 7
+
+
+async def test_an_organisation_seeded_before_a_new_built_in_type_receives_it_on_first_read(org: TestOrg) -> None:
+    # given: the organisation has the first five built-in types only (as before e-mail and SMS)
+    await org.ok(ACTIVITY_TYPES)
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        await session.execute(delete(models.ActivityType).where(models.ActivityType.code.in_(["email", "sms"])))
+    # when
+    data = await org.ok(ACTIVITY_TYPES, as_="member")
+    # then
+    assert [row["code"] for row in data["activityTypes"]][-2:] == ["email", "sms"]
 
 
 async def test_built_in_types_are_per_organisation(org: TestOrg, other_org: TestOrg) -> None:

@@ -178,6 +178,21 @@ async def test_delete_removes_the_row_and_the_file(org: TestOrg) -> None:
     assert _stored(org.state) == []
 
 
+async def test_only_the_uploader_a_manager_or_an_admin_deletes_a_document(org: TestOrg) -> None:
+    # given: member uploads two documents
+    customer = await company(org, "Alpha")
+    first = (await _upload(org, customer["id"], as_="member"))["document"]
+    second = (await _upload(org, customer["id"], as_="member"))["document"]
+    # when
+    colleague = (await org.ok(DOCUMENT_DELETE, {"id": first["id"]}, as_="member2"))["customerDocumentDelete"]
+    uploader = (await org.ok(DOCUMENT_DELETE, {"id": first["id"]}, as_="member"))["customerDocumentDelete"]
+    manager = (await org.ok(DOCUMENT_DELETE, {"id": second["id"]}, as_="manager"))["customerDocumentDelete"]
+    # then
+    assert colleague == {"deletedId": None, "errors": [{"code": "FORBIDDEN", "path": ["id"]}]}
+    assert uploader["deletedId"] == first["id"] and manager["deletedId"] == second["id"]
+    assert _stored(org.state) == []
+
+
 async def test_another_organisation_cannot_delete_a_document(org: TestOrg, other_org: TestOrg) -> None:
     # given
     theirs = await company(other_org, "Theirs")

@@ -40,7 +40,7 @@ INBOX = """
 """
 CATEGORY_CREATE = """
 mutation($input: NoteCategoryCreateInput!) {
-  noteCategoryCreate(input: $input) { category { id name color } errors { code message path } }
+  noteCategoryCreate(input: $input) { category { id name colour } errors { code message path } }
 }
 """
 FOLLOW = """

@@ -8,13 +8,24 @@ from tests.support import TestOrg
 
 CATEGORY_UPDATE = """
 mutation($input: NoteCategoryUpdateInput!) {
-  noteCategoryUpdate(input: $input) { category { id name color } errors { code message path } }
+  noteCategoryUpdate(input: $input) { category { id name colour } errors { code message path } }
 }
 """
 CATEGORY_DELETE = """
 mutation($id: ID!) { noteCategoryDelete(id: $id) { deletedCategoryId errors { code message path } } }
 """
-CATEGORIES = "{ noteCategories { name color } }"
+CATEGORIES = "{ noteCategories { name colour } }"
+# Clients written before `colour` became the one spelling.
+CATEGORY_CREATE_OLD = """
+mutation($input: NoteCategoryCreateInput!) {
+  noteCategoryCreate(input: $input) { category { id color colour } errors { code message path } }
+}
+"""
+CATEGORY_UPDATE_OLD = """
+mutation($input: NoteCategoryUpdateInput!) {
+  noteCategoryUpdate(input: $input) { category { id color colour } errors { code message path } }
+}
+"""
 CUSTOMER_NOTES = """
 query($id: ID!, $filter: NoteFilter) {
   node(id: $id) { ... on Customer { notes(filter: $filter) { edges { node { body } } } noteCount(filter: $filter) } }
@@ -26,7 +37,7 @@ query($filter: TaskFilter) { viewer { tasks(filter: $filter) { edges { node { bo
 
 
 async def create_category(org: TestOrg, name: str, color: str = "#1e88e5", *, as_: str = "admin") -> dict:
-    data = await org.ok(CATEGORY_CREATE, {"input": {"name": name, "color": color}}, as_=as_)
+    data = await org.ok(CATEGORY_CREATE, {"input": {"name": name, "colour": color}}, as_=as_)
     return dict(data["noteCategoryCreate"])
 
 
@@ -41,8 +52,8 @@ async def test_an_admin_creates_a_category(org: TestOrg) -> None:
     payload = await create_category(org, "Visite", "#1E88E5")
     # then
     assert payload["errors"] == []
-    assert (payload["category"]["name"], payload["category"]["color"]) == ("Visite", "#1e88e5")
-    assert (await org.ok(CATEGORIES, as_="member"))["noteCategories"] == [{"name": "Visite", "color": "#1e88e5"}]
+    assert (payload["category"]["name"], payload["category"]["colour"]) == ("Visite", "#1e88e5")
+    assert (await org.ok(CATEGORIES, as_="member"))["noteCategories"] == [{"name": "Visite", "colour": "#1e88e5"}]
 
 
 async def test_categories_are_listed_by_name(org: TestOrg) -> None:
@@ -76,16 +87,40 @@ async def test_a_category_needs_a_valid_colour(org: TestOrg) -> None:
     # when
     payload = await create_category(org, "Visite", "blue")
     # then
-    assert [(e["code"], e["path"]) for e in payload["errors"]] == [("INVALID", ["input", "color"])]
+    assert [(e["code"], e["path"]) for e in payload["errors"]] == [("INVALID", ["input", "colour"])]
+
+
+async def test_the_deprecated_color_spelling_still_reads_and_writes_the_colour(org: TestOrg) -> None:
+    # given
+    created = (await org.ok(CATEGORY_CREATE_OLD, {"input": {"name": "Visite", "color": "#ABCDEF"}}))["noteCategoryCreate"]
+    # when
+    updated = (await org.ok(CATEGORY_UPDATE_OLD, {"input": {"id": created["category"]["id"], "color": "#000000"}}))["noteCategoryUpdate"]
+    # then
+    assert (created["category"]["color"], created["category"]["colour"]) == ("#abcdef", "#abcdef")
+    assert (updated["category"]["color"], updated["category"]["colour"]) == ("#000000", "#000000")
+
+
+async def test_a_colour_given_under_both_spellings_is_refused(org: TestOrg) -> None:
+    # when
+    payload = (await org.ok(CATEGORY_CREATE_OLD, {"input": {"name": "Visite", "color": "#abcdef", "colour": "#abcdef"}}))["noteCategoryCreate"]
+    # then
+    assert payload["category"] is None and [(e["code"], e["path"]) for e in payload["errors"]] == [("INVALID", ["input", "color"])]
+
+
+async def test_a_category_without_a_colour_gets_the_default(org: TestOrg) -> None:
+    # when
+    payload = (await org.ok(CATEGORY_CREATE_OLD, {"input": {"name": "Visite"}}))["noteCategoryCreate"]
+    # then
+    assert payload["category"]["colour"] == "#607d8b"
 
 
 async def test_an_admin_renames_and_recolours_a_category(org: TestOrg) -> None:
     # given
     category = await category_id(org, "Visite")
     # when
-    data = await org.ok(CATEGORY_UPDATE, {"input": {"id": category, "name": "Visite terrain", "color": "#000000"}})
+    data = await org.ok(CATEGORY_UPDATE, {"input": {"id": category, "name": "Visite terrain", "colour": "#000000"}})
     # then
-    assert data["noteCategoryUpdate"]["category"] == {"id": category, "name": "Visite terrain", "color": "#000000"}
+    assert data["noteCategoryUpdate"]["category"] == {"id": category, "name": "Visite terrain", "colour": "#000000"}
 
 
 async def test_renaming_a_category_to_another_ones_name_is_a_conflict(org: TestOrg) -> None:

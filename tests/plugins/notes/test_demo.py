@@ -41,3 +41,26 @@ async def test_hook_seed_demo_adds_notes_tasks_mentions_categories_and_follows(
     assert any(note["mentions"] for note in plain)
     assert any(task["isOverdue"] for task in tasks) and any(task["isDone"] for task in tasks)
     assert data["viewer"]["followedCustomers"]["edges"]
+
+
+INBOX = "{ notifications(first: 100) { edges { node { kind message subject { id } actor { handle } } } } }"
+
+
+async def test_demo_inboxes_hold_the_notifications_the_demo_data_implies(state: AppState, schema: strawberry.Schema) -> None:
+    # given
+    result = await create_demo(state.settings, state.db, state.pm, size=12, seed=3)
+    async with state.db.reader(result.organization_id) as session:
+        people = (await session.execute(select(accounts.User.id, accounts.User.handle))).all()
+    inboxes = {}
+    for user_id, handle in people:
+        viewer = await load_viewer(state.db, Identity(user_id=user_id, organization_id=result.organization_id))
+        # when
+        answer = await schema.execute(INBOX, context_value=ConnectionContext(state, viewer=viewer))
+        assert answer.errors is None, answer.errors
+        inboxes[handle] = [edge["node"] for edge in answer.data["notifications"]["edges"]]
+    # then: every inbox has something, each a mention or a task assignment by a colleague, about a readable note
+    assert all(inboxes.values()), {handle: len(items) for handle, items in inboxes.items()}
+    items = [item for items in inboxes.values() for item in items]
+    assert {item["kind"] for item in items} == {"MENTION", "TASK_ASSIGNED"}
+    assert all(item["subject"] is not None and item["actor"] is not None for item in items)
+    assert all(handle != item["actor"]["handle"] for handle, items in inboxes.items() for item in items)

@@ -130,7 +130,7 @@ async def test_hook_register_node_types_resolves_notes_and_categories(org: TestO
     created = await org.ok('mutation { noteCategoryCreate(input: {name: "Visite"}) { category { id } } }')
     category = created["noteCategoryCreate"]["category"]["id"]
     # when
-    data = await org.ok("query($id: ID!) { node(id: $id) { ... on NoteCategory { name color } } }", {"id": category})
+    data = await org.ok("query($id: ID!) { node(id: $id) { ... on NoteCategory { name colour } } }", {"id": category})
     # then
-    assert data["node"] == {"name": "Visite", "color": "#607d8b"}
+    assert data["node"] == {"name": "Visite", "colour": "#607d8b"}
     assert decode_id(category)[0] == "NoteCategory"

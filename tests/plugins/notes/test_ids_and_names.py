@@ -29,7 +29,7 @@ async def test_concurrent_categories_with_one_name_have_one_winner(org: TestOrg)
     spellings = ["Été", "ete", "ÉTÉ", "Ete"] * (WRITERS // 4)
     # when
     results = await asyncio.gather(
-        *(org.gql(CATEGORY_CREATE, {"input": {"name": name, "color": "#1565C0"}}) for name in spellings)
+        *(org.gql(CATEGORY_CREATE, {"input": {"name": name, "colour": "#1565C0"}}) for name in spellings)
     )
     # then
     assert all(result.errors == [] for result in results), [result.errors for result in results]

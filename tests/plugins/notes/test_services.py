@@ -191,6 +191,13 @@ def test_note_links_lead_to_the_target_or_the_note() -> None:
     assert services.note_link("N", None, None) == "/notes/N"
 
 
+def test_note_links_spell_plurals_of_subject_types() -> None:
+    assert services.note_link("N", "Activity", "A") == "/activities/A#note-N"
+    assert services.note_link("N", "Delivery", "D") == "/deliveries/D#note-N"
+    assert services.note_link("N", "Survey", "S") == "/surveys/S#note-N"
+    assert services.note_link("N", "TaxBox", "T") == "/tax-boxes/T#note-N"
+
+
 def test_overdue_needs_a_past_due_date_and_no_completion() -> None:
     now = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
     past, future = now - dt.timedelta(days=1), now + dt.timedelta(days=1)

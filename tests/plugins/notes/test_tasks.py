@@ -14,6 +14,7 @@ from tests.plugins.notes.support import (
     create_customer,
     inbox,
     inboxes,
+    kinds,
     nobody_but,
     task_create,
     user_id,
@@ -252,13 +253,26 @@ async def test_reassigning_notifies_the_new_assignee_and_the_assigner(org: TestO
     assert "Member2 Test" in to_manager["message"] and to_manager["subject"] == task["id"]
 
 
-async def test_reassigning_your_own_assignment_notifies_only_the_new_assignee(org: TestOrg) -> None:
+async def test_reassigning_your_own_assignment_notifies_the_new_and_the_previous_assignee(org: TestOrg) -> None:
     # given
     task = await add_task(org, "Rappeler", as_="manager", assigneeId=user_id(org, "member"))
     # when
     await org.ok(REASSIGN, {"id": task["id"], "assigneeId": user_id(org, "member2")}, as_="manager")
     # then
-    assert await inboxes(org) == nobody_but({"member": ["TASK_ASSIGNED"], "member2": ["TASK_REASSIGNED"]}, org)
+    expected = {"member": ["TASK_REASSIGNED", "TASK_ASSIGNED"], "member2": ["TASK_REASSIGNED"]}
+    assert await inboxes(org) == nobody_but(expected, org)
+    to_previous = (await inbox(org, "member"))[0]
+    assert to_previous["message"] == "Manager Test reassigned a task you held to Member2 Test: “Rappeler”"
+    assert to_previous["subject"] == task["id"]
+
+
+async def test_a_previous_assignee_who_can_no_longer_read_the_task_hears_nothing(org: TestOrg) -> None:
+    # given: a task for managers only, held by member (an assignee always reads it)
+    task = await add_task(org, "Rappeler", as_="manager", assigneeId=user_id(org, "member"), visibility="MANAGERS")
+    # when
+    await org.ok(REASSIGN, {"id": task["id"], "assigneeId": user_id(org, "admin")}, as_="manager")
+    # then
+    assert await kinds(org, "member") == ["TASK_ASSIGNED"]
 
 
 async def test_reassigning_back_to_the_assigner_notifies_them_once(org: TestOrg) -> None:
