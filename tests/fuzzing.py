@@ -138,6 +138,18 @@ def date_values() -> st.SearchStrategy[graphql.ValueNode]:
     return st.one_of(st.dates().map(dt.date.isoformat), st.sampled_from(("9999-12-31", "0001-01-01", "2026-13-01")), st.text(max_size=6)).map(_string)
 
 
+def decimal_values() -> st.SearchStrategy[graphql.ValueNode]:
+    """Exact amounts as strings, awkward ones (10^30, many decimals, exponents, NaN), and
+    the JSON numbers and text the scalar must refuse."""
+    exact = st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-(10**12), max_value=10**12).map(str)
+    edges = st.sampled_from(("0", "-0.00", "1e30", "NaN", "Infinity", "0.1", "999999999999999999999999999999.123456", "1/3"))
+    numbers = st.one_of(
+        st.integers(min_value=-(2**40), max_value=2**40).map(lambda n: graphql.IntValueNode(value=str(n))),
+        st.floats(allow_nan=False, allow_infinity=False).map(lambda f: graphql.FloatValueNode(value=repr(f))),
+    )
+    return st.one_of(st.one_of(exact, edges, st.text(max_size=6)).map(_string), numbers)
+
+
 def json_values() -> st.SearchStrategy[graphql.ValueNode]:
     leaves = st.one_of(
         st.text(max_size=8).map(_string),
@@ -167,6 +179,7 @@ def operations(schema_sdl: str, real_ids: Sequence[str], real_cursors: Sequence[
         "DateTime": datetime_values(),
         "Date": date_values(),
         "JSON": json_values(),
+        "ExactDecimal": decimal_values(),
         "Upload": st.just(graphql.NullValueNode()),
     }
     return st.one_of(

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NewType, TypeAlias
 
 import strawberry
+from graphql import GraphQLError
 from iso4217 import Currency
 from sqlalchemy import Numeric, String, TypeDecorator
 
@@ -63,6 +64,15 @@ def parse_decimal(value: object) -> Decimal:
     return Decimal(value)
 
 
+def _parse_value(value: object) -> Decimal:
+    # A GraphQLError, like Strawberry's own scalars raise: the client's mistake, reported as
+    # BAD_USER_INPUT with its message (a bare ValueError would be masked as a server error).
+    try:
+        return parse_decimal(value)
+    except ValueError as exc:
+        raise GraphQLError(str(exc)) from None
+
+
 def _serialize(value: Decimal) -> str:
     # Plain notation whatever the exponent (str(Decimal("1E+3")) is "1E+3").
     return format(value, "f")
@@ -84,7 +94,7 @@ else:
                 "never as a JSON number, which may have gone through a binary float. Amounts, quantities, rates."
             ),
             serialize=_serialize,
-            parse_value=parse_decimal,
+            parse_value=_parse_value,
         )
 
 

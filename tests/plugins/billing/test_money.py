@@ -127,6 +127,21 @@ async def test_a_float_literal_in_the_query_is_refused(org: TestOrg) -> None:
     )
     result = await org.gql(query)
     assert result.errors and result.data is None
+    assert result.error_codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+@pytest.mark.parametrize("literal", ['"1e30"', '"NaN"', '"1,5"', "12"])
+async def test_a_bad_decimal_literal_is_the_clients_mistake_not_a_server_error(org: TestOrg, literal: str) -> None:
+    # Found by the fuzzer: a literal the scalar refuses was masked as INTERNAL_SERVER_ERROR.
+    customer_id = await customer(org)
+    query = (
+        'mutation { invoiceCreate(input: {customerId: "%s", lines: [{description: "x", quantity: "1", unitPrice: "1", vatRate: "20", discount: %s}]}) '
+        "{ document { id } } }" % (customer_id, literal)
+    )
+    result = await org.gql(query)
+    assert result.data is None
+    assert result.error_codes == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Unexpected error" not in result.errors[0]["message"]
 
 
 async def test_amounts_round_trip_exactly_through_the_database(org: TestOrg) -> None:
