@@ -16,7 +16,8 @@ from tests.plugins.interventions.fixtures import address, customer, intervention
 from tests.support import TestOrg
 
 TIMELINE = """
-query ($id: ID!) { node(id: $id) { ... on Customer { timeline(first: 20, filter: {kinds: ["INTERVENTION"]}) {
+query ($id: ID!, $planned: Boolean = true) { node(id: $id) { ... on Customer {
+  timeline(first: 20, filter: {kinds: ["INTERVENTION"], includePlanned: $planned}) {
   edges { node { kind summary ... on InterventionTimelineEntry { intervention { number } } } } } } } }
 """
 NOTE_CREATE = "mutation ($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } errors { code message } } }"
@@ -39,6 +40,8 @@ async def test_interventions_appear_in_the_customer_timeline(org: TestOrg) -> No
     entries = [edge["node"] for edge in data["node"]["timeline"]["edges"]]
     assert [(entry["kind"], entry["intervention"]["number"]) for entry in entries] == [("INTERVENTION", 2), ("INTERVENTION", 1)]
     assert entries[0]["summary"] == "Intervention 2 · Dépannage: Contrôle (upcoming)"
+    # by default the timeline shows what happened: appointments to come are left out
+    assert (await org.ok(TIMELINE, {"id": client, "planned": False}))["node"]["timeline"]["edges"] == []
 
 
 async def test_notes_attach_to_interventions(org: TestOrg) -> None:
