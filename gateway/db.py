@@ -11,17 +11,20 @@ organisation refuses to run ORM statements unless it was opened as a system sess
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Table, TypeDecorator, bindparam, event, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Table, TypeDecorator, any_, bindparam, event, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import ColumnElement
 
 __all__ = [
     "AuditMixin",
@@ -31,6 +34,7 @@ __all__ = [
     "TenantMixin",
     "UTCDateTime",
     "conflict_info",
+    "in_keys",
     "integrity_conflict",
     "lock",
     "utcnow",
@@ -246,6 +250,25 @@ def integrity_conflict(exc: IntegrityError, metadata: MetaData | None = None) ->
                 message, path = conflict
                 return str(message), tuple(path)
     return None
+
+
+def in_keys(session: AsyncSession, column: Any, keys: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN keys`` with the keys (integers) bound as ONE parameter: ``= ANY($1)``
+    with an integer array on PostgreSQL, ``IN (SELECT value FROM json_each(?))`` with a
+    JSON array on SQLite.
+
+    A loader batch of 1,000 keys otherwise renders, binds and type-processes 1,000
+    parameters on every execution, and each new count of keys is a new SQL text (a new
+    prepared statement on asyncpg). Keys that are not all ``int`` (``bool`` excluded) keep
+    the plain ``IN``."""
+    values = list(keys)
+    if not values or not all(type(value) is int for value in values):
+        return column.in_(values)  # type: ignore[no-any-return]
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(Integer)))  # type: ignore[no-any-return]
+    listed = func.json_each(literal(json.dumps(values))).table_valued("value")
+    return column.in_(select(listed.c.value))  # type: ignore[no-any-return]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
+from fiche.db import in_keys
 from fiche.errors import PublicError, UserErrors
 
 __all__ = [
@@ -384,7 +385,7 @@ async def paginate_grouped(
     width = len(keys)
     rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
     inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
-    inner = inner.where(group.in_(list(group_ids)))
+    inner = inner.where(in_keys(session, group, group_ids))
     if after:
         inner = inner.where(_after_condition(keys, _after_values(after, keys)))
     numbered = inner.subquery("page")

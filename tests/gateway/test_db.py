@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, func, select, text, update
 
 from fiche.accounts import models
-from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
+from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError, in_keys
 from tests.support import TestOrg
 
 # Ten root fields, each opening a read session of its own at the same time: more than
@@ -143,6 +143,34 @@ async def test_statements_of_two_organisations_each_see_their_own_rows(org: Test
     # then
     assert own == own_again == {user.id for user in org.users.values()}
     assert other == {user.id for user in other_org.users.values()}
+
+
+async def test_in_keys_binds_one_parameter_and_keeps_the_organisation_filter(org: TestOrg, other_org: TestOrg) -> None:
+    # given: keys of both organisations, a duplicate, a missing one, and more keys than
+    # SQLite accepts parameters in one statement
+    db = org.state.db
+    own = sorted(user.id for user in org.users.values())
+    foreign = sorted(user.id for user in other_org.users.values())
+    keys = [*own, *foreign, own[0], 2**31 - 1, *range(10**6, 10**6 + 40_000)]
+    bound: list[Any] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        bound.append(parameters)
+
+    event.listen(db.sync_engine, "before_cursor_execute", remember)
+    try:
+        # when
+        async with db.reader(org.organization_id) as session:
+            found = (await session.scalars(select(models.User.id).where(in_keys(session, models.User.id, keys)))).all()
+            none = (await session.scalars(select(models.User.id).where(in_keys(session, models.User.id, [])))).all()
+            mixed = (await session.scalars(select(models.User.handle).where(in_keys(session, models.User.handle, ["nobody", "no-one"])))).all()
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", remember)
+    # then: the organisation's rows only, each once, from one key parameter (plus the
+    # organisation's); an empty list matches nothing; keys that are not integers still work
+    assert sorted(found) == own
+    assert none == [] and mixed == []
+    assert len(bound[0]) == 2
 
 
 async def test_an_update_keeps_the_sessions_objects_in_step(org: TestOrg) -> None:
