@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from itertools import accumulate, chain
 from collections.abc import Awaitable, Hashable, Sequence
 from operator import attrgetter
 from typing import Any, cast
@@ -78,6 +79,8 @@ _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 
 # Accepted classes of a type whose is_type_of is not Strawberry's own: none, ever.
 _NEVER: set[type] = set()
+_NONE = type(None)
+_LISTS = {list}
 
 
 class _Field:
@@ -510,6 +513,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     def _complete_list(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
+        if set(map(type, values)) == _LISTS:
+            return self._complete_plain_lists(field, parent_type, values, spots, type_)
         items: list[Any] = []
         starts: list[int] = []
         owners: list[int] = []
@@ -541,6 +546,24 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return regroup_later()
 
+    def _complete_plain_lists(self, field: _Field, parent_type: GraphQLObjectType, values: list[list[Any]], spots: Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
+        """:meth:`_complete_list` when every value is a ``list`` (no null, no failure):
+        the items are flattened, completed once, and cut back into lists."""
+        lengths = list(map(len, values))
+        ends = list(accumulate(lengths))
+        bounds: list[tuple[int, int] | None] = [(end - length, end) for end, length in zip(ends, lengths, strict=True)]
+        owners = [index for index, length in enumerate(lengths) if length]
+        starts = [ends[index] - lengths[index] for index in owners]
+        items = list(chain.from_iterable(values))
+        completed = self._complete(field, parent_type, items, ItemSpots(spots, starts, owners), type_.of_type)
+        if isinstance(completed, list):
+            return self._regroup(cast("list[Any]", values), bounds, completed)
+
+        async def regroup_later() -> list[Any]:
+            return self._regroup(cast("list[Any]", values), bounds, await completed)
+
+        return regroup_later()
+
     def _regroup(self, values: list[Any], bounds: list[tuple[int, int] | None], items: list[Any]) -> list[Any]:
         lists: list[Any] = [value if bound is None else items[bound[0] : bound[1]] for value, bound in zip(values, bounds, strict=True)]
         if self._failed:
@@ -552,6 +575,11 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return lists
 
     async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> list[Any]:
+        if values and self._plain_objects(values, type_):
+            # Every value is an object of a class already accepted for the type (the
+            # usual case after the first slot): one level below, no check per value.
+            grouped = self.collect_subfields(type_, field.details).grouped_field_set
+            return await self._level(type_, values, spots, grouped)
         is_type_of = type_.is_type_of
         info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(0)) if is_type_of and values else None
         objects: list[Any] = []
@@ -585,6 +613,20 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         for index, row in zip(slots, rows, strict=True):
             values[index] = row
         return values
+
+    def _plain_objects(self, values: list[Any], type_: GraphQLObjectType) -> bool:
+        """Whether every value is a non-null object that needs no check of its own: its
+        class was accepted for ``type_`` before (or the type checks nothing) and it was
+        not cast (strawberry.cast) to a type."""
+        classes = set(map(type, values))
+        if type_.is_type_of is None:
+            if any(kind is _NONE or kind is Failed or issubclass(kind, Exception) for kind in classes):
+                return False
+        else:
+            accepted = self._accepted_classes(type_)
+            if accepted is _NEVER or not classes <= accepted:
+                return False
+        return not any(getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None for value in values)
 
     def _accepted_classes(self, type_: GraphQLObjectType) -> set[type]:
         """The classes ``type_``'s is_type_of accepted so far; :data:`_NEVER` when the
