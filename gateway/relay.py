@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
 
 import orjson
 import strawberry
-from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
@@ -45,6 +45,7 @@ __all__ = [
     "valid_pk",
     "paginate",
     "paginate_grouped",
+    "ranked",
 ]
 
 T = TypeVar("T")
@@ -388,8 +389,7 @@ async def paginate_grouped(
     inner = inner.where(in_keys(session, group, group_ids))
     if after:
         inner = inner.where(_after_condition(keys, _after_values(after, keys)))
-    numbered = inner.subquery("page")
-    outer = select(numbered).where(numbered.c._rank <= first + 1).order_by(numbered.c._group, numbered.c._rank)
+    outer = ranked(session, inner, "page", first + 1, ("_group", "_rank"))
     rows = (await session.execute(outer)).all()
     grouped: dict[Any, list[Any]] = {}
     for row in rows:
@@ -399,6 +399,34 @@ async def paginate_grouped(
         members = grouped.get(group_id, [])
         result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build)
     return result
+
+
+def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order: Sequence[str]) -> AnySelect:
+    """``SELECT <inner's columns> FROM (inner) AS name WHERE name._rank <= limit ORDER BY
+    order``: the rows of a window-numbered statement cut per group (``inner`` selects a
+    ``_rank`` column).
+
+    The outer columns name the subquery's columns as text, with their types: SQLAlchemy
+    would otherwise build the subquery's column collection, a proxy of every column (and
+    of its foreign keys) on every execution — a third of a small page's statement cost.
+    A statement whose column keys are not plain unique names keeps that path."""
+    columns = inner.selected_columns
+    keys = list(columns.keys())
+    numbered = inner.subquery(name)
+    if len(set(keys)) != len(keys) or any(getattr(column, "name", None) != key for key, column in columns.items()):
+        return select(numbered).where(numbered.c._rank <= limit).order_by(*(numbered.c[key] for key in order))
+    assert session.bind is not None
+    quote = session.bind.dialect.identifier_preparer.quote
+
+    def of(key: str) -> ColumnElement[Any]:
+        return literal_column(f"{name}.{quote(key)}", type_=columns[key].type)
+
+    return (
+        select(*(of(key).label(key) for key in keys))
+        .select_from(numbered)
+        .where(of("_rank") <= limit)
+        .order_by(*(of(key) for key in order))
+    )
 
 
 def _connection(rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T]) -> Connection[T]:

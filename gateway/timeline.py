@@ -29,7 +29,7 @@ from fiche.datetimes import instant_problem, require_instant
 from fiche.db import in_keys
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, ranked, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -127,8 +127,8 @@ async def latest_per_location(
     if query.date_to is not None:
         conditions.append(occurred < query.date_to)
     rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
-    numbered = stmt.add_columns(rank).where(*conditions).subquery("latest")
-    rows = (await session.execute(select(numbered).where(numbered.c._rank <= limit))).all()
+    numbered = ranked(session, stmt.add_columns(rank).where(*conditions), "latest", limit, ())
+    rows = (await session.execute(numbered)).all()
     return [build(row) for row in rows]
 
 
