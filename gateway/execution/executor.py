@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from itertools import accumulate, chain
+from itertools import accumulate, chain, repeat
 from collections.abc import Awaitable, Hashable, Sequence
 from operator import attrgetter
 from typing import Any, cast
@@ -71,7 +71,8 @@ _INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 # Built-in leaves whose output coercion returns a value of this Python type as it is.
 _NATIVE_LEAVES: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 # Leaf types whose output coercion never answers Undefined (it raises instead).
-_TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean"})
+# (Strawberry's own DateTime, Date, Time, Decimal and UUID serialise to a string or raise.)
+_TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean", "DateTime", "Date", "Time", "Decimal", "UUID"})
 
 # How a field's values are produced.
 _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
@@ -575,11 +576,19 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return lists
 
     async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> list[Any]:
-        if values and self._plain_objects(values, type_):
-            # Every value is an object of a class already accepted for the type (the
-            # usual case after the first slot): one level below, no check per value.
+        nulls = self._plain_objects(values, type_) if values else None
+        if nulls is not None:
+            # Every value is null or an object of a class already accepted for the type
+            # (the usual case after the first slot): one level below, no check per value.
             grouped = self.collect_subfields(type_, field.details).grouped_field_set
-            return await self._level(type_, values, spots, grouped)
+            if not nulls:
+                return await self._level(type_, values, spots, grouped)
+            present = [index for index, value in enumerate(values) if value is not None]
+            if present:
+                rows = await self._level(type_, [values[index] for index in present], Subset(spots, present), grouped)
+                for index, row in zip(present, rows, strict=True):
+                    values[index] = row
+            return values
         is_type_of = type_.is_type_of
         info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(0)) if is_type_of and values else None
         objects: list[Any] = []
@@ -614,19 +623,24 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             values[index] = row
         return values
 
-    def _plain_objects(self, values: list[Any], type_: GraphQLObjectType) -> bool:
-        """Whether every value is a non-null object that needs no check of its own: its
-        class was accepted for ``type_`` before (or the type checks nothing) and it was
-        not cast (strawberry.cast) to a type."""
+    def _plain_objects(self, values: list[Any], type_: GraphQLObjectType) -> bool | None:
+        """Whether some values are null (True) or none (False) when every other value is
+        an object that needs no check of its own: its class was accepted for ``type_``
+        before (or the type checks nothing) and it was not cast (strawberry.cast) to a
+        type; None when a value needs checking."""
         classes = set(map(type, values))
+        nulls = _NONE in classes
+        classes.discard(_NONE)
         if type_.is_type_of is None:
-            if any(kind is _NONE or kind is Failed or issubclass(kind, Exception) for kind in classes):
-                return False
+            if any(kind is Failed or issubclass(kind, Exception) for kind in classes):
+                return None
         else:
             accepted = self._accepted_classes(type_)
             if accepted is _NEVER or not classes <= accepted:
-                return False
-        return not any(getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None for value in values)
+                return None
+        if any(map(getattr, values, repeat(TYPE_CAST_ATTRIBUTE), repeat(None))):
+            return None
+        return nulls
 
     def _accepted_classes(self, type_: GraphQLObjectType) -> set[type]:
         """The classes ``type_``'s is_type_of accepted so far; :data:`_NEVER` when the
