@@ -576,7 +576,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return lists
 
     async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> list[Any]:
-        nulls = self._plain_objects(values, type_) if values else None
+        nulls = self._plain_objects(field, parent_type, values, spots, type_) if values else None
         if nulls is not None:
             # Every value is null or an object of a class already accepted for the type
             # (the usual case after the first slot): one level below, no check per value.
@@ -623,23 +623,36 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             values[index] = row
         return values
 
-    def _plain_objects(self, values: list[Any], type_: GraphQLObjectType) -> bool | None:
+    def _plain_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> bool | None:
         """Whether some values are null (True) or none (False) when every other value is
-        an object that needs no check of its own: its class was accepted for ``type_``
-        before (or the type checks nothing) and it was not cast (strawberry.cast) to a
-        type; None when a value needs checking."""
+        an object that needs no check of its own: it was not cast (strawberry.cast) to a
+        type and its class is accepted for ``type_`` (or the type checks nothing); None
+        when a value needs checking. A class not seen yet is put to ``is_type_of`` once,
+        with its first object (Strawberry's answer depends on the class alone)."""
         classes = set(map(type, values))
         nulls = _NONE in classes
         classes.discard(_NONE)
-        if type_.is_type_of is None:
-            if any(kind is Failed or issubclass(kind, Exception) for kind in classes):
-                return None
-        else:
-            accepted = self._accepted_classes(type_)
-            if accepted is _NEVER or not classes <= accepted:
-                return None
         if any(map(getattr, values, repeat(TYPE_CAST_ATTRIBUTE), repeat(None))):
             return None
+        is_type_of = type_.is_type_of
+        if is_type_of is None:
+            if any(kind is Failed or issubclass(kind, Exception) for kind in classes):
+                return None
+            return nulls
+        accepted = self._accepted_classes(type_)
+        if accepted is _NEVER:
+            return None
+        for kind in classes - accepted:
+            if kind is Failed or issubclass(kind, Exception):
+                return None
+            index = next(index for index, value in enumerate(values) if type(value) is kind)
+            info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(index))
+            try:
+                if is_type_of(values[index], info) is not True:
+                    return None
+            except Exception:
+                return None  # the per-value path reports it
+            accepted.add(kind)
         return nulls
 
     def _accepted_classes(self, type_: GraphQLObjectType) -> set[type]:
