@@ -219,7 +219,8 @@ class ActivitiesByCustomerLoader(_Loader):
                     for root in roots:
                         scopes[root].extend(branches.get(root, ()))
                 locations = sorted({location for scope in scopes.values() for location in scope})
-                stmt = activity_select()
+                # Reports read with the page give `has_reports` too (see _attach_reports).
+                stmt = activity_select(has_reports=not all(key.with_reports for key in members))
                 if query.date_from is not None:
                     stmt = stmt.where(A.starts_at >= query.date_from)
                 if query.date_to is not None:
@@ -242,17 +243,18 @@ class ActivitiesByCustomerLoader(_Loader):
 
 
 async def _attach_reports(session: Any, activities: list[Activity], with_values: bool) -> None:
-    """Every report of these activities in one statement, set on each as a plain list;
-    without their ``values`` unless the query selects them."""
+    """Every report of these activities in one statement, set on each as a plain list
+    (and ``has_reports`` from it); without their ``values`` unless the query selects them."""
     report = models.Report
     pks = sorted({activity.pk for activity in activities})
     columns, build = (REPORT_COLUMNS, report_from_row) if with_values else (LEAN_REPORT_COLUMNS, lean_report_from_row)
     stmt = select(*columns).where(in_keys(session, report.activity_id, pks)).order_by(report.submitted_at, report.id)
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in (await session.execute(stmt)).all():
-        grouped[row.activity_id].append(build(row))
+        grouped[row[1]].append(build(row))  # activity_id, second of both column lists
     for activity in activities:
-        activity.prefetched_reports = grouped.get(activity.pk, [])
+        reports = activity.prefetched_reports = grouped.get(activity.pk, [])
+        activity.has_reports = bool(reports)
 
 
 def spec_from_field(field: ReportFormField) -> FieldSpec:
