@@ -263,12 +263,12 @@ def in_keys(session: AsyncSession, column: Any, keys: Collection[Any]) -> Column
     the plain ``IN``."""
     values = list(keys)
     if not values or not all(type(value) is int for value in values):
-        return column.in_(values)  # type: ignore[no-any-return]
+        return column.in_(values)
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(Integer)))  # type: ignore[no-any-return]
+        return column == any_(literal(values, ARRAY(Integer)))
     listed = func.json_each(literal(json.dumps(values))).table_valued("value")
-    return column.in_(select(listed.c.value))  # type: ignore[no-any-return]
+    return column.in_(select(listed.c.value))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
