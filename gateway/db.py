@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import zlib
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
@@ -39,6 +40,8 @@ __all__ = [
     "lock",
     "utcnow",
 ]
+
+log = logging.getLogger("fiche.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -291,6 +294,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLite plans with statistics only once ANALYZE wrote them, and nothing else does: without
+# them it reads a customer's timeline through the organisation index (every activity of
+# the organisation) instead of the customer's. The pool runs `PRAGMA optimize` (ANALYZE
+# of the tables the connection queried that need it, bounded by analysis_limit) on the
+# connection returned at these counts of returns, then every SQLITE_OPTIMIZE_EVERY, as
+# SQLite advises for long-lived connections. ANALYZE reaches every connection.
+SQLITE_OPTIMIZE_AT = (200, 2_000)
+SQLITE_OPTIMIZE_EVERY = 20_000
+SQLITE_ANALYSIS_LIMIT = 1_000
+
+
+class _SQLiteOptimizer:
+    """A pool ``checkin`` listener that runs ``PRAGMA optimize`` now and then."""
+
+    def __init__(self) -> None:
+        self.returns = 0
+
+    def __call__(self, dbapi_connection: Any, record: Any) -> None:
+        self.returns += 1
+        if dbapi_connection is None or (self.returns not in SQLITE_OPTIMIZE_AT and self.returns % SQLITE_OPTIMIZE_EVERY):
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+                cursor.execute("PRAGMA optimize")
+            finally:
+                cursor.close()
+        except Exception:  # statistics are an optimisation: a busy or read-only file keeps its plans
+            log.debug("PRAGMA optimize failed", exc_info=True)
+
+
 # aiosqlite runs each connection on a thread of its own, started on connect and stopped on
 # close: a connection the pool closes is a thread started again by the next request. The
 # pool therefore keeps enough connections for a busy page's concurrent loader batches
@@ -333,6 +368,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if not _is_memory_sqlite(url):
+                event.listen(self.engine.sync_engine.pool, "checkin", _SQLiteOptimizer())
             self.read_engine = self.engine
         else:
             self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text, update
 
+from fiche import db as fiche_db
 from fiche.accounts import models
 from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError, in_keys
 from tests.support import TestOrg
@@ -129,6 +130,28 @@ async def test_sqlite_connections_use_wal_and_wait_for_the_writer_lock(database_
     assert journal == "wal"
     assert busy_timeout == SQLITE_BUSY_TIMEOUT_MS
     assert foreign_keys == 1
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+async def test_sqlite_connections_write_planner_statistics_once_used(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the pool reaches a threshold of returned connections after reads through an
+    # index (SQLite writes no statistics of its own)
+    db = org.state.db
+    optimizer = next(listener for listener in db.sync_engine.pool.dispatch.checkin if isinstance(listener, fiche_db._SQLiteOptimizer))
+    monkeypatch.setattr(fiche_db, "SQLITE_OPTIMIZE_AT", (optimizer.returns + 5,))
+    async with db.engine.begin() as connection:
+        if await connection.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+            await connection.execute(text("DELETE FROM sqlite_stat1"))  # written during set-up
+    # when
+    for _ in range(6):
+        async with db.reader(org.organization_id) as session:
+            await session.scalars(select(models.User.id).where(models.User.handle == "nobody"))
+    # then: the tables it queried have statistics, and reads go on as before
+    async with db.engine.connect() as connection:
+        analysed = set((await connection.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1"))).all())
+    assert analysed  # the tables SQLite judged worth it
+    async with db.reader(org.organization_id) as session:
+        assert len((await session.scalars(select(models.User.id))).all()) == len(org.users)
 
 
 async def test_statements_of_two_organisations_each_see_their_own_rows(org: TestOrg, other_org: TestOrg) -> None:
