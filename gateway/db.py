@@ -272,10 +272,10 @@ def in_keys(session: AsyncSession, column: Any, keys: Collection[Any]) -> Column
     values = list(keys)
     if not values or not all(type(value) is int for value in values):
         return column.in_(values)
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
+    dialect = session.bind.dialect.name if session.bind is not None else None
+    if dialect == "postgresql":
         return column == any_(literal(values, ARRAY(Integer)))
-    if len(values) <= SQLITE_SHORT_IN:
+    if dialect != "sqlite" or len(values) <= SQLITE_SHORT_IN:
         return column.in_(values)  # SQLite plans a short IN list better than json_each
     listed = func.json_each(literal(json.dumps(values))).table_valued("value")
     return column.in_(select(listed.c.value))
