@@ -408,14 +408,14 @@ def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order
 
     The outer columns name the subquery's columns as text, with their types: SQLAlchemy
     would otherwise build the subquery's column collection, a proxy of every column (and
-    of its foreign keys) on every execution — a third of a small page's statement cost.
+    of its foreign keys) on every execution, most of the cost of building the statement.
     A statement whose column keys are not plain unique names keeps that path."""
     columns = inner.selected_columns
     keys = list(columns.keys())
     numbered = inner.subquery(name)
-    if len(set(keys)) != len(keys) or any(getattr(column, "name", None) != key for key, column in columns.items()):
+    plain = len(set(keys)) == len(keys) and all(getattr(column, "name", None) == key for key, column in columns.items())
+    if session.bind is None or not plain:
         return select(numbered).where(numbered.c._rank <= limit).order_by(*(numbered.c[key] for key in order))
-    assert session.bind is not None
     quote = session.bind.dialect.identifier_preparer.quote
 
     def of(key: str) -> ColumnElement[Any]:

@@ -29,7 +29,7 @@ from fiche.datetimes import instant_problem, require_instant
 from fiche.db import in_keys
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, ranked, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from itertools import accumulate, chain, repeat
 from collections.abc import Awaitable, Hashable, Sequence
+from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from typing import Any, cast
 
