@@ -11,17 +11,21 @@ organisation refuses to run ORM statements unless it was opened as a system sess
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Table, TypeDecorator, bindparam, event, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Table, TypeDecorator, any_, bindparam, event, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import ColumnElement
 
 __all__ = [
     "AuditMixin",
@@ -31,10 +35,13 @@ __all__ = [
     "TenantMixin",
     "UTCDateTime",
     "conflict_info",
+    "in_keys",
     "integrity_conflict",
     "lock",
     "utcnow",
 ]
+
+log = logging.getLogger("fiche.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -67,6 +74,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        # asyncpg decodes every timestamptz as an aware UTC datetime, which
+        # process_result_value returns unchanged: no Python call per value (a page of
+        # 1,000 activities reads ~6,000 of them).
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
 
 
 class Base(DeclarativeBase):
@@ -240,6 +255,32 @@ def integrity_conflict(exc: IntegrityError, metadata: MetaData | None = None) ->
     return None
 
 
+# Up to this many keys SQLite gets a plain IN list: its plan for the 50 customers of a
+# page is ~25 % faster than through json_each (and SQLite prepares no statement per text).
+SQLITE_SHORT_IN = 100
+
+
+def in_keys(session: AsyncSession, column: Any, keys: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN keys`` with the keys (integers) bound as ONE parameter: ``= ANY($1)``
+    with an integer array on PostgreSQL, ``IN (SELECT value FROM json_each(?))`` with a
+    JSON array on SQLite (past :data:`SQLITE_SHORT_IN` keys).
+
+    A loader batch of 1,000 keys otherwise renders, binds and type-processes 1,000
+    parameters on every execution, and each new count of keys is a new SQL text (a new
+    prepared statement on asyncpg). Keys that are not all ``int`` (``bool`` excluded) keep
+    the plain ``IN``."""
+    values = list(keys)
+    if not values or not all(type(value) is int for value in values):
+        return column.in_(values)
+    dialect = session.bind.dialect.name if session.bind is not None else None
+    if dialect == "postgresql":
+        return column == any_(literal(values, ARRAY(Integer)))
+    if dialect != "sqlite" or len(values) <= SQLITE_SHORT_IN:
+        return column.in_(values)  # SQLite plans a short IN list better than json_each
+    listed = func.json_each(literal(json.dumps(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Once per pooled connection (the pool keeps them, so not once per request). WAL lets
     # readers run beside the one writer; busy_timeout makes a second writer wait for the
@@ -253,6 +294,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLite plans with statistics only once ANALYZE wrote them, and nothing else does: without
+# them it reads a customer's timeline through the organisation index (every activity of
+# the organisation) instead of the customer's. The pool runs ANALYZE, bounded by
+# analysis_limit (~25 ms for the demo at 500 customers), on the connection returned at
+# these counts of returns, then every SQLITE_OPTIMIZE_EVERY, so that statistics follow the
+# data of a long-lived process. The statistics reach every connection.
+SQLITE_OPTIMIZE_AT = (200, 2_000)
+SQLITE_OPTIMIZE_EVERY = 20_000
+SQLITE_ANALYSIS_LIMIT = 1_000
+
+
+class _SQLiteOptimizer:
+    """A pool ``checkin`` listener that refreshes SQLite's planner statistics now and then."""
+
+    def __init__(self) -> None:
+        self.returns = 0
+
+    def __call__(self, dbapi_connection: Any, record: Any) -> None:
+        self.returns += 1
+        if dbapi_connection is None or (self.returns not in SQLITE_OPTIMIZE_AT and self.returns % SQLITE_OPTIMIZE_EVERY):
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+                cursor.execute("ANALYZE")
+            finally:
+                cursor.close()
+        except Exception:  # statistics are an optimisation: a busy or read-only file keeps its plans
+            log.debug("ANALYZE failed", exc_info=True)
+
+
 # aiosqlite runs each connection on a thread of its own, started on connect and stopped on
 # close: a connection the pool closes is a thread started again by the next request. The
 # pool therefore keeps enough connections for a busy page's concurrent loader batches
@@ -295,6 +368,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if not _is_memory_sqlite(url):
+                event.listen(self.engine.sync_engine.pool, "checkin", _SQLiteOptimizer())
             self.read_engine = self.engine
         else:
             self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")

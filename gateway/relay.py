@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeGuard, TypeVar, U
 
 import orjson
 import strawberry
-from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
+from fiche.db import in_keys
 from fiche.errors import PublicError, UserErrors
 from fiche.execution.batch import batched
 
@@ -51,6 +52,7 @@ __all__ = [
     "valid_pk",
     "paginate",
     "paginate_grouped",
+    "ranked",
 ]
 
 T = TypeVar("T")
@@ -469,11 +471,10 @@ async def paginate_grouped(
     counts = TotalCounts(stmt, group, group_ids)
     rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
     inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
-    inner = inner.where(group.in_(list(group_ids)))
+    inner = inner.where(in_keys(session, group, group_ids))
     if after:
         inner = inner.where(_after_condition(keys, _after_values(after, keys)))
-    numbered = inner.subquery("page")
-    outer = select(numbered).where(numbered.c._rank <= first + 1).order_by(numbered.c._group, numbered.c._rank)
+    outer = ranked(session, inner, "page", first + 1, ("_group", "_rank"))
     rows = (await session.execute(outer)).all()
     grouped: dict[Any, list[Any]] = {}
     for row in rows:
@@ -483,6 +484,34 @@ async def paginate_grouped(
         members = grouped.get(group_id, [])
         result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build, Total(((counts, group_id),)))
     return result
+
+
+def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order: Sequence[str]) -> AnySelect:
+    """``SELECT <inner's columns> FROM (inner) AS name WHERE name._rank <= limit ORDER BY
+    order``: the rows of a window-numbered statement cut per group (``inner`` selects a
+    ``_rank`` column).
+
+    The outer columns name the subquery's columns as text, with their types: SQLAlchemy
+    would otherwise build the subquery's column collection, a proxy of every column (and
+    of its foreign keys) on every execution, most of the cost of building the statement.
+    A statement whose column keys are not plain unique names keeps that path."""
+    columns = inner.selected_columns
+    keys = list(columns.keys())
+    numbered = inner.subquery(name)
+    plain = len(set(keys)) == len(keys) and all(getattr(column, "name", None) == key for key, column in columns.items())
+    if session.bind is None or not plain:
+        return select(numbered).where(numbered.c._rank <= limit).order_by(*(numbered.c[key] for key in order))
+    quote = session.bind.dialect.identifier_preparer.quote
+
+    def of(key: str) -> ColumnElement[Any]:
+        return literal_column(f"{name}.{quote(key)}", type_=columns[key].type)
+
+    return (
+        select(*(of(key).label(key) for key in keys))
+        .select_from(numbered)
+        .where(of("_rank") <= limit)
+        .order_by(*(of(key) for key in order))
+    )
 
 
 def _connection(

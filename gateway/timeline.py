@@ -26,9 +26,10 @@ from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
+from fiche.db import in_keys
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -123,14 +124,14 @@ async def latest_per_location(
 
     ``stmt`` selects what ``build`` needs and applies the plugin's own filters (kinds,
     team, visibility); this adds the locations, date range and cursor."""
-    conditions = [location.in_(list(location_ids)), before_condition(occurred, pk, source, query.before)]
+    conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before)]
     if query.date_from is not None:
         conditions.append(occurred >= query.date_from)
     if query.date_to is not None:
         conditions.append(occurred < query.date_to)
     rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
-    numbered = stmt.add_columns(rank).where(*conditions).subquery("latest")
-    rows = (await session.execute(select(numbered).where(numbered.c._rank <= limit))).all()
+    numbered = ranked(session, stmt.add_columns(rank).where(*conditions), "latest", limit, ())
+    rows = (await session.execute(numbered)).all()
     return [build(row) for row in rows]
 
 

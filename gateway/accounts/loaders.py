@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from fiche.accounts import models
 from fiche.accounts.types import USER_COLUMNS, Team, User, user_from_row
+from fiche.db import in_keys
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -24,7 +25,7 @@ class UsersByIdLoader(DataLoader[int, "User | None"]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[User | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*USER_COLUMNS).where(models.User.id.in_(keys)))).all()
+            rows = (await session.execute(select(*USER_COLUMNS).where(in_keys(session, models.User.id, keys)))).all()
         found = {row.id: user_from_row(row) for row in rows}
         return [found.get(key) for key in keys]
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Hashable, Sequence
+from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from typing import Any, cast
 
@@ -70,7 +71,8 @@ _INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type"})
 # Built-in leaves whose output coercion returns a value of this Python type as it is.
 _NATIVE_LEAVES: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 # Leaf types whose output coercion never answers Undefined (it raises instead).
-_TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean"})
+# (Strawberry's own DateTime, Date, Time, Decimal and UUID serialise to a string or raise.)
+_TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean", "DateTime", "Date", "Time", "Decimal", "UUID"})
 
 # How a field's values are produced.
 _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
@@ -78,6 +80,8 @@ _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 
 # Accepted classes of a type whose is_type_of is not Strawberry's own: none, ever.
 _NEVER: set[type] = set()
+_NONE = type(None)
+_LISTS = {list}
 
 
 class _Field:
@@ -510,6 +514,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     def _complete_list(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
+        if set(map(type, values)) == _LISTS:
+            return self._complete_plain_lists(field, parent_type, values, spots, type_)
         items: list[Any] = []
         starts: list[int] = []
         owners: list[int] = []
@@ -541,6 +547,24 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return regroup_later()
 
+    def _complete_plain_lists(self, field: _Field, parent_type: GraphQLObjectType, values: list[list[Any]], spots: Spots, type_: GraphQLList[Any]) -> list[Any] | Awaitable[list[Any]]:
+        """:meth:`_complete_list` when every value is a ``list`` (no null, no failure):
+        the items are flattened, completed once, and cut back into lists."""
+        lengths = list(map(len, values))
+        ends = list(accumulate(lengths))
+        bounds: list[tuple[int, int] | None] = [(end - length, end) for end, length in zip(ends, lengths, strict=True)]
+        owners = [index for index, length in enumerate(lengths) if length]
+        starts = [ends[index] - lengths[index] for index in owners]
+        items = list(chain.from_iterable(values))
+        completed = self._complete(field, parent_type, items, ItemSpots(spots, starts, owners), type_.of_type)
+        if isinstance(completed, list):
+            return self._regroup(cast("list[Any]", values), bounds, completed)
+
+        async def regroup_later() -> list[Any]:
+            return self._regroup(cast("list[Any]", values), bounds, await completed)
+
+        return regroup_later()
+
     def _regroup(self, values: list[Any], bounds: list[tuple[int, int] | None], items: list[Any]) -> list[Any]:
         lists: list[Any] = [value if bound is None else items[bound[0] : bound[1]] for value, bound in zip(values, bounds, strict=True)]
         if self._failed:
@@ -552,6 +576,19 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         return lists
 
     async def _complete_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> list[Any]:
+        nulls = self._plain_objects(field, parent_type, values, spots, type_) if values else None
+        if nulls is not None:
+            # Every value is null or an object of a class already accepted for the type
+            # (the usual case after the first slot): one level below, no check per value.
+            grouped = self.collect_subfields(type_, field.details).grouped_field_set
+            if not nulls:
+                return await self._level(type_, values, spots, grouped)
+            present = [index for index, value in enumerate(values) if value is not None]
+            if present:
+                rows = await self._level(type_, [values[index] for index in present], Subset(spots, present), grouped)
+                for index, row in zip(present, rows, strict=True):
+                    values[index] = row
+            return values
         is_type_of = type_.is_type_of
         info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(0)) if is_type_of and values else None
         objects: list[Any] = []
@@ -585,6 +622,38 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
         for index, row in zip(slots, rows, strict=True):
             values[index] = row
         return values
+
+    def _plain_objects(self, field: _Field, parent_type: GraphQLObjectType, values: list[Any], spots: Spots, type_: GraphQLObjectType) -> bool | None:
+        """Whether some values are null (True) or none (False) when every other value is
+        an object that needs no check of its own: it was not cast (strawberry.cast) to a
+        type and its class is accepted for ``type_`` (or the type checks nothing); None
+        when a value needs checking. A class not seen yet is put to ``is_type_of`` once,
+        with its first object (Strawberry's answer depends on the class alone)."""
+        classes = set(map(type, values))
+        nulls = _NONE in classes
+        classes.discard(_NONE)
+        if any(map(getattr, values, repeat(TYPE_CAST_ATTRIBUTE), repeat(None))):
+            return None
+        is_type_of = type_.is_type_of
+        if is_type_of is None:
+            if any(kind is Failed or issubclass(kind, Exception) for kind in classes):
+                return None
+            return nulls
+        accepted = self._accepted_classes(type_)
+        if accepted is _NEVER:
+            return None
+        for kind in classes - accepted:
+            if kind is Failed or issubclass(kind, Exception):
+                return None
+            index = next(index for index, value in enumerate(values) if type(value) is kind)
+            info = self.build_resolve_info(field.definition, field.nodes, parent_type, spots.at(index))
+            try:
+                if is_type_of(values[index], info) is not True:
+                    return None
+            except Exception:
+                return None  # the per-value path reports it
+            accepted.add(kind)
+        return nulls
 
     def _accepted_classes(self, type_: GraphQLObjectType) -> set[type]:
         """The classes ``type_``'s is_type_of accepted so far; :data:`_NEVER` when the

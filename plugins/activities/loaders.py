@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiodataloader import DataLoader
 from sqlalchemy import select
 
+from fiche.db import in_keys
 from fiche.directory import customer_branches
 from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped
 from fiche.plugins.activities import models
@@ -77,7 +78,7 @@ class _ById(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[Any]:
         key_column = self.columns[0]
         async with self.context.read() as session:
-            rows = (await session.execute(self.statement().where(key_column.in_(keys)))).all()
+            rows = (await session.execute(self.statement().where(in_keys(session, key_column, keys)))).all()
         found = {row.id: type(self).build(row) for row in rows}
         return [found.get(key) for key in keys]
 
@@ -115,8 +116,8 @@ class _Grouped(_Loader):
 
     async def batch_load_fn(self, keys: list[int]) -> list[list[Any]]:
         parent = type(self).parent  # a class attribute: an instrumented column is a descriptor
-        stmt = select(*self.columns).where(parent.in_(keys)).order_by(*self.order)
         async with self.context.read() as session:
+            stmt = select(*self.columns).where(in_keys(session, parent, keys)).order_by(*self.order)
             rows = (await session.execute(stmt)).all()
         grouped: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
@@ -151,10 +152,10 @@ class ReportFormsByTypeLoader(_Loader):
         stmt = (
             select(link.type_id, *FORM_COLUMNS)
             .join(models.ReportForm, models.ReportForm.id == link.form_id)
-            .where(link.type_id.in_(keys))
             .order_by(link.type_id, link.position, link.id)
         )
         async with self.context.read() as session:
+            stmt = stmt.where(in_keys(session, link.type_id, keys))
             rows = (await session.execute(stmt)).all()
         grouped: dict[int, list[ReportForm]] = defaultdict(list)
         for row in rows:
@@ -165,8 +166,8 @@ class ReportFormsByTypeLoader(_Loader):
 class LatestCheckByActivityLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[LocationCheck | None]:
         check = models.LocationCheck
-        stmt = select(*CHECK_COLUMNS).where(check.activity_id.in_(keys)).order_by(check.activity_id, check.checked_at, check.id)
         async with self.context.read() as session:
+            stmt = select(*CHECK_COLUMNS).where(in_keys(session, check.activity_id, keys)).order_by(check.activity_id, check.checked_at, check.id)
             rows = (await session.execute(stmt)).all()
         latest = {row.activity_id: check_from_row(row) for row in rows}  # the last row per activity wins
         return [latest.get(key) for key in keys]
@@ -218,7 +219,8 @@ class ActivitiesByCustomerLoader(_Loader):
                     for root in roots:
                         scopes[root].extend(branches.get(root, ()))
                 locations = sorted({location for scope in scopes.values() for location in scope})
-                stmt = activity_select()
+                # Reports read with the page give `has_reports` too (see _attach_reports).
+                stmt = activity_select(has_reports=not all(key.with_reports for key in members))
                 if query.date_from is not None:
                     stmt = stmt.where(A.starts_at >= query.date_from)
                 if query.date_to is not None:
@@ -241,17 +243,18 @@ class ActivitiesByCustomerLoader(_Loader):
 
 
 async def _attach_reports(session: Any, activities: list[Activity], with_values: bool) -> None:
-    """Every report of these activities in one statement, set on each as a plain list;
-    without their ``values`` unless the query selects them."""
+    """Every report of these activities in one statement, set on each as a plain list
+    (and ``has_reports`` from it); without their ``values`` unless the query selects them."""
     report = models.Report
     pks = sorted({activity.pk for activity in activities})
     columns, build = (REPORT_COLUMNS, report_from_row) if with_values else (LEAN_REPORT_COLUMNS, lean_report_from_row)
-    stmt = select(*columns).where(report.activity_id.in_(pks)).order_by(report.submitted_at, report.id)
+    stmt = select(*columns).where(in_keys(session, report.activity_id, pks)).order_by(report.submitted_at, report.id)
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in (await session.execute(stmt)).all():
-        grouped[row.activity_id].append(build(row))
+        grouped[row[1]].append(build(row))  # activity_id, second of both column lists
     for activity in activities:
-        activity.prefetched_reports = grouped.get(activity.pk, [])
+        reports = activity.prefetched_reports = grouped.get(activity.pk, [])
+        activity.has_reports = bool(reports)
 
 
 def spec_from_field(field: ReportFormField) -> FieldSpec:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import case, or_, select
 
+from fiche.db import in_keys
 from fiche.relay import AnyColumn, AnySelect, Connection, SortKey, paginate_grouped
 from fiche.plugins.customers import models, reads
 from fiche.plugins.customers.custom_field_types import CustomFieldValue
@@ -49,7 +50,7 @@ class _Loader(DataLoader[K, V], Generic[K, V]):
 class CustomersByIdLoader(_Loader[int, "Customer | None"]):
     async def batch_load_fn(self, keys: list[int]) -> list[Customer | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*reads.CUSTOMER_COLUMNS).where(models.Customer.id.in_(keys)))).all()
+            rows = (await session.execute(select(*reads.CUSTOMER_COLUMNS).where(in_keys(session, models.Customer.id, keys)))).all()
         found = {row.id: reads.customer_from_row(row) for row in rows}
         return [found.get(key) for key in keys]
 
@@ -136,7 +137,7 @@ class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
         async with self.context.read() as session:
             rows = (
                 await session.execute(
-                    select(*reads.CONTACT_COLUMNS).where(models.Contact.customer_id.in_(keys), models.Contact.preferred.is_(True))
+                    select(*reads.CONTACT_COLUMNS).where(in_keys(session, models.Contact.customer_id, keys), models.Contact.preferred.is_(True))
                 )
             ).all()
         found = {row.customer_id: reads.contact_from_row(row) for row in rows}
@@ -149,7 +150,7 @@ class AddressesByCustomerLoader(_Loader[int, list[Address]]):
             rows = (
                 await session.execute(
                     select(*reads.ADDRESS_COLUMNS)
-                    .where(models.Address.customer_id.in_(keys))
+                    .where(in_keys(session, models.Address.customer_id, keys))
                     .order_by(models.Address.customer_id, models.Address.is_primary.desc(), models.Address.id)
                 )
             ).all()
@@ -165,7 +166,7 @@ class MemoByCustomerLoader(_Loader[int, "CustomerMemo | None"]):
         async with self.context.read() as session:
             rows = (
                 await session.execute(
-                    select(memo.customer_id, memo.body, memo.updated_at, memo.updated_by_id).where(memo.customer_id.in_(keys))
+                    select(memo.customer_id, memo.body, memo.updated_at, memo.updated_by_id).where(in_keys(session, memo.customer_id, keys))
                 )
             ).all()
         found = {row.customer_id: reads.memo_from_row(row) for row in rows}
@@ -180,7 +181,7 @@ class CustomValuesByCustomerLoader(_Loader[int, list[CustomFieldValue]]):
                 await session.execute(
                     select(value.customer_id, value.text_value, value.number_value, value.date_value, value.bool_value, *reads.FIELD_COLUMNS)
                     .join(models.CustomField, models.CustomField.id == value.field_id)
-                    .where(value.customer_id.in_(keys))
+                    .where(in_keys(session, value.customer_id, keys))
                     .order_by(value.customer_id, models.CustomField.position, models.CustomField.id)
                 )
             ).all()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from fiche.accounts import models as accounts
 from fiche.accounts.types import USER_COLUMNS, User, user_from_row
-from fiche.db import utcnow
+from fiche.db import in_keys, utcnow
 from fiche.directory import customer_branches
 from fiche.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped
 from fiche.text import like_pattern
@@ -173,7 +173,7 @@ class NoteCountsByTargetLoader(_Loader):
                 stmt = (
                     notes_statement(self.context, query)
                     .with_only_columns(column, func.count(models.Note.id))
-                    .where(column.in_(locations))
+                    .where(in_keys(session, column, locations))
                     .group_by(column)
                 )
                 if type_name != "Customer":
@@ -192,7 +192,7 @@ class MentionsByNoteLoader(_Loader):
                 await session.execute(
                     select(mention.note_id, mention.user_id, mention.start, mention.stop, accounts.User.handle)
                     .join(accounts.User, accounts.User.id == mention.user_id)
-                    .where(mention.note_id.in_(keys))
+                    .where(in_keys(session, mention.note_id, keys))
                     .order_by(mention.note_id, mention.start)
                 )
             ).all()
@@ -205,7 +205,7 @@ class MentionsByNoteLoader(_Loader):
 class CategoriesByIdLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[NoteCategory | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*CATEGORY_COLUMNS).where(models.NoteCategory.id.in_(keys)))).all()
+            rows = (await session.execute(select(*CATEGORY_COLUMNS).where(in_keys(session, models.NoteCategory.id, keys)))).all()
         found = {row.id: category_from_row(row) for row in rows}
         return [found.get(key) for key in keys]
 
@@ -244,7 +244,7 @@ class ViewerFollowsByCustomerLoader(_Loader):
             followed = set(
                 (
                     await session.scalars(
-                        select(follow.customer_id).where(follow.user_id == viewer.user_id, follow.customer_id.in_(keys))
+                        select(follow.customer_id).where(follow.user_id == viewer.user_id, in_keys(session, follow.customer_id, keys))
                     )
                 ).all()
             )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from sqlalchemy import select
 
 from fiche.accounts.types import Team, User
 from fiche.cost import list_size
@@ -194,29 +195,45 @@ NOTE_COLUMNS = (
 )
 
 
+# The names of NOTE_COLUMNS in order: note_from_row unpacks a row by position (a named
+# attribute of a SQLAlchemy row costs ~0.3 µs; a page of 500 notes read 7,500), checked
+# against the statement at import.
+NOTE_FIELDS = (
+    "id", "body", "created_at", "updated_at", "visibility", "is_task", "due_at", "completed_at", "author_id",
+    "category_id", "team_id", "target_type", "target_id", "customer_id", "assignee_id", "completed_by_id",
+)  # fmt: skip
+if tuple(select(*NOTE_COLUMNS).selected_columns.keys()) != NOTE_FIELDS:  # pragma: no cover - a programming error
+    raise RuntimeError("NOTE_FIELDS must name NOTE_COLUMNS in order")
+_NOTE_WIDTH = len(NOTE_FIELDS)
+
+
 def note_from_row(row: Any) -> Note:
-    """A ``Note`` from a row of :data:`NOTE_COLUMNS` (or an entity with the same attributes)."""
+    """A ``Note`` from a row whose first columns are :data:`NOTE_COLUMNS`."""
+    (
+        pk, body, created_at, updated_at, visibility, is_task, due_at, completed_at, author_pk,
+        category_pk, team_pk, target_type, target_pk, _customer_pk, assignee_pk, completed_by_pk,
+    ) = row[:_NOTE_WIDTH]  # fmt: skip
     return Note(
-        pk=row.id,
-        body=row.body,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        visibility=visibility_to_graphql(row.visibility),
-        is_task=row.is_task,
-        due_at=row.due_at,
-        completed_at=row.completed_at,
-        author_pk=row.author_id,
-        category_pk=row.category_id,
-        team_pk=row.team_id,
-        target_type=row.target_type,
-        target_pk=row.target_id,
-        assignee_pk=row.assignee_id,
-        completed_by_pk=row.completed_by_id,
+        pk=pk,
+        body=body,
+        created_at=created_at,
+        updated_at=updated_at,
+        visibility=visibility_to_graphql(visibility),
+        is_task=is_task,
+        due_at=due_at,
+        completed_at=completed_at,
+        author_pk=author_pk,
+        category_pk=category_pk,
+        team_pk=team_pk,
+        target_type=target_type,
+        target_pk=target_pk,
+        assignee_pk=assignee_pk,
+        completed_by_pk=completed_by_pk,
     )
 
 
 def note_from_entity(note: models.Note) -> Note:
-    return note_from_row(note)
+    return note_from_row(tuple(getattr(note, name) for name in NOTE_FIELDS))
 
 
 CATEGORY_COLUMNS = (models.NoteCategory.id, models.NoteCategory.name, models.NoteCategory.color)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text, update
 
+from fiche import db as fiche_db
 from fiche.accounts import models
-from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError
+from fiche.db import SQLITE_BUSY_TIMEOUT_MS, Database, TenantError, in_keys
 from tests.support import TestOrg
 
 # Ten root fields, each opening a read session of its own at the same time: more than
@@ -131,6 +132,28 @@ async def test_sqlite_connections_use_wal_and_wait_for_the_writer_lock(database_
     assert foreign_keys == 1
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+async def test_sqlite_connections_write_planner_statistics_once_used(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the pool reaches a threshold of returned connections (SQLite writes no
+    # statistics of its own)
+    db = org.state.db
+    optimizer = next(listener for listener in db.sync_engine.pool.dispatch.checkin if isinstance(listener, fiche_db._SQLiteOptimizer))
+    monkeypatch.setattr(fiche_db, "SQLITE_OPTIMIZE_AT", (optimizer.returns + 5,))
+    async with db.engine.begin() as connection:
+        if await connection.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+            await connection.execute(text("DELETE FROM sqlite_stat1"))  # written during set-up
+    # when
+    for _ in range(6):
+        async with db.reader(org.organization_id) as session:
+            await session.scalars(select(models.User.id).where(models.User.handle == "nobody"))
+    # then: the tables have statistics, and reads go on as before
+    async with db.engine.connect() as connection:
+        analysed = set((await connection.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1"))).all())
+    assert {"users", "team_memberships"} <= analysed
+    async with db.reader(org.organization_id) as session:
+        assert len((await session.scalars(select(models.User.id))).all()) == len(org.users)
+
+
 async def test_statements_of_two_organisations_each_see_their_own_rows(org: TestOrg, other_org: TestOrg) -> None:
     # given: the same statement, whose organisation travels as a parameter
     db = org.state.db
@@ -143,6 +166,34 @@ async def test_statements_of_two_organisations_each_see_their_own_rows(org: Test
     # then
     assert own == own_again == {user.id for user in org.users.values()}
     assert other == {user.id for user in other_org.users.values()}
+
+
+async def test_in_keys_binds_one_parameter_and_keeps_the_organisation_filter(org: TestOrg, other_org: TestOrg) -> None:
+    # given: keys of both organisations, a duplicate, a missing one, and more keys than
+    # SQLite accepts parameters in one statement
+    db = org.state.db
+    own = sorted(user.id for user in org.users.values())
+    foreign = sorted(user.id for user in other_org.users.values())
+    keys = [*own, *foreign, own[0], 2**31 - 1, *range(10**6, 10**6 + 40_000)]
+    bound: list[Any] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        bound.append(parameters)
+
+    event.listen(db.sync_engine, "before_cursor_execute", remember)
+    try:
+        # when
+        async with db.reader(org.organization_id) as session:
+            found = (await session.scalars(select(models.User.id).where(in_keys(session, models.User.id, keys)))).all()
+            none = (await session.scalars(select(models.User.id).where(in_keys(session, models.User.id, [])))).all()
+            mixed = (await session.scalars(select(models.User.handle).where(in_keys(session, models.User.handle, ["nobody", "no-one"])))).all()
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", remember)
+    # then: the organisation's rows only, each once, from one key parameter (plus the
+    # organisation's); an empty list matches nothing; keys that are not integers still work
+    assert sorted(found) == own
+    assert none == [] and mixed == []
+    assert len(bound[0]) == 2
 
 
 async def test_an_update_keeps_the_sessions_objects_in_step(org: TestOrg) -> None:

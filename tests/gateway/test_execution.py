@@ -102,6 +102,10 @@ class Query:
     def named(self) -> list[Named]:
         return [*PEOPLE.values(), *PETS]
 
+    @strawberry.field(description="Pets, a person among them, a person cast as a pet and a plain dict.")
+    def odd_pets(self) -> list[Pet | None]:
+        return [PETS[0], PEOPLE[2], PETS[1], strawberry.cast(Pet, Person(id=3, name="Eve")), None, {"name": "Fake"}, PETS[2]]  # type: ignore[list-item]
+
     @strawberry.field(description="Non-null pets whose strict field may fail.")
     def strict_pets(self) -> list[Pet] | None:
         return PETS
@@ -241,6 +245,19 @@ async def test_a_leaf_its_scalar_cannot_serialise_fails_as_in_graphql_core() -> 
     assert [(error.message, error.path) for error in ours.errors] == [
         ("Expected `Blank.coerce_output_value('x')` to return non-nullable value, returned: None", ["blank"])
     ]
+
+
+async def test_objects_of_another_class_or_cast_answer_as_in_graphql_core() -> None:
+    # given: pets already seen once in the operation, then a list mixing them with a
+    # person, a person cast as a pet, a null and a dict
+    document = "{ pets { name } oddPets { __typename name colour } }"
+    # when
+    ours, theirs = await _both(document)
+    # then: both people pass the type's check (a Named, a cast) and fail on the field a
+    # person lacks; the dict fails the check; exactly as graphql-core answers
+    assert comparable(ours.data, ours.errors) == comparable(theirs.data, theirs.errors)
+    assert [item and item["name"] for item in ours.data["oddPets"]] == ["Tom", None, "Rex", None, None, None, "Kit"]
+    assert sorted(error.path for error in ours.errors) == [["oddPets", 1, "colour"], ["oddPets", 3, "colour"], ["oddPets", 5]]
 
 
 @pytest.mark.parametrize("document", [INTROSPECTION, TYPE_INTROSPECTION])

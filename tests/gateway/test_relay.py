@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from fiche.accounts import models
 from fiche.notifications import models as inbox
-from fiche.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped
+from fiche.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped, ranked
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -432,3 +432,25 @@ async def test_crashed_mutation_rolls_back_what_it_flushed(org: TestOrg) -> None
     async with org.state.db.reader(org.organization_id) as session:
         count = await session.scalar(select(func.count()).select_from(models.Team).where(models.Team.name == "Written before the crash"))
     assert count == 0
+
+
+async def test_ranked_pages_are_the_same_whether_the_columns_are_named_or_proxied(org: TestOrg, other_org: TestOrg) -> None:
+    # given: each team's members, numbered per team; once with plainly named columns (the
+    # outer select names them as text) and once with two columns both called `id` and a
+    # renamed one (SQLAlchemy's column proxies)
+    member, team, user = models.TeamMembership, models.Team, models.User
+    rank = func.row_number().over(partition_by=member.team_id, order_by=member.user_id).label("_rank")
+    base = select(member.team_id, member.user_id).join(team, team.id == member.team_id).join(user, user.id == member.user_id)
+    named = base.add_columns(team.name, rank)
+    clashing = base.add_columns(team.id, user.id, user.name.label("who"), rank)
+    # when
+    async with org.state.db.reader(org.organization_id) as session:
+        plain = (await session.execute(ranked(session, named, "ranked", 1, ("team_id",)))).all()
+        proxied = (await session.execute(ranked(session, clashing, "ranked", 1, ("team_id",)))).all()
+    # then: one row per team of this organisation only (the tenant filter reaches inside
+    # the subquery), the first member of each, in team order, with its values typed
+    teams = sorted(org.teams.values(), key=lambda found: found.id)
+    assert [(row.team_id, row.name) for row in plain] == [(found.id, found.name) for found in teams]
+    assert [row.team_id for row in proxied] == [found.id for found in teams]
+    assert [row.user_id for row in plain] == [row.user_id for row in proxied]
+    assert all(row._rank == 1 and isinstance(row._rank, int) for row in [*plain, *proxied])

@@ -89,6 +89,24 @@ async def test_has_reports_costs_no_statement_of_its_own(org: TestOrg) -> None:
     assert flagged.count == plain.count
 
 
+async def test_has_reports_is_the_same_whether_the_page_reads_the_reports_or_not(org: TestOrg) -> None:
+    # given: activities with and without reports
+    await seed(org, 5)
+    flag_only = "query { customers(first: 5) { edges { node { activities(first: 20) { edges { node { id hasReports } } } } } } }"
+    with_reports = "query { customers(first: 5) { edges { node { activities(first: 20) { edges { node { id hasReports reports { id } } } } } } } }"
+    # when
+    flags = await org.ok(flag_only)
+    read = await org.ok(with_reports)
+    # then: the flag (an EXISTS in the page statement, or set from the reports read with
+    # the page) says whether reports exist, both ways
+    def nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
+        return [e["node"] for edge in data["customers"]["edges"] for e in edge["node"]["activities"]["edges"]]
+
+    assert all(node["hasReports"] == bool(node["reports"]) for node in nodes(read))
+    assert {node["id"]: node["hasReports"] for node in nodes(flags)} == {node["id"]: node["hasReports"] for node in nodes(read)}
+    assert {True, False} == {node["hasReports"] for node in nodes(read)}
+
+
 async def test_column_selects_get_the_tenant_filter(org: TestOrg, other_org: TestOrg) -> None:
     # given
     mine = await activity(org, await customer(org))
