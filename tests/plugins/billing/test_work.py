@@ -1,14 +1,17 @@
 """Invoicing interventions (B4) and quotes linked to interventions, with a stand-in plugin
-answering the interventions hooks; and billing's fields that need them, absent without."""
+answering the interventions hooks in place of the real one (disabled here); and billing's
+fields that need them. Both real plugins together: tests/plugins/test_interventions_billing.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from sqlalchemy import Integer, literal, select
 
 from fiche.relay import decode_id
+from fiche.settings import Settings
 from tests.plugins.billing.fixtures import customer, issue, line
 from tests.plugins.billing.work_plugin import WorkPlugin
 from tests.support import TestOrg
@@ -20,6 +23,11 @@ mutation ($input: BillableWorkInvoiceInput!) {{ invoiceBillableWork(input: $inpu
 """
 QUOTE_CREATE = f"mutation ($input: QuoteCreateInput!) {{ quoteCreate(input: $input) {{ document {{ id }} {ERRORS} }} }}"
 STAND_IN = WorkPlugin()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, disabled_plugins=("interventions",))
 
 
 @pytest.fixture
