@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
+    from fiche.auth import Viewer
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.settings import Settings
@@ -120,8 +121,8 @@ def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> An
 
 
 @hookimpl
-def intervention_quote_condition(intervention_id: Any, has_quote: bool) -> Any:
-    return lifecycle.quote_condition(intervention_id, has_quote)
+def intervention_quote_condition(intervention_id: Any, has_quote: bool, viewer: Viewer) -> Any:
+    return lifecycle.quote_condition(intervention_id, has_quote, viewer)
 
 
 @hookimpl

@@ -108,7 +108,7 @@ class InterventionQueries:
         context: OperationContext = info.context
         size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
         query = decode_filter(filter, order_by)
-        stmt = apply_query(await visible_interventions(context), query, await today(context), context.pm)
+        stmt = apply_query(await visible_interventions(context), query, await today(context), context.pm, context.require_viewer())
         async with context.read() as session:
             return await paginate(session, stmt, sort_keys(order_by), first=size, after=after, build=InterventionBuilder())
 

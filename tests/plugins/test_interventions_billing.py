@@ -55,8 +55,9 @@ async def site(org: TestOrg, name: str = "Boulangerie Dupré") -> Site:
     return Site(client, await address(org, client), kind)
 
 
-async def new_intervention(org: TestOrg, where: Site, title: str, *, to_invoice: bool = False) -> dict[str, Any]:
-    values = {"title": title, "typeId": where.kind, "customerId": where.customer, "addressId": where.address, "toInvoice": to_invoice}
+async def new_intervention(org: TestOrg, where: Site, title: str, *, to_invoice: bool = False, technicians: tuple[str, ...] = ()) -> dict[str, Any]:
+    values = {"title": title, "typeId": where.kind, "customerId": where.customer, "addressId": where.address, "toInvoice": to_invoice,
+              "technicianIds": [user_id(org, who) for who in technicians]}  # fmt: skip
     payload = (await org.ok(CREATE, {"input": values}, as_="manager"))["interventionCreate"]
     assert payload["errors"] == [], payload["errors"]
     return dict(payload["intervention"])
@@ -176,7 +177,7 @@ async def pages(org: TestOrg, query: str, variables: dict[str, Any], path: tuple
 async def test_hook_intervention_quote_condition_has_quote_at_the_root_and_on_the_customer(org: TestOrg) -> None:
     # given: five interventions of a customer, two with a quote, one whose only quote was cancelled
     here, elsewhere = await site(org), await site(org, "Autre client")
-    work = [await new_intervention(org, here, f"Visite {index}") for index in range(5)]
+    work = [await new_intervention(org, here, f"Visite {index}", technicians=("technician",)) for index in range(5)]
     other = await new_intervention(org, elsewhere, "Ailleurs")
     quoted = [work[1], work[3]]
     quotes = [await quote_for(org, here.customer, item["id"]) for item in quoted]
@@ -197,6 +198,11 @@ async def test_hook_intervention_quote_condition_has_quote_at_the_root_and_on_th
         whole = (await org.ok(CUSTOMER_PAGE, {**variables, "first": 50}))["node"]["interventions"]["nodes"]
         assert sorted(node["id"] for node in whole) == expected
         assert await pages(org, CUSTOMER_PAGE, variables, ("node", "interventions"), 2) == [node["id"] for node in whole]
+    # and a technician, who may not read billing, is told of no quote
+    for has_quote, expected in ((True, []), (False, sorted(item["id"] for item in work))):
+        variables = {"filter": {"hasQuote": has_quote}, "first": 50}
+        seen = (await org.ok(ROOT_PAGE, variables, as_="technician"))["interventions"]["nodes"]
+        assert sorted(node["id"] for node in seen) == expected
     # and each intervention lists its quotes, the cancelled one included
     assert [row["id"] for row in (await read(org, work[1]["id"]))["quotes"]["nodes"]] == [quotes[0]["document"]["id"]]
     assert (await read(org, work[4]["id"]))["quotes"]["nodes"] == [{"id": cancelled["document"]["id"], "status": "CANCELLED"}]
@@ -235,9 +241,7 @@ async def test_hook_intervention_customers_refuses_another_customers_or_organisa
 async def test_technicians_see_no_quotes_nor_invoice_of_their_interventions(org: TestOrg) -> None:
     # given an intervention of the technician, quoted and invoiced
     here = await site(org)
-    values = {"title": "Visite", "typeId": here.kind, "customerId": here.customer, "addressId": here.address, "toInvoice": True,
-              "technicianIds": [user_id(org, "technician")]}  # fmt: skip
-    created = (await org.ok(CREATE, {"input": values}, as_="manager"))["interventionCreate"]["intervention"]
+    created = await new_intervention(org, here, "Visite", to_invoice=True, technicians=("technician",))
     await quote_for(org, here.customer, created["id"])
     await complete(org, created["id"])
     invoice = (await invoice_work(org, here.customer))["document"]
