@@ -329,6 +329,16 @@ def work_invoiced(context: OperationContext, work: Sequence[BillableWork], docum
 
 
 @hookspec
+def work_released(context: OperationContext, document_id: str) -> Awaitable[None] | None:
+    """The invoice ``document_id`` (a global ID) was deleted while still a draft: the work
+    it invoiced (``work_invoiced``) is billable again. Forget the link, in the operation's
+    write transaction (the billing plugin calls it when a draft invoice is deleted).
+
+    :param context: the operation (``context.session`` is the write transaction).
+    :param document_id: global ID of the deleted invoice."""
+
+
+@hookspec
 def route_stops(context: OperationContext, user_id: int, day: dt.date) -> Awaitable[Sequence[RouteStop]] | None:
     """The plugin's stops for ``user_id`` on ``day`` (in the organisation's time zone), for
     the route planner (A8): activities contribute visits, the interventions plugin its

@@ -43,7 +43,7 @@ class InterventionFilter:
     has_appointment: bool | None = strawberry.field(default=None, description="Only scheduled (true) or unscheduled (false) interventions.")
     has_quote: bool | None = strawberry.field(
         default=None,
-        description="Only interventions with (true) or without (false) a linked quote; present when a plugin keeps quotes.",
+        description="Only interventions with (true) or without (false) a linked quote, as your role lets you know of quotes; present when a plugin keeps quotes.",
         metadata=requires_hook("intervention_quote_condition"),
     )
     to_invoice: bool | None = strawberry.field(default=None, description="Only interventions flagged to invoice (true) or not (false).")

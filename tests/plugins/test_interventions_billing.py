@@ -138,6 +138,22 @@ async def test_hook_billable_work_only_the_work_ids_given_and_never_another_cust
     assert [row["workId"] for row in rest["document"]["lines"]] == [first["id"]]
 
 
+async def test_hook_work_released_deleting_the_draft_invoice_makes_the_work_billable_again(org: TestOrg) -> None:
+    # given two interventions invoiced together, one invoiced apart
+    here = await site(org)
+    work = [await done(org, here, f"Travaux {index}") for index in range(3)]
+    kept = (await invoice_work(org, here.customer, [work[2]["id"]]))["document"]
+    draft = (await invoice_work(org, here.customer))["document"]
+    # when the draft is deleted
+    deleted = await org.ok(f"mutation ($id: ID!) {{ billingDocumentDelete(id: $id) {{ deletedDocumentId {ERRORS} }} }}", {"id": draft["id"]}, as_="member")
+    # then its interventions are billable again, the other keeps its invoice
+    assert deleted["billingDocumentDelete"] == {"deletedDocumentId": draft["id"], "errors": []}
+    assert [(await read(org, item["id"]))["invoiceId"] for item in work] == [None, None, kept["id"]]
+    again = (await invoice_work(org, here.customer))["document"]
+    assert [row["workId"] for row in again["lines"]] == [work[0]["id"], work[1]["id"]]
+    assert [(await read(org, item["id"]))["invoice"]["id"] for item in work] == [again["id"], again["id"], kept["id"]]
+
+
 async def test_hook_work_invoiced_concurrent_invoicings_never_bill_an_intervention_twice(org: TestOrg) -> None:
     # given: four finished interventions to invoice
     here = await site(org)
