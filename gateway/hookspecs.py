@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
-    from fiche.auth import Identity
+    from fiche.auth import Identity, Viewer
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.directory import CustomerAddress, CustomerLocation
@@ -264,11 +264,14 @@ def notification_visibility(context: OperationContext, object_ids: Sequence[str]
 
 
 @hookspec(firstresult=True)
-def intervention_quote_condition(intervention_id: Any, has_quote: bool) -> Any:
+def intervention_quote_condition(intervention_id: Any, has_quote: bool, viewer: Viewer) -> Any:
     """A SQL condition on an intervention primary-key column: true for the interventions
-    that have a quote linked (``has_quote``) or none (``not has_quote``). Answered by the
-    plugin that owns quotes (billing); the interventions plugin uses it for its ``hasQuote``
-    filter, which is in the schema only when some plugin answers this hook.
+    that have a quote linked (``has_quote``) or none (``not has_quote``), as ``viewer`` may
+    know them. Answered by the plugin that owns quotes (billing); the interventions plugin
+    uses it for its ``hasQuote`` filter, which is in the schema only when some plugin answers
+    this hook. To a viewer who may not read quotes (billing: technicians), answer as if no
+    intervention had one (``false()`` for ``has_quote``, ``true()`` otherwise): the filter
+    must not tell them what the quotes would not.
 
     Example (billing)::
 
@@ -276,7 +279,8 @@ def intervention_quote_condition(intervention_id: Any, has_quote: bool) -> Any:
         return intervention_id.in_(linked) if has_quote else intervention_id.not_in(linked)
 
     :param intervention_id: the column (a SQLAlchemy ``ColumnElement[int]``) to test.
-    :param has_quote: which interventions the condition keeps."""
+    :param has_quote: which interventions the condition keeps.
+    :param viewer: who filters."""
 
 
 @hookspec(firstresult=True)
@@ -311,6 +315,16 @@ def work_invoiced(context: OperationContext, work: Sequence[BillableWork], docum
     :param context: the operation (``context.session`` is the write transaction).
     :param work: what was invoiced.
     :param document_id: global ID of the invoice."""
+
+
+@hookspec
+def work_released(context: OperationContext, document_id: str) -> Awaitable[None] | None:
+    """The invoice ``document_id`` (a global ID) was deleted while still a draft: the work
+    it invoiced (``work_invoiced``) is billable again. Forget the link, in the operation's
+    write transaction (the billing plugin calls it when a draft invoice is deleted).
+
+    :param context: the operation (``context.session`` is the write transaction).
+    :param document_id: global ID of the deleted invoice."""
 
 
 @hookspec

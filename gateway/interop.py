@@ -2,7 +2,7 @@
 
 - :class:`BillableWork`: a piece of finished work another plugin may invoice (the
   interventions plugin answers ``billable_work``; the billing plugin invoices it and calls
-  ``work_invoiced``).
+  ``work_invoiced``, and ``work_released`` when it deletes that draft invoice).
 - :class:`RouteStop`: a place a user must be on a given day (activities' visits, the
   interventions plugin's appointments), for route planning (``route_stops``).
 - :class:`SalesSummary`: a customer's sales figures (the billing plugin answers

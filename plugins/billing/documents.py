@@ -229,6 +229,10 @@ async def delete_draft(context: OperationContext, global_id: str) -> int:
     pk = document.id
     await session.delete(document)
     await session.flush()
+    if document.kind is Kind.INVOICE:
+        # The work it invoiced may be invoiced again (B4).
+        for answer in context.pm.hook.work_released(context=context, document_id=document_gid(pk)):
+            await answer
     return pk
 
 

@@ -1,6 +1,7 @@
 """Hook implementations of the billing plugin: its schema, loaders, node types,
 notification kinds, settings, timeline part, routes, lifecycle answers to the customers
-plugin, the facts it gives other plugins (hasQuote, sales), demo data and migrations."""
+plugin, the facts it gives other plugins (hasQuote, sales), the quotes and invoice of an
+intervention, demo data and migrations."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fiche.schema import TypeExtension
 from fiche.plugins.billing import demo as demo_data
 from fiche.plugins.billing import lifecycle, loaders, notices, orders, pdf, timeline
 from fiche.plugins.billing.fields import CUSTOMER_FIELDS
+from fiche.plugins.billing.intervention_fields import INTERVENTION_FIELDS
 from fiche.plugins.billing.inputs import BillingInformationInput, QuoteCreateInput
 from fiche.plugins.billing.mutations import MUTATIONS
 from fiche.plugins.billing.nodes import NODE_RESOLVERS
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.routing import BaseRoute
 
+    from fiche.auth import Viewer
     from fiche.context import OperationContext
     from fiche.demo import DemoContext
     from fiche.settings import Settings
@@ -63,7 +66,8 @@ def register_mutations() -> list[type]:
 
 @hookimpl
 def register_type_extensions() -> list[TypeExtension]:
-    return [TypeExtension("Customer", [*CUSTOMER_FIELDS, *orders.CUSTOMER_FIELDS])]
+    # Intervention's fields go with the interventions plugin: an extension of an absent type is skipped.
+    return [TypeExtension("Customer", [*CUSTOMER_FIELDS, *orders.CUSTOMER_FIELDS]), TypeExtension("Intervention", INTERVENTION_FIELDS)]
 
 
 @hookimpl
@@ -117,8 +121,8 @@ def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> An
 
 
 @hookimpl
-def intervention_quote_condition(intervention_id: Any, has_quote: bool) -> Any:
-    return lifecycle.quote_condition(intervention_id, has_quote)
+def intervention_quote_condition(intervention_id: Any, has_quote: bool, viewer: Viewer) -> Any:
+    return lifecycle.quote_condition(intervention_id, has_quote, viewer)
 
 
 @hookimpl

@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, false, func, select, true, update
 
 from fiche.interop import SalesSummary
 from fiche.plugins.billing import access, documents, models
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from fiche.auth import Viewer
 
     from fiche.context import OperationContext
 
@@ -62,8 +64,11 @@ async def merge_customer_rows(session: AsyncSession, source_id: int, target_id: 
         await session.execute(update(profile).where(profile.customer_id == source_id).values(customer_id=target_id))
 
 
-def quote_condition(intervention_id: Any, has_quote: bool) -> Any:
-    """Interventions with (or without) a quote linked that is not cancelled."""
+def quote_condition(intervention_id: Any, has_quote: bool, viewer: Viewer) -> Any:
+    """Interventions with (or without) a quote linked that is not cancelled. To a viewer who
+    may not read billing (a technician), no intervention has a quote, as if there were none."""
+    if not access.can_read(viewer):
+        return false() if has_quote else true()
     linked = select(models.BillingDocument.intervention_id).where(
         models.BillingDocument.intervention_id.is_not(None),
         models.BillingDocument.kind == Kind.QUOTE,

@@ -38,6 +38,7 @@ __all__ = [
     "BillingLinesByDocumentLoader",
     "BillingPaymentsByDocumentLoader",
     "BillingProfilesByCustomerLoader",
+    "BillingQuotesByInterventionLoader",
     "DocumentQuery",
     "PageKey",
     "make_loaders",
@@ -134,8 +135,13 @@ def documents_statement(query: DocumentQuery) -> Any:
     return stmt
 
 
-class BillingDocumentsByCustomerLoader(_Loader):
-    """``Customer.billingDocuments``: one statement per batch of customers sharing arguments."""
+class _DocumentPagesLoader(_Loader):
+    """Pages of documents per owner (the column :meth:`owner_column`): one statement per
+    batch of owners sharing arguments."""
+
+    @staticmethod
+    def owner_column() -> Any:
+        raise NotImplementedError
 
     async def batch_load_fn(self, keys: list[PageKey]) -> list[Connection[BillingDocument]]:
         if not self.allowed:
@@ -150,7 +156,7 @@ class BillingDocumentsByCustomerLoader(_Loader):
                 pages = await paginate_grouped(
                     session,
                     documents_statement(query),
-                    models.BillingDocument.customer_id,
+                    self.owner_column(),
                     owners,
                     NEWEST_FIRST,
                     first=first,
@@ -160,6 +166,22 @@ class BillingDocumentsByCustomerLoader(_Loader):
                 for key in members:
                     result[key] = pages[key.owner]
         return [result[key] for key in keys]
+
+
+class BillingDocumentsByCustomerLoader(_DocumentPagesLoader):
+    """``Customer.billingDocuments``, by customer."""
+
+    @staticmethod
+    def owner_column() -> Any:
+        return models.BillingDocument.customer_id
+
+
+class BillingQuotesByInterventionLoader(_DocumentPagesLoader):
+    """``Intervention.quotes``, by intervention (the key's query keeps the quotes)."""
+
+    @staticmethod
+    def owner_column() -> Any:
+        return models.BillingDocument.intervention_id
 
 
 class BillingProfilesByCustomerLoader(_Loader):
@@ -179,6 +201,7 @@ def make_loaders(context: OperationContext) -> dict[str, DataLoader[Any, Any]]:
         "billing_lines_by_document": BillingLinesByDocumentLoader(context),
         "billing_payments_by_document": BillingPaymentsByDocumentLoader(context),
         "billing_documents_by_customer": BillingDocumentsByCustomerLoader(context),
+        "billing_quotes_by_intervention": BillingQuotesByInterventionLoader(context),
         "billing_profiles_by_customer": BillingProfilesByCustomerLoader(context),
     }
 

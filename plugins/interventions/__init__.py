@@ -18,7 +18,7 @@ Owns (SPEC):
   and its service history;
 - notifications (assigned, moved, cancelled; followers told when done), timeline entries,
   subject types, merge and deletion hooks, and its answers to ``intervention_customers``,
-  ``billable_work`` / ``work_invoiced`` (B4) and ``route_stops``.
+  ``billable_work`` / ``work_invoiced`` / ``work_released`` (B4) and ``route_stops``.
 
 Roles are described in ``docs/interventions.md``. It never imports another plugin:
 customers are reached through :mod:`fiche.directory` and ``node(id:)``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy import and_, func, or_, select
@@ -18,6 +18,9 @@ from fiche.relay import AnySelect, SortKey
 from fiche.text import fold, like_pattern
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.services.status import InterventionStatus, Today, status_expression
+
+if TYPE_CHECKING:
+    from fiche.auth import Viewer
 
 __all__ = ["InterventionOrder", "InterventionQuery", "apply_query", "sort_keys"]
 
@@ -54,8 +57,9 @@ def sort_keys(order: InterventionOrder) -> tuple[SortKey, ...]:
     return (SortKey(I.starts_at), SortKey(I.id))
 
 
-def apply_query(stmt: AnySelect, query: InterventionQuery, today: Today, pm: Any) -> AnySelect:
-    """``stmt`` (over ``interventions``) narrowed to what ``query`` keeps."""
+def apply_query(stmt: AnySelect, query: InterventionQuery, today: Today, pm: Any, viewer: Viewer) -> AnySelect:
+    """``stmt`` (over ``interventions``) narrowed to what ``query`` keeps for ``viewer`` (who may
+    not know of quotes: the plugin that keeps them decides, see ``intervention_quote_condition``)."""
     conditions: list[Any] = []
     if query.search:
         folded = fold(query.search.strip())
@@ -78,7 +82,7 @@ def apply_query(stmt: AnySelect, query: InterventionQuery, today: Today, pm: Any
     if query.has_appointment is not None:
         conditions.append(I.starts_at.is_not(None) if query.has_appointment else I.starts_at.is_(None))
     if query.has_quote is not None:
-        condition = pm.hook.intervention_quote_condition(intervention_id=I.id, has_quote=query.has_quote)
+        condition = pm.hook.intervention_quote_condition(intervention_id=I.id, has_quote=query.has_quote, viewer=viewer)
         if condition is not None:
             conditions.append(condition)
     if query.to_invoice is not None:

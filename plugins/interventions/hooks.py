@@ -133,6 +133,11 @@ async def work_invoiced(context: OperationContext, work: Sequence[BillableWork],
 
 
 @hookimpl
+async def work_released(context: OperationContext, document_id: str) -> None:
+    await interop.work_released(context, document_id)
+
+
+@hookimpl
 async def route_stops(context: OperationContext, user_id: int, day: dt.date) -> list[RouteStop]:
     return await interop.route_stops(context, user_id, day)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from fiche.context import OperationContext
 
-__all__ = ["INVOICING_LOCK", "billable_work", "intervention_customers", "route_stops", "work_invoiced"]
+__all__ = ["INVOICING_LOCK", "billable_work", "intervention_customers", "route_stops", "work_invoiced", "work_released"]
 
 I = models.Intervention
 INVOICING_LOCK = "intervention-invoicing"
@@ -74,6 +74,14 @@ async def work_invoiced(context: OperationContext, work: Sequence[BillableWork],
     session = await context.session()
     await session.execute(
         update(I).where(I.id.in_(pks), I.invoice_id.is_(None)).values(invoice_id=document_id).execution_options(synchronize_session=False)
+    )
+
+
+async def work_released(context: OperationContext, document_id: str) -> None:
+    """The interventions invoiced by ``document_id``, a deleted draft, are billable again."""
+    session = await context.session()
+    await session.execute(
+        update(I).where(I.invoice_id == document_id).values(invoice_id=None).execution_options(synchronize_session=False)
     )
 
 

@@ -232,7 +232,7 @@ class InterventionsByCustomerLoader(_Loader):
                     for root in roots:
                         scopes[root].extend(branches.get(root, ()))
                 locations = sorted({location for scope in scopes.values() for location in scope})
-                stmt = apply_query(base, query, bounds, self.context.pm)
+                stmt = apply_query(base, query, bounds, self.context.pm, self.context.require_viewer())
                 by_location = await paginate_grouped(
                     session, stmt, I.customer_id, locations, sort_keys(query.order), first=first, after=after, build=InterventionBuilder()
                 )

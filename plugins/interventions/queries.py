@@ -43,7 +43,7 @@ class InterventionFilter:
     has_appointment: bool | None = strawberry.field(default=None, description="Only scheduled (true) or unscheduled (false) interventions.")
     has_quote: bool | None = strawberry.field(
         default=None,
-        description="Only interventions with (true) or without (false) a linked quote; present when a plugin keeps quotes.",
+        description="Only interventions with (true) or without (false) a linked quote, as your role lets you know of quotes; present when a plugin keeps quotes.",
         metadata=requires_hook("intervention_quote_condition"),
     )
     to_invoice: bool | None = strawberry.field(default=None, description="Only interventions flagged to invoice (true) or not (false).")
@@ -108,7 +108,7 @@ class InterventionQueries:
         context: OperationContext = info.context
         size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
         query = decode_filter(filter, order_by)
-        stmt = apply_query(await visible_interventions(context), query, await today(context), context.pm)
+        stmt = apply_query(await visible_interventions(context), query, await today(context), context.pm, context.require_viewer())
         async with context.read() as session:
             return await paginate(session, stmt, sort_keys(order_by), first=size, after=after, build=InterventionBuilder())
 

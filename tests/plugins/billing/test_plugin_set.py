@@ -1,5 +1,6 @@
 """Billing with and without its neighbours: without the interventions plugin its
-intervention fields are absent; without billing, customers work and nothing of billing shows."""
+intervention fields are absent; without billing, customers work and nothing of billing shows.
+(Billing with the real interventions plugin: tests/plugins/test_interventions_billing.py.)"""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from tests.plugins.billing.fixtures import customer
 from tests.support import TestOrg
 
 
-async def test_without_a_plugin_answering_the_intervention_hooks_those_fields_are_absent(org: TestOrg) -> None:
-    schema = org.schema._schema
-    assert "invoiceBillableWork" not in schema.mutation_type.fields
-    assert "interventionId" not in schema.type_map["QuoteCreateInput"].fields
-    assert "intervention" not in schema.type_map["BillingDocument"].fields
-    assert "quoteCreate" in schema.mutation_type.fields
+class TestInterventionsDisabled:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, disabled_plugins=("interventions",))
+
+    async def test_without_a_plugin_answering_the_intervention_hooks_those_fields_are_absent(self, org: TestOrg) -> None:
+        schema = org.schema._schema
+        assert "invoiceBillableWork" not in schema.mutation_type.fields
+        assert "interventionId" not in schema.type_map["QuoteCreateInput"].fields
+        assert "intervention" not in schema.type_map["BillingDocument"].fields
+        assert "quoteCreate" in schema.mutation_type.fields
 
 
 class TestBillingDisabled:

@@ -1,14 +1,17 @@
 """Invoicing interventions (B4) and quotes linked to interventions, with a stand-in plugin
-answering the interventions hooks; and billing's fields that need them, absent without."""
+answering the interventions hooks in place of the real one (disabled here); and billing's
+fields that need them. Both real plugins together: tests/plugins/test_interventions_billing.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from sqlalchemy import Integer, literal, select
 
 from fiche.relay import decode_id
+from fiche.settings import Settings
 from tests.plugins.billing.fixtures import customer, issue, line
 from tests.plugins.billing.work_plugin import WorkPlugin
 from tests.support import TestOrg
@@ -20,6 +23,11 @@ mutation ($input: BillableWorkInvoiceInput!) {{ invoiceBillableWork(input: $inpu
 """
 QUOTE_CREATE = f"mutation ($input: QuoteCreateInput!) {{ quoteCreate(input: $input) {{ document {{ id }} {ERRORS} }} }}"
 STAND_IN = WorkPlugin()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, disabled_plugins=("interventions",))
 
 
 @pytest.fixture
@@ -105,10 +113,15 @@ async def test_hook_intervention_quote_condition_keeps_interventions_with_a_live
     # when
     pm = org.state.pm
     async with org.state.db.reader(org.organization_id) as session:
-        with_quote = [await session.scalar(select(pm.hook.intervention_quote_condition(intervention_id=literal(pk, Integer), has_quote=True))) for pk in (1, 2, 3)]
-        without = [await session.scalar(select(pm.hook.intervention_quote_condition(intervention_id=literal(pk, Integer), has_quote=False))) for pk in (1, 2, 3)]
-    # then
+        async def answers(who: str, has_quote: bool) -> list[bool]:
+            condition = [pm.hook.intervention_quote_condition(intervention_id=literal(pk, Integer), has_quote=has_quote, viewer=org.viewer(who)) for pk in (1, 2, 3)]
+            return [bool(await session.scalar(select(item))) for item in condition]
+
+        with_quote, without = await answers("member", True), await answers("member", False)
+        technician = await answers("technician", True), await answers("technician", False)
+    # then: a technician, who may not read billing, is told of no quote
     assert with_quote == [True, False, False] and without == [False, True, True]
+    assert technician == ([False] * 3, [True] * 3)
 
 
 async def test_the_fields_linked_to_interventions_are_in_the_schema_with_the_hooks(org: TestOrg) -> None:

@@ -42,6 +42,13 @@ async def field_names(org: TestOrg) -> set[str]:
     return {field["name"] for field in (await org.ok(FILTER_FIELDS))["__type"]["inputFields"]}
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Without billing, the plugin that keeps quotes (both real plugins together:
+    tests/plugins/test_interventions_billing.py)."""
+    return dataclasses.replace(settings, disabled_plugins=("billing",))
+
+
 async def test_without_a_quotes_plugin_has_quote_is_not_in_the_schema(org: TestOrg) -> None:
     # when
     names = await field_names(org)
