@@ -184,6 +184,80 @@ async def notification_visibility(context, object_ids):
     visible = await cards_visible_to(context, mine)
     return {global_id: global_id in visible for global_id in mine}
 """,
+    "customer_addresses": """
+@hookimpl
+async def customer_addresses(session, address_ids):
+    # The plugin that owns addresses answers; the interventions plugin checks that an
+    # intervention's address is one of ITS customer's.
+    rows = await session.execute(select(Address).where(Address.id.in_(address_ids)))
+    return {a.id: CustomerAddress(address_id=a.id, customer_id=a.customer_id, ...) for a in rows.scalars()}
+""",
+    "intervention_quote_condition": """
+@hookimpl
+def intervention_quote_condition(intervention_id, has_quote, viewer):
+    linked = select(Quote.intervention_id).where(Quote.intervention_id.is_not(None))
+    return intervention_id.in_(linked) if has_quote else intervention_id.not_in(linked)
+""",
+    "intervention_customers": """
+@hookimpl
+async def intervention_customers(session, intervention_ids):
+    rows = await session.execute(select(Intervention.id, Intervention.customer_id).where(Intervention.id.in_(intervention_ids)))
+    return dict(rows.all())
+""",
+    "billable_work": """
+@hookimpl
+async def billable_work(context, customer_id, work_ids):
+    session = await context.session()
+    done = select(Intervention).where(Intervention.customer_id == customer_id, Intervention.to_invoice, Intervention.invoice_id.is_(None))
+    rows = (await session.scalars(done.with_for_update())).all()
+    return [BillableWork(pk=i.id, global_id=encode_id("Intervention", i.id), customer_id=customer_id, label=i.title, done_at=i.completed_at) for i in rows]
+""",
+    "work_invoiced": """
+@hookimpl
+async def work_invoiced(context, work, document_id):
+    session = await context.session()
+    await session.execute(update(Intervention).where(Intervention.id.in_([w.pk for w in work])).values(invoice_id=document_id))
+""",
+    "work_released": """
+@hookimpl
+async def work_released(context, document_id):
+    session = await context.session()
+    await session.execute(update(Intervention).where(Intervention.invoice_id == document_id).values(invoice_id=None))
+""",
+    "route_stops": """
+@hookimpl
+async def route_stops(context, user_id, day):
+    visits = await my_appointments(context, user_id, day)  # one statement
+    return [RouteStop(v.global_id, v.title, v.customer_id, v.latitude, v.longitude, v.starts_at, v.ends_at, fixed=True) for v in visits]
+""",
+    "customer_sales": """
+@hookimpl
+async def customer_sales(context, customer_ids):
+    if not may_read_billing(context.viewer):
+        return {}
+    return await sales_by_customer(context, customer_ids)  # {customer pk: SalesSummary(...)}
+""",
+    "subjects_deleted": """
+@hookimpl
+async def subjects_deleted(session, type_name, ids):
+    # Whatever your plugin attached to the deleted objects goes with them.
+    await session.execute(delete(LoyaltyStamp).where(LoyaltyStamp.subject_type == type_name, LoyaltyStamp.subject_id.in_(ids)))
+""",
+    "customer_followers": """
+@hookimpl
+async def customer_followers(session, customer_ids):
+    rows = await session.execute(select(Follow.customer_id, Follow.user_id).where(Follow.customer_id.in_(customer_ids)))
+    followers = {}
+    for customer_id, user_id in rows:
+        followers.setdefault(customer_id, []).append(user_id)
+    return followers
+""",
+    "customer_notes": """
+@hookimpl
+async def customer_notes(context, customer_ids, since, limit, subjects):
+    # Only what the viewer may read (N4), newest first, at most `limit` per customer.
+    return await visible_digests(context, customer_ids, since, limit, subjects)  # {customer pk: [NoteDigest(...)]}
+""",
 }
 
 

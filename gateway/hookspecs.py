@@ -273,7 +273,7 @@ def intervention_quote_condition(intervention_id: Any, has_quote: bool, viewer: 
     intervention had one (``false()`` for ``has_quote``, ``true()`` otherwise): the filter
     must not tell them what the quotes would not.
 
-    Example (billing)::
+    An answer (billing)::
 
         linked = select(Quote.intervention_id).where(Quote.intervention_id.is_not(None))
         return intervention_id.in_(linked) if has_quote else intervention_id.not_in(linked)
@@ -358,7 +358,7 @@ def subjects_deleted(session: AsyncSession, type_name: str, ids: Sequence[int]) 
     Called by the plugin that owns the type, before its rows go. Constant number of
     statements, whatever the number of ids.
 
-    Example (the activities plugin deleting activities)::
+    A caller (the activities plugin deleting activities)::
 
         await context.pm.hook.subjects_deleted(session=session, type_name="Activity", ids=activity_ids)
 
@@ -375,10 +375,8 @@ def customer_followers(session: AsyncSession, customer_ids: Sequence[int]) -> Aw
     customers nobody follows may be absent; deactivated users are left out (``notify``
     then applies each follower's preferences). One statement.
 
-    Example::
-
-        followers = await pm.hook.customer_followers(session=session, customer_ids=[42]) or {}
-        # {42: [3, 7]}
+    A caller reads ``await pm.hook.customer_followers(session=session, customer_ids=[42]) or {}``,
+    e.g. ``{42: [3, 7]}``.
 
     :param session: a tenant-scoped session (the operation's write session when notifying).
     :param customer_ids: primary keys of customers (or branches)."""
@@ -394,7 +392,7 @@ def customer_notes(
     count for that subject's customer, as ``subjects`` says. Answered by the notes plugin;
     the activities plugin reads it without importing it. Constant number of statements.
 
-    Example (the activities plugin: its activities' notes are notes about their customer)::
+    A caller (the activities plugin: its activities' notes are notes about their customer)::
 
         pairs = select(Activity.id, Activity.location_id).where(Activity.location_id.in_([42]))
         notes = await pm.hook.customer_notes(context=context, customer_ids=[42], since=a_year_ago, limit=200, subjects={"Activity": pairs}) or {}
