@@ -242,7 +242,7 @@ class Connection(Generic[T]):
     @strawberry.field(
         description=(
             "How many items the whole list has (every page, whatever `first` and `after`), counted only when asked for. "
-            "Null for the few lists that cannot be counted beyond their current page (a merged timeline spanning several pages)."
+            "Null for the few lists that cannot be counted beyond their current page (a timeline with a partner plugin that counts nothing)."
         )
     )
     @batched

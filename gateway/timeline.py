@@ -6,11 +6,18 @@ older than the cursor. The gateway merges them per customer (with its branches w
 asked), newest first, and pages with a stable cursor ``(occurred_at, source, id)``. A
 DataLoader batches all customers of a page into one hook call per plugin, so
 ``customers(first: 50) { timeline(first: 20) }`` costs a constant number of statements.
+
+``totalCount``: :func:`latest_per_location` also records how to count its statement's rows
+per location (without the cursor); the merged timeline's count is the sum of those counts,
+one ``COUNT`` per recorded statement, run only when a client asks for it. A plugin that
+answers without that helper cannot be counted, and then ``totalCount`` is null unless the
+whole timeline fits on the page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime as dt
 import inspect
@@ -29,7 +36,7 @@ from fiche.datetimes import instant_problem, require_instant
 from fiche.db import in_keys
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, Total, TotalCounts, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -107,6 +114,11 @@ def before_condition(occurred: AnyColumn, pk: AnyColumn, source: str, before: tu
     return or_(occurred < at, and_(occurred == at, pk < cursor_pk))
 
 
+# The counts recorded by latest_per_location during one plugin's timeline_entries call
+# (see _collect); None outside of it.
+_RECORDED: contextvars.ContextVar[list[TotalCounts] | None] = contextvars.ContextVar("fiche_timeline_counts", default=None)
+
+
 async def latest_per_location(
     session: AsyncSession,
     stmt: AnySelect,
@@ -124,11 +136,15 @@ async def latest_per_location(
 
     ``stmt`` selects what ``build`` needs and applies the plugin's own filters (kinds,
     team, visibility); this adds the locations, date range and cursor."""
-    conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before)]
+    dated = []
     if query.date_from is not None:
-        conditions.append(occurred >= query.date_from)
+        dated.append(occurred >= query.date_from)
     if query.date_to is not None:
-        conditions.append(occurred < query.date_to)
+        dated.append(occurred < query.date_to)
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append(TotalCounts(stmt.where(*dated), group=location, group_ids=location_ids))
+    conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before), *dated]
     rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
     numbered = ranked(session, stmt.add_columns(rank).where(*conditions), "latest", limit, ())
     rows = (await session.execute(numbered)).all()
@@ -165,7 +181,7 @@ class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
                 for root in roots:
                     scopes[root].update(branches.get(root, ()))
             locations = sorted(set().union(*scopes.values()))
-            entries = await _collect(self.context, locations, query, first + 1)
+            entries, counts = await _collect(self.context, locations, query, first + 1)
             by_location: dict[int, list[TimelineEntry]] = defaultdict(list)
             for entry in entries:
                 by_location[entry.location_pk].append(entry)
@@ -176,20 +192,36 @@ class TimelineByCustomerLoader(DataLoader[_Key, Connection[TimelineEntry]]):
                     reverse=True,
                 )
                 page = [Edge(key=_order_key(entry), node=entry) for entry in merged[: key.first]]
-                pages[key] = connection_of(page, len(merged) > key.first, key.after is not None)
+                total = None if counts is None else Total(tuple((count, location) for count in counts for location in sorted(scopes[key.customer_pk])))
+                pages[key] = connection_of(page, len(merged) > key.first, key.after is not None, total)
         return [pages[key] for key in keys]
 
 
-async def _collect(context: OperationContext, locations: list[int], query: TimelineQuery, limit: int) -> list[TimelineEntry]:
+async def _collect(
+    context: OperationContext, locations: list[int], query: TimelineQuery, limit: int
+) -> tuple[list[TimelineEntry], list[TotalCounts] | None]:
+    """Every plugin's entries, and how to count the whole timeline: the counts each plugin's
+    :func:`latest_per_location` calls recorded, or None when some plugin's share cannot be
+    counted (it answered without the helper, or said nothing on a page past the first,
+    where silence does not mean it has nothing)."""
     if not locations:
-        return []
-    results = context.pm.hook.timeline_entries(context=context, location_ids=locations, query=query, limit=limit)
-    awaited = await asyncio.gather(*(result if inspect.isawaitable(result) else _ready(result) for result in results))
-    return [entry for contribution in awaited for entry in contribution or ()]
+        return [], []
+    arguments = {"context": context, "location_ids": locations, "query": query, "limit": limit}
 
+    async def contribution(implementation: Any) -> tuple[list[TimelineEntry], list[TotalCounts]]:
+        # One plugin at a time in a context of its own (asyncio.gather runs each call in a
+        # task), so that what latest_per_location records is known to be that plugin's.
+        recorded: list[TotalCounts] = []
+        _RECORDED.set(recorded)
+        result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
+        if inspect.isawaitable(result):
+            result = await result
+        return list(result or ()), recorded
 
-async def _ready(value: Any) -> Any:
-    return value
+    answers = await asyncio.gather(*(contribution(implementation) for implementation in context.pm.hook.timeline_entries.get_hookimpls()))
+    entries = [entry for found, _ in answers for entry in found]
+    countable = all(recorded or (not found and query.before is None) for found, recorded in answers)
+    return entries, [count for _, recorded in answers for count in recorded] if countable else None
 
 
 class HasPk(Protocol):

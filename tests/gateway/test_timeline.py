@@ -271,3 +271,47 @@ async def test_malformed_team_filter_is_refused(org: TestOrg, north: int) -> Non
     result = await org.gql(TIMELINE, {"pk": north, "filter": {"teamId": encode_id("User", 1)}}, as_="member")
     # then
     assert result.error_codes == ["BAD_USER_INPUT"]
+
+
+# ------------------------------------------------------------------ totalCount
+
+TOTAL = """
+query Total($pk: Int!, $first: Int, $after: String, $filter: TimelineFilter) {
+  probeCustomer(pk: $pk) { timeline(first: $first, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor } } }
+}
+"""
+
+
+async def total(tenant: TestOrg, pk: int, **variables: Any) -> dict[str, Any]:
+    data = await tenant.ok(TOTAL, {"pk": pk, **variables}, as_="member")
+    return dict(data["probeCustomer"]["timeline"])
+
+
+async def test_total_count_of_a_timeline_whose_plugins_count_is_the_whole_timeline(
+    org: TestOrg, north: int, memo_source: probe_plugins.TimelineMemoProbe, branches: BranchesProbe
+) -> None:
+    # given: only the SQL source (latest_per_location) has entries; north's two memberships
+    memo_source.memos.clear()
+    branches.branches[north] = [org.teams["south"].id]
+    # when
+    first = await total(org, north, first=1)
+    second = await total(org, north, first=1, after=first["pageInfo"]["endCursor"])
+    with_branches = await total(org, north, first=1, filter={"includeBranches": True})
+    dated = await total(org, north, first=1, filter={"from": (T0 + dt.timedelta(hours=1.5)).isoformat()})
+    # then: the size of the whole list, filters applied
+    assert (first["totalCount"], first["pageInfo"]["hasNextPage"]) == (2, True)
+    # past the first page the memo source's silence no longer means it has nothing: no count
+    # (with the real plugins, which all count, later pages have it: tests/plugins/test_total_count.py)
+    assert second["totalCount"] is None
+    assert with_branches["totalCount"] == 4
+    assert dated["totalCount"] == 1
+
+
+async def test_total_count_is_null_when_a_plugin_cannot_count_beyond_the_page(org: TestOrg, north: int) -> None:
+    # given: the memo source answers without latest_per_location (2 memos, 2 memberships)
+    # when
+    paged = await total(org, north, first=1)
+    whole = await total(org, north, first=10)
+    # then: a page of a longer list cannot be counted; a list that fits on its page can
+    assert (paged["totalCount"], paged["pageInfo"]["hasNextPage"]) == (None, True)
+    assert whole["totalCount"] == 4

@@ -106,3 +106,47 @@ async def test_total_count_on_the_other_plugins_connections(org: TestOrg) -> Non
     assert data["node"] == {"activities": {"totalCount": 0}, "notes": {"totalCount": 0}}
     assert data["notifications"] == {"totalCount": 0}
     assert data["users"] == {"totalCount": len(org.users)}
+
+
+TIMELINES = """
+query Timelines($first: Int!) {
+  customers(first: $first, filter: {includeBranches: false}) {
+    edges { node { timeline(first: 1, filter: {includeBranches: true}) { totalCount } } }
+  }
+}
+"""
+TIMELINE_OF = """
+query Timeline($id: ID!, $first: Int!, $after: String) {
+  node(id: $id) { ... on Customer { timeline(first: $first, after: $after) { totalCount edges { node { kind } } pageInfo { endCursor } } } }
+}
+"""
+NOTE_CREATE = "mutation ($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } errors { code } } }"
+
+
+async def test_total_count_of_the_merged_timeline_sums_every_plugins_count(org: TestOrg) -> None:
+    # given: a customer with three notes (and whatever else the plugins put on its timeline)
+    customer = await company(org, "Durand SA")
+    for body in ("Appel", "Relance", "Devis envoyé"):
+        assert (await org.ok(NOTE_CREATE, {"input": {"body": body, "targetId": customer["id"]}}))["noteCreate"]["errors"] == []
+    everything = (await org.ok(TIMELINE_OF, {"id": customer["id"], "first": 100}))["node"]["timeline"]
+    assert len(everything["edges"]) >= 3
+    # when: the first page of one entry, then the next
+    first = (await org.ok(TIMELINE_OF, {"id": customer["id"], "first": 1}))["node"]["timeline"]
+    second = (await org.ok(TIMELINE_OF, {"id": customer["id"], "first": 1, "after": first["pageInfo"]["endCursor"]}))["node"]["timeline"]
+    # then
+    assert first["totalCount"] == second["totalCount"] == everything["totalCount"] == len(everything["edges"])
+
+
+async def test_total_count_of_timelines_costs_the_same_statements_for_any_number_of_customers(org: TestOrg) -> None:
+    # given
+    await seed_customers(org, 6)
+    await org.ok(TIMELINES, {"first": 6})  # warm the pool
+    # when
+    with count_statements(org.state.db) as two:
+        small = await org.ok(TIMELINES, {"first": 2})
+    with count_statements(org.state.db) as six:
+        large = await org.ok(TIMELINES, {"first": 6})
+    # then: each seeded customer has one branch, and both show on the timeline's count
+    assert two.count == six.count
+    counts = {edge["node"]["timeline"]["totalCount"] for edge in (*small["customers"]["edges"], *large["customers"]["edges"])}
+    assert None not in counts
