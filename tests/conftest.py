@@ -184,6 +184,18 @@ def pytest_configure(config: pytest.Config) -> None:
         differential.install()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist each worker compares its own queries and hands the count to the
+    # controller, which prints the sum (see pytest_testnodedown).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["differential_compared"] = differential.COMPARED[0]
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    differential.COMPARED[0] += int(getattr(node, "workeroutput", {}).get("differential_compared", 0))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if os.environ.get("FICHE_EXECUTOR_DIFFERENTIAL", "1") != "0":
         terminalreporter.write_line(f"differential execution: {differential.COMPARED[0]} queries answered alike by both executors")
