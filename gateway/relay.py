@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeGuard, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, Unpack
 
 import orjson
 import strawberry
@@ -52,6 +52,7 @@ __all__ = [
     "valid_pk",
     "paginate",
     "paginate_grouped",
+    "pages_by_parent",
     "ranked",
 ]
 
@@ -484,6 +485,47 @@ async def paginate_grouped(
         members = grouped.get(group_id, [])
         result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build, Total(((counts, group_id),)))
     return result
+
+
+class PageRequest(Protocol):
+    """A loader key asking for one page of a parent's list."""
+
+    @property
+    def first(self) -> int: ...
+
+    @property
+    def after(self) -> str | None: ...
+
+
+PK = TypeVar("PK", bound=PageRequest)
+
+
+async def pages_by_parent(
+    session: AsyncSession,
+    keys: Sequence[PK],
+    parent: Callable[[PK], Any],
+    stmt: AnySelect,
+    group: AnyColumn,
+    order: Sequence[SortKey],
+    build: Callable[[Any], T],
+) -> list[Connection[T]]:
+    """A DataLoader batch of pages of a child list (``Customer.equipment``,
+    ``Worksite.interventions``...): :func:`paginate_grouped` once per distinct ``(first,
+    after)`` among ``keys`` — one statement for all the parents of a response position —
+    and each key's page, in the order of ``keys``.
+
+    :param parent: the key's parent primary key (the value of ``group``)."""
+    asked: dict[tuple[int, str | None], list[PK]] = {}
+    for key in keys:
+        asked.setdefault((key.first, key.after), []).append(key)
+    pages: dict[int, Connection[T]] = {}
+    for (first, after), members in asked.items():
+        by_parent = await paginate_grouped(
+            session, stmt, group, sorted({parent(key) for key in members}), order, first=first, after=after, build=build
+        )
+        for key in members:
+            pages[id(key)] = by_parent[parent(key)]
+    return [pages[id(key)] for key in keys]
 
 
 def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order: Sequence[str]) -> AnySelect:

@@ -22,7 +22,7 @@ from fiche.cost import list_size
 from fiche.db import lock
 from fiche.errors import UserError, UserErrors
 from fiche.execution import batched
-from fiche.relay import Connection, Node, SortKey, encode_id, input_pk, page_size, paginate_grouped
+from fiche.relay import Connection, Node, SortKey, encode_id, input_pk, page_size, pages_by_parent
 from fiche.sequences import next_number
 from fiche.plugins.billing import access, documents, models
 from fiche.plugins.billing.inputs import After, BillingLineInput, First
@@ -147,20 +147,9 @@ class OrdersByCustomerLoader(_Loader):
     async def batch_load_fn(self, keys: list[_Page]) -> list[Connection[Order]]:
         if not access.can_read(self.context.viewer):
             return [Connection.empty() for _ in keys]
-        groups: dict[tuple[int, str | None], list[_Page]] = defaultdict(list)
-        for key in keys:
-            groups[(key.first, key.after)].append(key)
-        result: dict[_Page, Connection[Order]] = {}
         order = (SortKey(models.Order.ordered_on, descending=True), SortKey(models.Order.id, descending=True))
         async with self.context.read() as session:
-            for (first, after), members in groups.items():
-                pages = await paginate_grouped(
-                    session, select(*ORDER_COLUMNS), models.Order.customer_id, sorted({k.owner for k in members}), order,
-                    first=first, after=after, build=order_from_row,
-                )  # fmt: skip
-                for key in members:
-                    result[key] = pages[key.owner]
-        return [result[key] for key in keys]
+            return await pages_by_parent(session, keys, lambda key: key.owner, select(*ORDER_COLUMNS), models.Order.customer_id, order, order_from_row)
 
 
 def make_loaders(context: OperationContext) -> dict[str, DataLoader[Any, Any]]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from fiche.accounts import models as accounts
 from fiche.accounts.types import User
 from fiche.directory import CustomerLocation, customer_branches, customer_locations
-from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped
+from fiche.relay import Connection, SortKey, merge_pages, pages_by_parent, paginate_grouped
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.filters import InterventionOrder, InterventionQuery, apply_query, sort_keys
 from fiche.plugins.interventions.reads import (
@@ -259,20 +259,9 @@ class InterventionHistoryByEquipmentLoader(_Loader):
     """Pages of ``Equipment.interventions``, latest first, one statement per page size."""
 
     async def batch_load_fn(self, keys: list[HistoryKey]) -> list[Connection[Intervention]]:
-        groups: dict[tuple[int, str | None], list[HistoryKey]] = defaultdict(list)
-        for key in keys:
-            groups[(key.first, key.after)].append(key)
         base = (await visible_interventions(self.context)).join(IE, IE.intervention_id == I.id)
-        pages: dict[HistoryKey, Connection[Intervention]] = {}
         async with self.context.read() as session:
-            for (first, after), members in groups.items():
-                by_equipment = await paginate_grouped(
-                    session, base, IE.equipment_id, sorted({key.equipment_pk for key in members}), HISTORY_ORDER,
-                    first=first, after=after, build=InterventionBuilder(),
-                )  # fmt: skip
-                for key in members:
-                    pages[key] = by_equipment[key.equipment_pk]
-        return [pages[key] for key in keys]
+            return await pages_by_parent(session, keys, lambda key: key.equipment_pk, base, IE.equipment_id, HISTORY_ORDER, InterventionBuilder())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -287,19 +276,10 @@ EQUIPMENT_ORDER = (SortKey(E.name), SortKey(E.id))
 
 class EquipmentByCustomerLoader(_Loader):
     async def batch_load_fn(self, keys: list[CustomerEquipmentKey]) -> list[Connection[Equipment]]:
-        groups: dict[tuple[int, str | None], list[CustomerEquipmentKey]] = defaultdict(list)
-        for key in keys:
-            groups[(key.first, key.after)].append(key)
-        pages: dict[CustomerEquipmentKey, Connection[Equipment]] = {}
         async with self.context.read() as session:
-            for (first, after), members in groups.items():
-                by_customer = await paginate_grouped(
-                    session, select(*EQUIPMENT_COLUMNS), E.customer_id, sorted({key.customer_pk for key in members}), EQUIPMENT_ORDER,
-                    first=first, after=after, build=equipment_from_row,
-                )  # fmt: skip
-                for key in members:
-                    pages[key] = by_customer[key.customer_pk]
-        return [pages[key] for key in keys]
+            return await pages_by_parent(
+                session, keys, lambda key: key.customer_pk, select(*EQUIPMENT_COLUMNS), E.customer_id, EQUIPMENT_ORDER, equipment_from_row
+            )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -316,20 +296,9 @@ class InterventionsByWorksiteLoader(_Loader):
     """Pages of ``Worksite.interventions``, by appointment, one statement per page size."""
 
     async def batch_load_fn(self, keys: list[WorksiteInterventionsKey]) -> list[Connection[Intervention]]:
-        groups: dict[tuple[int, str | None], list[WorksiteInterventionsKey]] = defaultdict(list)
-        for key in keys:
-            groups[(key.first, key.after)].append(key)
         base = await visible_interventions(self.context)
-        pages: dict[WorksiteInterventionsKey, Connection[Intervention]] = {}
         async with self.context.read() as session:
-            for (first, after), members in groups.items():
-                by_worksite = await paginate_grouped(
-                    session, base, I.worksite_id, sorted({key.worksite_pk for key in members}), APPOINTMENT_ORDER,
-                    first=first, after=after, build=InterventionBuilder(),
-                )  # fmt: skip
-                for key in members:
-                    pages[key] = by_worksite[key.worksite_pk]
-        return [pages[key] for key in keys]
+            return await pages_by_parent(session, keys, lambda key: key.worksite_pk, base, I.worksite_id, APPOINTMENT_ORDER, InterventionBuilder())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -380,19 +349,8 @@ PLAN_ORDER = (SortKey(M.name), SortKey(M.id))
 
 class MaintenancePlansByCustomerLoader(_Loader):
     async def batch_load_fn(self, keys: list[CustomerPlansKey]) -> list[Connection[MaintenancePlan]]:
-        groups: dict[tuple[int, str | None], list[CustomerPlansKey]] = defaultdict(list)
-        for key in keys:
-            groups[(key.first, key.after)].append(key)
-        pages: dict[CustomerPlansKey, Connection[MaintenancePlan]] = {}
         async with self.context.read() as session:
-            for (first, after), members in groups.items():
-                by_customer = await paginate_grouped(
-                    session, select(*PLAN_COLUMNS), M.customer_id, sorted({key.customer_pk for key in members}), PLAN_ORDER,
-                    first=first, after=after, build=plan_from_row,
-                )  # fmt: skip
-                for key in members:
-                    pages[key] = by_customer[key.customer_pk]
-        return [pages[key] for key in keys]
+            return await pages_by_parent(session, keys, lambda key: key.customer_pk, select(*PLAN_COLUMNS), M.customer_id, PLAN_ORDER, plan_from_row)
 
 
 def make_loaders(context: OperationContext) -> dict[str, DataLoader[Any, Any]]:
