@@ -46,11 +46,12 @@ class Terms:
     days: int
 
     def describe(self) -> str:
+        """The terms as printed on an invoice (in French, like the rest of the document)."""
         if self.kind is models.PaymentTermsKind.ON_RECEIPT:
-            return "Payable on receipt"
+            return "à réception de la facture"
         if self.kind is models.PaymentTermsKind.DAYS:
-            return f"Payable within {self.days} days"
-        return f"Payable within {self.days} days end of month"
+            return f"à {self.days} jours"
+        return f"à {self.days} jours fin de mois"
 
 
 DEFAULT_TERMS = Terms(models.PaymentTermsKind.DAYS, 30)

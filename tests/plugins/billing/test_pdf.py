@@ -48,6 +48,7 @@ async def test_an_issued_invoice_is_a_factur_x_pdf_with_a_valid_en16931_xml(org:
     reader = PdfReader(io.BytesIO(response.content))
     text = reader.pages[0].extract_text()
     assert issued["number"] in text and "Boulangerie Dupré" in text and "Chauffage Martin SARL" in text
+    assert "Conditions de paiement : à 30 jours" in text  # the terms in the document's language
     assert "factur-x.xml" in reader.attachments
     # and its XML is EN 16931 Factur-X, valid against the XSD shipped with factur-x, with the API's totals
     filename, xml = get_xml_from_pdf(response.content, check_xsd=False)
