@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fiche.files import content_disposition, error_response, viewer_and_pk
+from fiche.files import download_headers, error_response, viewer_and_pk
 
 if TYPE_CHECKING:
     from fiche.auth import Viewer
@@ -189,11 +189,7 @@ def document_route(path: str, type_name: str, render: Callable[[DocumentRequest]
         return Response(
             document.pdf,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": content_disposition(document.filename, "inline"),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
+            headers=download_headers(document.filename, "inline"),
         )
 
     return Route(path, download, methods=["GET"])

@@ -34,6 +34,7 @@ __all__ = [
     "accept_upload",
     "clean_filename",
     "content_disposition",
+    "download_headers",
     "download_route",
     "error_response",
     "remove_after_commit",
@@ -158,12 +159,27 @@ async def viewer_and_pk(request: Request, type_name: str) -> tuple[Viewer, int] 
     return viewer, pk
 
 
-def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int], Awaitable[StoredFile | None]]) -> Route:
+def download_headers(filename: str, disposition: str = "attachment") -> dict[str, str]:
+    """The headers of every authenticated download: its name, no content sniffing, no
+    shared caching."""
+    return {
+        "Content-Disposition": content_disposition(filename, disposition),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+
+
+FileFinder = Callable[[AsyncSession, Viewer, int], Awaitable[StoredFile | None]]
+
+
+def download_route(path: str, type_name: str, find: FileFinder, *, disposition: str = "attachment") -> Route:
     """``GET path`` (with an ``{id}`` global ID of ``type_name``) downloads a stored file.
 
-    Authenticated like ``/graphql`` (``Authorization: Bearer``); ``find`` runs in a session
-    scoped to the viewer's organisation, so another organisation's file answers 404
-    exactly like a missing one."""
+    Authenticated like ``/graphql`` (``Authorization: Bearer``); ``find(session, viewer,
+    pk)`` runs in a session scoped to the viewer's organisation, so another organisation's
+    file answers 404 exactly like a missing one, and may check the viewer's role (None for
+    a file the viewer may not read: 404 too). ``disposition`` is ``"inline"`` for files a
+    browser should show (pictures)."""
     missing = f"No such {type_name}."
 
     async def download(request: Request) -> Response:
@@ -173,7 +189,7 @@ def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int]
             return asked
         viewer, pk = asked
         async with state.db.reader(viewer.organization_id) as session:
-            stored = await find(session, pk)
+            stored = await find(session, viewer, pk)
         if stored is None:
             return error_response(404, missing)
         try:
@@ -188,12 +204,7 @@ def download_route(path: str, type_name: str, find: Callable[[AsyncSession, int]
         return StreamingResponse(
             chunks(),
             media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "Content-Length": str(len(data)),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
+            headers={**download_headers(stored.filename, disposition), "Content-Length": str(len(data))},
         )
 
     return Route(path, download, methods=["GET"])

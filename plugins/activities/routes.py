@@ -7,13 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from fiche.auth import Viewer
 from fiche.files import StoredFile, download_route
 from fiche.plugins.activities import models
 
 __all__ = ["routes"]
 
 
-async def _find(session: AsyncSession, pk: int) -> StoredFile | None:
+async def _find(session: AsyncSession, viewer: Viewer, pk: int) -> StoredFile | None:
     attachment = models.ActivityAttachment
     row = (
         await session.execute(

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
+from fiche.auth import Viewer
 from fiche.files import StoredFile, download_route
 from fiche.plugins.customers import models
 
@@ -15,7 +16,7 @@ __all__ = ["DOWNLOAD_PATH", "routes"]
 DOWNLOAD_PATH = "/files/customer-documents/{id}"
 
 
-async def _find(session: AsyncSession, pk: int) -> StoredFile | None:
+async def _find(session: AsyncSession, viewer: Viewer, pk: int) -> StoredFile | None:
     document = models.CustomerDocument
     row = (
         await session.execute(select(document.filename, document.content_type, document.storage_key).where(document.id == pk))

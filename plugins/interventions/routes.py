@@ -5,16 +5,13 @@ interventions assigned to them): anything else answers 404, like a missing file.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from fiche.documents import document_route
-from fiche.files import StoredFile, content_disposition, error_response, viewer_and_pk
+from fiche.files import FileFinder, StoredFile, download_route
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.document import render_report
 from fiche.plugins.interventions.services.access import visible_condition
@@ -26,38 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["routes"]
 
-Finder = Callable[["AsyncSession", "Viewer", int], Awaitable[StoredFile | None]]
 I = models.Intervention
-
-
-def _file_route(path: str, type_name: str, find: Finder) -> Route:
-    missing = f"No such {type_name}."
-
-    async def download(request: Request) -> Response:
-        state = request.app.state.fiche
-        asked = await viewer_and_pk(request, type_name)
-        if isinstance(asked, Response):
-            return asked
-        viewer, pk = asked
-        async with state.db.reader(viewer.organization_id) as session:
-            stored = await find(session, viewer, pk)
-        if stored is None:
-            return error_response(404, missing)
-        try:
-            data = await state.storage.read(stored.storage_key)
-        except FileNotFoundError:
-            return error_response(404, missing)
-        return Response(
-            data,
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename, "inline"),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
-
-    return Route(path, download, methods=["GET"])
 
 
 def _visible(stmt: object, viewer: Viewer) -> object:
@@ -78,7 +44,7 @@ async def _signature(session: AsyncSession, viewer: Viewer, pk: int) -> StoredFi
     return StoredFile(f"signature-{row.number}", row.signature_type, row.signature_key) if row else None
 
 
-def _equipment_file(thumbnail: bool) -> Finder:
+def _equipment_file(thumbnail: bool) -> FileFinder:
     async def find(session: AsyncSession, viewer: Viewer, pk: int) -> StoredFile | None:
         E = models.Equipment
         key, kind = (E.thumbnail_key, E.thumbnail_type) if thumbnail else (E.picture_key, E.picture_type)
@@ -91,9 +57,9 @@ def _equipment_file(thumbnail: bool) -> Finder:
 
 def routes() -> list[BaseRoute]:
     return [
-        _file_route("/interventions/photos/{id}", "InterventionPhoto", _photo),
-        _file_route("/interventions/{id}/signature", "Intervention", _signature),
-        _file_route("/interventions/equipment/{id}/picture", "Equipment", _equipment_file(thumbnail=False)),
-        _file_route("/interventions/equipment/{id}/thumbnail", "Equipment", _equipment_file(thumbnail=True)),
+        download_route("/interventions/photos/{id}", "InterventionPhoto", _photo, disposition="inline"),
+        download_route("/interventions/{id}/signature", "Intervention", _signature, disposition="inline"),
+        download_route("/interventions/equipment/{id}/picture", "Equipment", _equipment_file(thumbnail=False), disposition="inline"),
+        download_route("/interventions/equipment/{id}/thumbnail", "Equipment", _equipment_file(thumbnail=True), disposition="inline"),
         document_route("/interventions/{id}/report.pdf", "Intervention", render_report),
     ]
