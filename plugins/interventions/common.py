@@ -129,3 +129,28 @@ async def notify_users(context: OperationContext, user_ids: Iterable[int], kind:
             subject_id=encode_id("Intervention", intervention.id),
             actor_id=viewer.user_id,
         )
+
+
+def check_name(value: str) -> str:
+    """A name (of equipment, a worksite, a plan) with its spaces collapsed: 1 to 200 characters."""
+    name = " ".join(value.split())
+    if not name or len(name) > 200:
+        raise UserErrors.invalid("A name has 1 to 200 characters.", "input", "name")
+    return name
+
+
+async def check_equipment(session: AsyncSession, global_ids: Sequence[str], customer_pk: int, limit_message: str, limit: int) -> list[int]:
+    """The primary keys of ``input.equipmentIds``, each an equipment of THAT customer:
+    NOT_FOUND for a missing one (or another organisation's), INVALID for another
+    customer's, LIMIT_EXCEEDED past ``limit`` (with ``limit_message``)."""
+    if len(global_ids) > limit:
+        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, limit_message, "input", "equipmentIds")
+    pks = [decode(gid, "Equipment", "input", "equipmentIds", str(index)) for index, gid in enumerate(global_ids)]
+    E = models.Equipment
+    owners = {row.id: row.customer_id for row in (await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).all()}
+    for index, pk in enumerate(pks):
+        if pk not in owners:
+            raise UserErrors.not_found("No equipment with this ID.", "input", "equipmentIds", str(index))
+        if owners[pk] != customer_pk:
+            raise UserErrors.invalid("This equipment belongs to another customer.", "input", "equipmentIds", str(index))
+    return sorted(set(pks))

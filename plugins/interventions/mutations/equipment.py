@@ -15,7 +15,7 @@ from fiche.errors import UserError, UserErrors
 from fiche.files import accept_upload, remove_after_commit
 from fiche.images import check_image
 from fiche.plugins.interventions import models
-from fiche.plugins.interventions.common import check_address, check_customer, get_row
+from fiche.plugins.interventions.common import check_address, check_customer, check_name, get_row
 from fiche.plugins.interventions.reads import EQUIPMENT_COLUMNS, equipment_from_row
 from fiche.plugins.interventions.types import Equipment
 
@@ -72,13 +72,6 @@ def _check_role(context: OperationContext) -> None:
     context.require_role_error(roles=(Role.ADMIN, Role.MANAGER, Role.TECHNICIAN))
 
 
-def _name(value: str) -> str:
-    name = " ".join(value.split())
-    if not name or len(name) > 200:
-        raise UserErrors.invalid("A name has 1 to 200 characters.", "input", "name")
-    return name
-
-
 def _text(value: str | None, field: str, path: str) -> str | None:
     text = " ".join((value or "").split()) or None
     if text is not None and len(text) > TEXT_LIMITS[field]:
@@ -129,7 +122,7 @@ class EquipmentMutations:
             customer_pk = await check_customer(context, input.customer_id, "input", "customerId")
             address_pk = await check_address(context, session, input.address_id, customer_pk, "input", "addressId") if input.address_id is not None else None
             equipment = models.Equipment(
-                customer_id=customer_pk, address_id=address_pk, name=_name(input.name), description=input.description or None,
+                customer_id=customer_pk, address_id=address_pk, name=check_name(input.name), description=input.description or None,
                 brand=_text(input.brand, "brand", "brand"), model=_text(input.model, "model", "model"),
                 reference=_text(input.reference, "reference", "reference"),
                 serial_number=_text(input.serial_number, "serial_number", "serialNumber"), installed_on=input.installed_on,
@@ -166,7 +159,7 @@ class EquipmentMutations:
                     await check_address(context, session, input.address_id, equipment.customer_id, "input", "addressId") if input.address_id is not None else None
                 )
             if input.name is not None:
-                equipment.name = _name(input.name)
+                equipment.name = check_name(input.name)
             if input.description is not UNSET:
                 equipment.description = input.description or None
             for field, path in (("brand", "brand"), ("model", "model"), ("reference", "reference"), ("serial_number", "serialNumber")):

@@ -10,9 +10,17 @@ import strawberry
 from sqlalchemy import delete, select, update
 
 from fiche.accounts import models as accounts
-from fiche.errors import ErrorCode, UserError, UserErrors
+from fiche.errors import UserError, UserErrors
 from fiche.plugins.interventions import models
-from fiche.plugins.interventions.common import check_address, check_appointment, check_customer, decode, fetch_intervention, get_row
+from fiche.plugins.interventions.common import (
+    check_address,
+    check_appointment,
+    check_customer,
+    check_equipment,
+    check_name,
+    fetch_intervention,
+    get_row,
+)
 from fiche.plugins.interventions.mutations.planning import InterventionPayload, insert_intervention
 from fiche.plugins.interventions.mutations.worksites import check_dates
 from fiche.plugins.interventions.reads import PLAN_COLUMNS, plan_from_row
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
     from fiche.context import OperationContext
 
 __all__ = ["MaintenanceMutations"]
+
+TOO_MUCH_EQUIPMENT = f"A plan covers at most {MAX_EQUIPMENT_PER_PLAN} equipment."
 
 UNSET: Any = strawberry.UNSET
 
@@ -68,13 +78,6 @@ class MaintenancePlanDeletePayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Why it failed, if it did.")
 
 
-def _name(value: str) -> str:
-    name = " ".join(value.split())
-    if not name or len(name) > 200:
-        raise UserErrors.invalid("A name has 1 to 200 characters.", "input", "name")
-    return name
-
-
 async def _user(session: AsyncSession, global_id: str) -> int:
     user = await get_row(session, accounts.User, global_id, "User", "input", "assignedUserId", noun="user")
     if not user.is_active:
@@ -87,20 +90,6 @@ async def _type(session: AsyncSession, global_id: str) -> int:
     if row.archived:
         raise UserErrors.invalid(f"The type {row.name!r} is archived.", "input", "typeId")
     return row.id
-
-
-async def _equipment(session: AsyncSession, global_ids: list[strawberry.ID], customer_pk: int) -> list[int]:
-    if len(global_ids) > MAX_EQUIPMENT_PER_PLAN:
-        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A plan covers at most {MAX_EQUIPMENT_PER_PLAN} equipment.", "input", "equipmentIds")
-    pks = [decode(gid, "Equipment", "input", "equipmentIds", str(index)) for index, gid in enumerate(global_ids)]
-    E = models.Equipment
-    owners = {row.id: row.customer_id for row in (await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).all()}
-    for index, pk in enumerate(pks):
-        if pk not in owners:
-            raise UserErrors.not_found("No equipment with this ID.", "input", "equipmentIds", str(index))
-        if owners[pk] != customer_pk:
-            raise UserErrors.invalid("This equipment belongs to another customer.", "input", "equipmentIds", str(index))
-    return sorted(set(pks))
 
 
 async def _set_equipment(session: AsyncSession, plan_pk: int, equipment: list[int]) -> None:
@@ -131,13 +120,13 @@ class MaintenanceMutations:
                 customer_id=customer_pk,
                 address_id=await check_address(context, session, input.address_id, customer_pk, "input", "addressId"),
                 type_id=await _type(session, input.type_id),
-                name=_name(input.name),
+                name=check_name(input.name),
                 recurrence=check_rule(input.recurrence, input.starts_on, "input", "recurrence"),
                 starts_on=input.starts_on,
                 ends_on=input.ends_on,
                 assigned_user_id=await _user(session, input.assigned_user_id) if input.assigned_user_id is not None else None,
             )
-            equipment = await _equipment(session, input.equipment_ids, customer_pk)
+            equipment = await check_equipment(session, input.equipment_ids, customer_pk, TOO_MUCH_EQUIPMENT, MAX_EQUIPMENT_PER_PLAN)
             session.add(plan)
             await session.flush()
             await _set_equipment(session, plan.id, equipment)
@@ -156,7 +145,7 @@ class MaintenanceMutations:
             session = await context.session()
             plan = await get_row(session, models.MaintenancePlan, input.id, "MaintenancePlan", "input", "id", noun="maintenance plan")
             if input.name is not None:
-                plan.name = _name(input.name)
+                plan.name = check_name(input.name)
             if input.starts_on is not None:
                 plan.starts_on = input.starts_on
             if input.ends_on is not UNSET:
@@ -166,7 +155,7 @@ class MaintenanceMutations:
             if input.assigned_user_id is not UNSET:
                 plan.assigned_user_id = await _user(session, input.assigned_user_id) if input.assigned_user_id is not None else None
             if input.equipment_ids is not None:
-                await _set_equipment(session, plan.id, await _equipment(session, input.equipment_ids, plan.customer_id))
+                await _set_equipment(session, plan.id, await check_equipment(session, input.equipment_ids, plan.customer_id, TOO_MUCH_EQUIPMENT, MAX_EQUIPMENT_PER_PLAN))
             await session.flush()
             return MaintenancePlanPayload(plan=await _read_back(session, plan.id))
 

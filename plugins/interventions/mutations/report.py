@@ -9,25 +9,22 @@ import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.file_uploads import Upload
 
 from fiche.datetimes import instant_problem
 from fiche.db import utcnow
 from fiche.directory import customer_followers
-from fiche.errors import ErrorCode, UserError, UserErrors
+from fiche.errors import ErrorCode, UserErrors
 from fiche.files import accept_upload
 from fiche.images import CheckedImage, check_image
 from fiche.plugins.interventions import kinds, models
-from fiche.plugins.interventions.common import decode, fetch_intervention, get_row, notify_users, technician_ids
+from fiche.plugins.interventions.common import check_equipment, decode, fetch_intervention, get_row, notify_users, technician_ids
 from fiche.plugins.interventions.mutations.planning import InterventionPayload
 from fiche.plugins.interventions.services.access import check_can_complete
 from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.services.bounds import MAX_EQUIPMENT_PER_REPORT, MAX_PHOTOS
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from fiche.context import OperationContext
 
 __all__ = ["ReportMutations"]
@@ -52,20 +49,6 @@ def _instant(value: dt.datetime | None, name: str) -> dt.datetime | None:
     if problem is not None:
         raise UserErrors.invalid(f"The time {problem}.", "input", name)
     return value.astimezone(dt.UTC)
-
-
-async def _equipment(session: AsyncSession, global_ids: list[strawberry.ID], customer_pk: int) -> list[int]:
-    if len(global_ids) > MAX_EQUIPMENT_PER_REPORT:
-        raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"A report lists at most {MAX_EQUIPMENT_PER_REPORT} equipment.", "input", "equipmentIds")
-    pks = [decode(gid, "Equipment", "input", "equipmentIds", str(index)) for index, gid in enumerate(global_ids)]
-    E = models.Equipment
-    owners = {row.id: row.customer_id for row in (await session.execute(select(E.id, E.customer_id).where(E.id.in_(sorted(set(pks)))))).all()}
-    for index, pk in enumerate(pks):
-        if pk not in owners:
-            raise UserErrors.not_found("No equipment with this ID.", "input", "equipmentIds", str(index))
-        if owners[pk] != customer_pk:
-            raise UserErrors.invalid("This equipment belongs to another customer.", "input", "equipmentIds", str(index))
-    return sorted(set(pks))
 
 
 async def _images(context: OperationContext, uploads: list[Upload], *path: str) -> list[CheckedImage]:
@@ -107,7 +90,7 @@ class ReportMutations:
                 raise UserErrors.invalid("The work cannot end before it starts.", "input", "actualEnd")
             if input.work_done is not None and len(input.work_done) > MAX_WORK_DONE:
                 raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"At most {MAX_WORK_DONE} characters.", "input", "workDone")
-            equipment = await _equipment(session, input.equipment_ids, intervention.customer_id)
+            equipment = await check_equipment(session, input.equipment_ids, intervention.customer_id, f"A report lists at most {MAX_EQUIPMENT_PER_REPORT} equipment.", MAX_EQUIPMENT_PER_REPORT)
             signer = " ".join((input.signer_name or "").split()) or None
             if signer is not None and len(signer) > 200:
                 raise UserErrors.invalid("A name has at most 200 characters.", "input", "signerName")

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from fiche.errors import UserError, UserErrors
 from fiche.plugins.interventions import models
-from fiche.plugins.interventions.common import check_address, check_customer, get_row
+from fiche.plugins.interventions.common import check_address, check_customer, check_name, get_row
 from fiche.plugins.interventions.reads import worksite_from_row, worksite_select
 from fiche.plugins.interventions.services.access import check_planner
 from fiche.plugins.interventions.services.recurrence import FIRST_DAY, LAST_DAY
@@ -69,13 +69,6 @@ def check_dates(starts_on: dt.date, ends_on: dt.date | None, *path: str) -> None
         raise UserErrors.invalid("The end cannot be before the start.", *path, "endsOn")
 
 
-def _name(value: str) -> str:
-    name = " ".join(value.split())
-    if not name or len(name) > 200:
-        raise UserErrors.invalid("A name has 1 to 200 characters.", "input", "name")
-    return name
-
-
 async def check_worksite(session: AsyncSession, global_id: str, customer_pk: int, *path: str) -> int:
     """A worksite of THAT customer: NOT_FOUND, or INVALID for another customer's."""
     worksite = await get_row(session, models.Worksite, global_id, "Worksite", *path)
@@ -104,7 +97,7 @@ class WorksiteMutations:
             address_pk = await check_address(context, session, input.address_id, customer_pk, "input", "addressId") if input.address_id is not None else None
             check_dates(input.starts_on, input.ends_on, "input")
             worksite = models.Worksite(
-                customer_id=customer_pk, address_id=address_pk, name=_name(input.name), description=input.description or None,
+                customer_id=customer_pk, address_id=address_pk, name=check_name(input.name), description=input.description or None,
                 starts_on=input.starts_on, ends_on=input.ends_on,
             )  # fmt: skip
             session.add(worksite)
@@ -129,7 +122,7 @@ class WorksiteMutations:
                     await check_address(context, session, input.address_id, worksite.customer_id, "input", "addressId") if input.address_id is not None else None
                 )
             if input.name is not None:
-                worksite.name = _name(input.name)
+                worksite.name = check_name(input.name)
             if input.description is not UNSET:
                 worksite.description = input.description or None
             if input.starts_on is not None:
