@@ -27,7 +27,7 @@ from typing import Annotated, TYPE_CHECKING, Any, Protocol
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 

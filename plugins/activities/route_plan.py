@@ -9,9 +9,7 @@ who shares a team with them (the calendar's rule, see :mod:`.calendar`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry

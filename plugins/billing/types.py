@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import strawberry
