@@ -148,12 +148,9 @@ class BillingDocument(TenantMixin, AuditMixin, Base):
     credited_total: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
 
 
-class BillingLine(TenantMixin, Base):
-    __tablename__ = "billing_lines"
-    __table_args__ = (Index("ix_billing_lines_document_id_position", "document_id", "position"),)
+class LineColumns:
+    """The columns of a line, on documents and on orders alike."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("billing_documents.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     quantity: Mapped[Decimal] = mapped_column(NumericText())
@@ -162,6 +159,14 @@ class BillingLine(TenantMixin, Base):
     vat_rate: Mapped[Decimal] = mapped_column(NumericText())
     discount: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
     net_amount: Mapped[Decimal] = mapped_column(NumericText())
+
+
+class BillingLine(LineColumns, TenantMixin, Base):
+    __tablename__ = "billing_lines"
+    __table_args__ = (Index("ix_billing_lines_document_id_position", "document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("billing_documents.id", ondelete="CASCADE"))
     # The work this line invoices (B4): its global ID in the plugin that owns it.
     work_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
@@ -198,17 +203,9 @@ class Order(TenantMixin, AuditMixin, Base):
     gross_total: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
 
 
-class OrderLine(TenantMixin, Base):
+class OrderLine(LineColumns, TenantMixin, Base):
     __tablename__ = "billing_order_lines"
     __table_args__ = (Index("ix_billing_order_lines_order_id_position", "order_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("billing_orders.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(Integer)
-    description: Mapped[str] = mapped_column(Text)
-    quantity: Mapped[Decimal] = mapped_column(NumericText())
-    unit: Mapped[str] = mapped_column(String(20), default="")
-    unit_price: Mapped[Decimal] = mapped_column(NumericText())
-    vat_rate: Mapped[Decimal] = mapped_column(NumericText())
-    discount: Mapped[Decimal] = mapped_column(NumericText(), default=Decimal(0))
-    net_amount: Mapped[Decimal] = mapped_column(NumericText())
