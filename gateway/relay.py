@@ -53,6 +53,7 @@ __all__ = [
     "paginate",
     "paginate_grouped",
     "pages_by_parent",
+    "rows_by_id",
     "ranked",
 ]
 
@@ -485,6 +486,15 @@ async def paginate_grouped(
         members = grouped.get(group_id, [])
         result[group_id] = _connection(members[:first], len(members) > first, after is not None, width, build, Total(((counts, group_id),)))
     return result
+
+
+async def rows_by_id(session: AsyncSession, stmt: AnySelect, key: AnyColumn, keys: Sequence[Any], build: Callable[[Any], T]) -> list[T | None]:
+    """A DataLoader batch by primary key: ``stmt`` (which selects an ``id`` column) for the
+    ``keys``, in one statement with the keys as one bound parameter; None for a key with no
+    row (missing, another organisation's, or filtered out by ``stmt``)."""
+    rows = (await session.execute(stmt.where(in_keys(session, key, keys)))).all()
+    found = {row.id: build(row) for row in rows}
+    return [found.get(pk) for pk in keys]
 
 
 class PageRequest(Protocol):

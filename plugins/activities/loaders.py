@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from fiche.db import in_keys
 from fiche.directory import customer_branches
-from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped
+from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped, rows_by_id
 from fiche.plugins.activities import models
 from fiche.plugins.activities.services.forms import FieldSpec
 from fiche.plugins.activities.reads import (
@@ -76,11 +76,8 @@ class _ById(_Loader):
         return select(*self.columns)
 
     async def batch_load_fn(self, keys: list[int]) -> list[Any]:
-        key_column = self.columns[0]
         async with self.context.read() as session:
-            rows = (await session.execute(self.statement().where(in_keys(session, key_column, keys)))).all()
-        found = {row.id: type(self).build(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, self.statement(), self.columns[0], keys, type(self).build)
 
 
 class ActivitiesByIdLoader(_ById):

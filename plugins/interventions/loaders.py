@@ -15,7 +15,7 @@ from sqlalchemy import select
 from fiche.accounts import models as accounts
 from fiche.accounts.types import User
 from fiche.directory import CustomerLocation, customer_branches, customer_locations
-from fiche.relay import Connection, SortKey, merge_pages, pages_by_parent, paginate_grouped
+from fiche.relay import Connection, SortKey, merge_pages, pages_by_parent, paginate_grouped, rows_by_id
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.filters import InterventionOrder, InterventionQuery, apply_query, sort_keys
 from fiche.plugins.interventions.reads import (
@@ -68,12 +68,9 @@ class _Loader(DataLoader[Any, Any]):
 
 class InterventionsByIdLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[Intervention | None]:
-        stmt = (await visible_interventions(self.context)).where(I.id.in_(keys))
+        stmt = await visible_interventions(self.context)
         async with self.context.read() as session:
-            rows = (await session.execute(stmt)).all()
-        build = InterventionBuilder()
-        found = {row.id: build(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, stmt, I.id, keys, InterventionBuilder())
 
 
 class _ById(_Loader):
@@ -81,11 +78,8 @@ class _ById(_Loader):
     build: Any = None
 
     async def batch_load_fn(self, keys: list[int]) -> list[Any]:
-        key_column = self.columns[0]
         async with self.context.read() as session:
-            rows = (await session.execute(select(*self.columns).where(key_column.in_(keys)))).all()
-        found = {row.id: type(self).build(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, select(*self.columns), self.columns[0], keys, type(self).build)
 
 
 class InterventionTypesByIdLoader(_ById):
@@ -105,11 +99,9 @@ class MaintenancePlansByIdLoader(_ById):
 
 class WorksitesByIdLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[Worksite | None]:
-        stmt = worksite_select(await today(self.context)).where(models.Worksite.id.in_(keys))
+        stmt = worksite_select(await today(self.context))
         async with self.context.read() as session:
-            rows = (await session.execute(stmt)).all()
-        found = {row.id: worksite_from_row(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, stmt, models.Worksite.id, keys, worksite_from_row)
 
 
 class EquipmentByPlanLoader(_Loader):
@@ -127,14 +119,12 @@ class EquipmentByPlanLoader(_Loader):
 class PhotosByIdLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[InterventionPhoto | None]:
         # A photo is visible with its intervention.
-        stmt = select(*PHOTO_COLUMNS).where(models.InterventionPhoto.id.in_(keys))
+        stmt = select(*PHOTO_COLUMNS)
         condition = visible_condition(self.context.require_viewer())
         if condition is not None:
             stmt = stmt.join(I, I.id == models.InterventionPhoto.intervention_id).where(condition)
         async with self.context.read() as session:
-            rows = (await session.execute(stmt)).all()
-        found = {row.id: photo_from_row(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, stmt, models.InterventionPhoto.id, keys, photo_from_row)
 
 
 class TechniciansByInterventionLoader(_Loader):
