@@ -97,6 +97,7 @@ class OperationContext:
         self._session: AsyncSession | None = None
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        self._on_rollback: list[Callable[[], Awaitable[None]]] = []
         # What the write transaction has gathered for its last step (``before_commit``),
         # keyed by its owner: forgotten once the transaction commits or rolls back.
         self.transaction_state: dict[Any, Any] = {}
@@ -211,6 +212,7 @@ class OperationContext:
         await self._committed()
 
     async def _committed(self) -> None:
+        self._on_rollback = []
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -218,15 +220,33 @@ class OperationContext:
             except Exception:  # a broker outage must not turn a committed write into an error
                 log.exception("after-commit callback failed")
 
-    def _forget_transaction(self) -> None:
+    def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` if the write transaction does not commit (rolled back, failed at the
+        commit, or abandoned when the operation ends): undo what lives outside the database,
+        such as a file stored for a row that will not exist. Dropped once it commits."""
+        self._on_rollback.append(callback)
+
+    def _forget_transaction(self) -> list[Callable[[], Awaitable[None]]]:
+        undo, self._on_rollback = self._on_rollback, []
         self._before_commit = []
         self._after_commit = []
         self.transaction_state = {}
+        return undo
+
+    async def _undo(self, callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # undoing is best effort: the worst case is an orphan file
+                log.exception("on-rollback callback failed")
 
     async def rollback(self) -> None:
-        self._forget_transaction()
-        if self._session is not None:
-            await self._session.rollback()
+        undo = self._forget_transaction()
+        try:
+            if self._session is not None:
+                await self._session.rollback()
+        finally:
+            await self._undo(undo)
 
     async def mutate(self, change: Callable[[], Awaitable[P]], payload: Callable[..., P]) -> P:
         """Run ``change`` in the write transaction: commit on success, roll back and return
@@ -257,7 +277,7 @@ class OperationContext:
         return result
 
     async def close(self) -> None:
-        self._forget_transaction()
+        await self._undo(self._forget_transaction())
         if self._session is not None:
             await self._session.close()
             self._session = None

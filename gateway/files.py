@@ -38,6 +38,7 @@ __all__ = [
     "download_route",
     "error_response",
     "remove_after_commit",
+    "store_for_transaction",
     "viewer_and_pk",
 ]
 
@@ -108,6 +109,20 @@ async def accept_upload(upload: Any, settings: Settings, *path: str, default_nam
     if not data:
         raise UserErrors.invalid("The file is empty.", *path)
     return AcceptedFile(data=data, filename=clean_filename(upload.filename, default_name), content_type=content_type)
+
+
+async def store_for_transaction(context: OperationContext, data: bytes, *, suffix: str = "") -> str:
+    """Store ``data`` for a row the operation's write transaction is adding; returns its
+    storage key. Unless the transaction commits, the file is deleted again (a rollback, a
+    failed commit, a CONFLICT), so a stored file never outlives the row meant to name it."""
+    storage = context.app.storage
+    key = await storage.save(data, suffix=suffix)
+
+    async def remove() -> None:
+        await storage.delete(key)
+
+    context.on_rollback(remove)
+    return key
 
 
 def remove_after_commit(context: OperationContext, keys: Sequence[str]) -> None:

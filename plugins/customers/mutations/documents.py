@@ -40,13 +40,7 @@ class DocumentMutations:
             context.require_viewer()
             session = await context.session()
             customer = await get_customer(session, pk_of(input.customer_id, "Customer", "input", "customerId"), "input", "customerId")
-            document = await documents.store_document(
-                session,
-                context.app.storage,
-                customer.id,
-                input.file,
-                context.settings,
-            )
+            document = await documents.store_document(context, session, customer.id, input.file)
             return CustomerDocumentPayload(document=reads.document_from_row(document))
 
         return await context.mutate(change, CustomerDocumentPayload)

@@ -3,35 +3,36 @@
 The bytes go to the file storage (``context.app.storage``, replaceable through the
 ``file_storage`` hook), under a random key; the table keeps the metadata. Files of deleted
 rows are removed from the storage once the transaction has committed (the caller
-schedules it), so a rolled-back deletion never loses a file.
+schedules it), so a rolled-back deletion never loses a file; a stored file whose row does
+not commit is removed again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche.errors import UserErrors
-from fiche.files import accept_upload
-from fiche.settings import Settings
-from fiche.storage import FileStorage
+from fiche.files import accept_upload, store_for_transaction
 from fiche.plugins.customers import models
+
+if TYPE_CHECKING:
+    from fiche.context import OperationContext
 
 __all__ = ["delete_document", "get_document", "store_document"]
 
 async def store_document(
+    context: OperationContext,
     session: AsyncSession,
-    storage: FileStorage,
     customer_id: int,
     upload: Any,
-    settings: Settings,
     path: Sequence[str] = ("input", "file"),
 ) -> models.CustomerDocument:
-    accepted = await accept_upload(upload, settings, *path, default_name="document")
-    key = await storage.save(accepted.data, suffix=accepted.suffix)
+    accepted = await accept_upload(upload, context.settings, *path, default_name="document")
+    key = await store_for_transaction(context, accepted.data, suffix=accepted.suffix)
     document = models.CustomerDocument(
         customer_id=customer_id,
         filename=accepted.filename,
@@ -40,11 +41,7 @@ async def store_document(
         storage_key=key,
     )
     session.add(document)
-    try:
-        await session.flush()
-    except BaseException:
-        await storage.delete(key)
-        raise
+    await session.flush()
     return document
 
 

@@ -12,7 +12,7 @@ from strawberry.file_uploads import Upload
 
 from fiche.accounts.models import Role
 from fiche.errors import UserError, UserErrors
-from fiche.files import accept_upload, remove_after_commit
+from fiche.files import accept_upload, remove_after_commit, store_for_transaction
 from fiche.images import check_image
 from fiche.plugins.interventions import models
 from fiche.plugins.interventions.common import check_address, check_customer, check_name, get_row
@@ -83,14 +83,10 @@ async def _set_picture(context: OperationContext, equipment: models.Equipment, p
     """Store the picture and its thumbnail on ``equipment``; returns the previous files' keys."""
     accepted = await accept_upload(picture, context.settings, "picture", default_name="picture")
     image = await check_image(accepted, "picture")
-    storage = context.app.storage
     old = [key for key in (equipment.picture_key, equipment.thumbnail_key) if key]
-    picture_key = await storage.save(image.file.data, suffix=image.file.suffix)
-    try:
-        thumbnail_key = await storage.save(image.thumbnail, suffix=".jpg" if image.thumbnail_type == "image/jpeg" else ".png")
-    except BaseException:
-        await storage.delete(picture_key)
-        raise
+    picture_key = await store_for_transaction(context, image.file.data, suffix=image.file.suffix)
+    thumbnail_suffix = ".jpg" if image.thumbnail_type == "image/jpeg" else ".png"
+    thumbnail_key = await store_for_transaction(context, image.thumbnail, suffix=thumbnail_suffix)
     equipment.picture_key, equipment.picture_type = picture_key, image.file.content_type
     equipment.thumbnail_key, equipment.thumbnail_type = thumbnail_key, image.thumbnail_type
     return old
@@ -129,14 +125,8 @@ class EquipmentMutations:
             )  # fmt: skip
             if picture is not None:
                 await _set_picture(context, equipment, picture)
-            try:
-                session.add(equipment)
-                await session.flush()
-            except BaseException:
-                for key in (equipment.picture_key, equipment.thumbnail_key):
-                    if key:
-                        await context.app.storage.delete(key)
-                raise
+            session.add(equipment)
+            await session.flush()
             return EquipmentPayload(equipment=await _read_back(session, equipment.id))
 
         return await context.mutate(change, EquipmentPayload)

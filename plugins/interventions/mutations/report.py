@@ -15,7 +15,7 @@ from fiche.datetimes import instant_problem
 from fiche.db import utcnow
 from fiche.directory import customer_followers
 from fiche.errors import ErrorCode, UserErrors
-from fiche.files import accept_upload
+from fiche.files import accept_upload, store_for_transaction
 from fiche.images import CheckedImage, check_image
 from fiche.plugins.interventions import kinds, models
 from fiche.plugins.interventions.common import check_equipment, decode, fetch_intervention, get_row, notify_users, technician_ids
@@ -100,35 +100,25 @@ class ReportMutations:
                 raise UserErrors.one(ErrorCode.LIMIT_EXCEEDED, f"At most {MAX_PHOTOS} photos.", "photos")
             pictures = await _images(context, list(photos or ()), "photos")
             signed = (await _images(context, [signature], "signature"))[0] if signature is not None else None
-            storage = context.app.storage
-            saved: list[str] = []
-            try:
-                for picture in pictures:
-                    key = await storage.save(picture.file.data, suffix=picture.file.suffix)
-                    saved.append(key)
-                    session.add(models.InterventionPhoto(
-                        intervention_id=intervention.id, filename=picture.file.filename, content_type=picture.file.content_type,
-                        size=len(picture.file.data), storage_key=key,
-                    ))  # fmt: skip
-                if signed is not None:
-                    intervention.signature_key = await storage.save(signed.file.data, suffix=signed.file.suffix)
-                    saved.append(intervention.signature_key)
-                    intervention.signature_type = signed.file.content_type
-                session.add_all(models.InterventionEquipment(intervention_id=intervention.id, equipment_id=pk) for pk in equipment)
-                intervention.completed_at = utcnow()
-                intervention.completed_by_id = viewer.user_id
-                intervention.actual_start, intervention.actual_end = actual_start, actual_end
-                intervention.work_done = input.work_done or None
-                intervention.signer_name = signer
-                await session.flush()
-                followers = (await customer_followers(context.pm, session, [intervention.customer_id])).get(intervention.customer_id, ())
-                message = f"Intervention {intervention.number} — {intervention.title} is done."
-                await notify_users(context, followers, kinds.DONE, intervention, message)
-                result = await fetch_intervention(context, session, intervention.id)
-            except BaseException:
-                for key in saved:
-                    await storage.delete(key)
-                raise
-            return InterventionPayload(intervention=result)
+            for picture in pictures:
+                key = await store_for_transaction(context, picture.file.data, suffix=picture.file.suffix)
+                session.add(models.InterventionPhoto(
+                    intervention_id=intervention.id, filename=picture.file.filename, content_type=picture.file.content_type,
+                    size=len(picture.file.data), storage_key=key,
+                ))  # fmt: skip
+            if signed is not None:
+                intervention.signature_key = await store_for_transaction(context, signed.file.data, suffix=signed.file.suffix)
+                intervention.signature_type = signed.file.content_type
+            session.add_all(models.InterventionEquipment(intervention_id=intervention.id, equipment_id=pk) for pk in equipment)
+            intervention.completed_at = utcnow()
+            intervention.completed_by_id = viewer.user_id
+            intervention.actual_start, intervention.actual_end = actual_start, actual_end
+            intervention.work_done = input.work_done or None
+            intervention.signer_name = signer
+            await session.flush()
+            followers = (await customer_followers(context.pm, session, [intervention.customer_id])).get(intervention.customer_id, ())
+            message = f"Intervention {intervention.number} — {intervention.title} is done."
+            await notify_users(context, followers, kinds.DONE, intervention, message)
+            return InterventionPayload(intervention=await fetch_intervention(context, session, intervention.id))
 
         return await context.mutate(change, InterventionPayload)
