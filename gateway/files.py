@@ -39,6 +39,7 @@ __all__ = [
     "error_response",
     "remove_after_commit",
     "store_for_transaction",
+    "store_upload_for_transaction",
     "viewer_and_pk",
 ]
 
@@ -123,6 +124,13 @@ async def store_for_transaction(context: OperationContext, data: bytes, *, suffi
 
     context.on_rollback(remove)
     return key
+
+
+async def store_upload_for_transaction(context: OperationContext, accepted: AcceptedFile) -> dict[str, Any]:
+    """Store an accepted upload as :func:`store_for_transaction` does; returns the columns
+    of a file row (``filename``, ``content_type``, ``size``, ``storage_key``)."""
+    key = await store_for_transaction(context, accepted.data, suffix=accepted.suffix)
+    return {"filename": accepted.filename, "content_type": accepted.content_type, "size": len(accepted.data), "storage_key": key}
 
 
 def remove_after_commit(context: OperationContext, keys: Sequence[str]) -> None:

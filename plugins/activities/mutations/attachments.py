@@ -11,7 +11,7 @@ from strawberry.file_uploads import Upload
 
 from fiche.cost import ensure_room
 from fiche.errors import UserError
-from fiche.files import accept_upload, remove_after_commit, store_for_transaction
+from fiche.files import accept_upload, remove_after_commit, store_upload_for_transaction
 from fiche.plugins.activities import models
 from fiche.plugins.activities.common import get_row
 from fiche.plugins.activities.mutations.activities import DeletePayload
@@ -58,14 +58,7 @@ class AttachmentMutations:
                 lock=select(models.Activity.id).where(models.Activity.id == activity.id).with_for_update(),
             )
             accepted = await accept_upload(file, settings, "file")
-            key = await store_for_transaction(context, accepted.data, suffix=accepted.suffix)
-            attachment = models.ActivityAttachment(
-                activity_id=activity.id,
-                filename=accepted.filename,
-                content_type=accepted.content_type,
-                size=len(accepted.data),
-                storage_key=key,
-            )
+            attachment = models.ActivityAttachment(activity_id=activity.id, **await store_upload_for_transaction(context, accepted))
             session.add(attachment)
             await session.flush()
             row = (await session.execute(select(*ATTACHMENT_COLUMNS).where(models.ActivityAttachment.id == attachment.id))).one()

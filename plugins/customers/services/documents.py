@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche.errors import UserErrors
-from fiche.files import accept_upload, store_for_transaction
+from fiche.files import accept_upload, store_upload_for_transaction
 from fiche.plugins.customers import models
 
 if TYPE_CHECKING:
@@ -32,14 +32,7 @@ async def store_document(
     path: Sequence[str] = ("input", "file"),
 ) -> models.CustomerDocument:
     accepted = await accept_upload(upload, context.settings, *path, default_name="document")
-    key = await store_for_transaction(context, accepted.data, suffix=accepted.suffix)
-    document = models.CustomerDocument(
-        customer_id=customer_id,
-        filename=accepted.filename,
-        content_type=accepted.content_type,
-        size=len(accepted.data),
-        storage_key=key,
-    )
+    document = models.CustomerDocument(customer_id=customer_id, **await store_upload_for_transaction(context, accepted))
     session.add(document)
     await session.flush()
     return document

@@ -15,7 +15,7 @@ from fiche.datetimes import instant_problem
 from fiche.db import utcnow
 from fiche.directory import customer_followers
 from fiche.errors import ErrorCode, UserErrors
-from fiche.files import accept_upload, store_for_transaction
+from fiche.files import accept_upload, store_for_transaction, store_upload_for_transaction
 from fiche.images import CheckedImage, check_image
 from fiche.plugins.interventions import kinds, models
 from fiche.plugins.interventions.common import check_equipment, decode, fetch_intervention, get_row, notify_users, technician_ids
@@ -101,11 +101,7 @@ class ReportMutations:
             pictures = await _images(context, list(photos or ()), "photos")
             signed = (await _images(context, [signature], "signature"))[0] if signature is not None else None
             for picture in pictures:
-                key = await store_for_transaction(context, picture.file.data, suffix=picture.file.suffix)
-                session.add(models.InterventionPhoto(
-                    intervention_id=intervention.id, filename=picture.file.filename, content_type=picture.file.content_type,
-                    size=len(picture.file.data), storage_key=key,
-                ))  # fmt: skip
+                session.add(models.InterventionPhoto(intervention_id=intervention.id, **await store_upload_for_transaction(context, picture.file)))
             if signed is not None:
                 intervention.signature_key = await store_for_transaction(context, signed.file.data, suffix=signed.file.suffix)
                 intervention.signature_type = signed.file.content_type
