@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pluggy
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -35,6 +36,7 @@ from fiche.context import AppState, ConnectionContext
 from fiche.notifications.kinds import MAX_NOTIFICATION_KINDS
 from fiche.org_settings import MAX_SETTINGS
 from fiche.db import Database
+from fiche.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, is_unavailable, once_more_if_stale
 from fiche.logs import REQUEST_ID_HEADER, RequestId, configure_logging
 from fiche.plugin_host import get_plugin_manager
 from fiche.schema import build_schema
@@ -118,7 +120,9 @@ class FicheGraphQL(GraphQL):
         context = ConnectionContext(self.state, request, response)
         if request.scope["type"] == "http":
             token = bearer_token(request.headers.get("authorization"))
-            context.viewer = await authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
+            context.viewer = await once_more_if_stale(
+                lambda: authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
+            )
         return context
 
     async def on_ws_connect(self, context: Any) -> Any:
@@ -247,6 +251,21 @@ class UploadLimit:
             await self._refuse(scope, receive, send)
 
 
+# How long a client is asked to wait before it tries again when the database is out of reach.
+RETRY_AFTER_SECONDS = 5
+
+
+async def _unavailable_response(request: Request, exc: Exception) -> Response:
+    """503 with a GraphQL-shaped SERVICE_UNAVAILABLE error when the database could not be
+    reached before an operation ran (authenticating the request, a download's lookup);
+    anything else stays the bug it is."""
+    if not is_unavailable(exc):
+        raise exc
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}]}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | None = None, state: AppState | None = None) -> Starlette:
     # With a prepared state, its settings rule everything (CORS, limits, WebSocket origins).
     settings = state.settings if state is not None else (settings or Settings.from_env())
@@ -314,7 +333,8 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
                 max_age=600,
             )
         )
-    app = Starlette(debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan)
+    unavailable = dict.fromkeys((ConnectionError, sa_exc.DBAPIError, sa_exc.TimeoutError), _unavailable_response)
+    app = Starlette(debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=unavailable)
     app.state.fiche = state
     app.state.schema = schema
     return app

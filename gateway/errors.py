@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+from sqlalchemy import exc as sa_exc
 
 from fiche.limits import TOO_MANY_TOKENS, is_token_limit
 
@@ -32,16 +35,23 @@ __all__ = [
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
     "INTERNAL_SERVER_ERROR",
+    "SERVICE_UNAVAILABLE",
     "TOO_MANY_SUBSCRIPTIONS",
+    "UNAVAILABLE_MESSAGE",
     "ErrorCode",
     "PublicError",
     "UserError",
     "UserErrors",
     "error_code",
     "exception_code",
+    "is_stale_connection",
+    "is_unavailable",
     "is_unexpected",
+    "once_more_if_stale",
     "without_suggestions",
 ]
+
+T = TypeVar("T")
 
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -49,6 +59,13 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 # A user opening one subscription more than ``max_subscriptions_per_user`` allows.
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+# The database could not be reached or dropped the connection: nothing is wrong with the
+# request, and the same request later may well succeed.
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database cannot be reached at the moment: try again in a few seconds."
+# PostgreSQL's words for "not now": the server is starting or shutting down, or has no
+# connection slot left (SQLSTATE classes 57P and 53300).
+_NOT_NOW_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 # Strawberry's own words about a malformed request (no query, an unknown operation name).
 _REQUEST_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
@@ -129,6 +146,39 @@ class PublicError(Exception):
         return cls(message, "BAD_USER_INPUT")
 
 
+def is_stale_connection(exc: BaseException | None) -> bool:
+    """A pooled database connection that turned out to be dead (the server restarted, a
+    proxy cut it). SQLAlchemy then drops the whole pool's connections, so the same read on a
+    new connection is expected to work."""
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+async def once_more_if_stale(read: Callable[[], Awaitable[T]]) -> T:
+    """``read()``, run a second time when it met a dead pooled connection (see
+    :func:`is_stale_connection`). Only for reads: a write may have reached the database."""
+    try:
+        return await read()
+    except Exception as exc:
+        if not is_stale_connection(exc):
+            raise
+    return await read()
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """The database was out of reach rather than the request wrong: refused or cut
+    connections, a dead pooled connection, no connection free in time, a server that is
+    starting, stopping or full."""
+    if exc is None:
+        return False
+    if isinstance(exc, (ConnectionError, sa_exc.TimeoutError)) or is_stale_connection(exc):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        original = exc.orig
+        state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        return state in _NOT_NOW_STATES or isinstance(original, ConnectionError)
+    return False
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """A bug rather than a client's mistake: masked outside debug mode, logged with its traceback.
 
@@ -146,6 +196,8 @@ def error_code(error: GraphQLError, *, before_execution: bool) -> str | None:
     code = (error.extensions or {}).get("code")
     if isinstance(code, str):
         return code
+    if is_unavailable(error.original_error):
+        return SERVICE_UNAVAILABLE
     if is_unexpected(error):
         return INTERNAL_SERVER_ERROR
     if isinstance(error, GraphQLSyntaxError):
@@ -168,6 +220,8 @@ def exception_code(exc: BaseException) -> str:
     code = extensions.get("code") if isinstance(extensions, dict) else None
     if isinstance(code, str):
         return code
+    if is_unavailable(exc) or is_unavailable(getattr(exc, "__cause__", None)):
+        return SERVICE_UNAVAILABLE
     return BAD_USER_INPUT if isinstance(exc, _REQUEST_ERRORS) else INTERNAL_SERVER_ERROR
 
 

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from fiche.auth import Viewer, authenticate_token, bearer_token
-from fiche.errors import ErrorCode, UserErrors
+from fiche.errors import ErrorCode, UserErrors, once_more_if_stale
 from fiche.relay import InvalidID, decode_id
 from fiche.settings import Settings
 
@@ -172,7 +172,8 @@ async def viewer_and_pk(request: Request, type_name: str) -> tuple[Viewer, int] 
     path parameter (a global ID of ``type_name``); or the error response: 401 without a
     valid bearer token, 404 for an ID that is not of ``type_name``."""
     state = request.app.state.fiche
-    viewer = await authenticate_token(state.pm, state.settings, state.db, bearer_token(request.headers.get("authorization")))
+    token = bearer_token(request.headers.get("authorization"))
+    viewer = await once_more_if_stale(lambda: authenticate_token(state.pm, state.settings, state.db, token))
     if viewer is None:
         return error_response(401, "Authentication required: send `Authorization: Bearer <token>`.")
     try:

@@ -3,6 +3,8 @@
 :class:`OperationOutcome` is a schema extension that sees every result of every operation
 (HTTP, both WebSocket protocols, each event of a subscription) before it leaves:
 
+- the database out of reach (:func:`fiche.errors.is_unavailable`) is SERVICE_UNAVAILABLE,
+  "try again", logged as a warning: the client did nothing wrong and nothing is broken;
 - a bug (:func:`fiche.errors.is_unexpected`) is masked as "Unexpected error." outside
   debug mode, and its exception goes to the log;
 - every error gets an ``extensions.code`` (:func:`fiche.errors.error_code`);
@@ -25,7 +27,16 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
 from fiche import metrics
-from fiche.errors import INTERNAL_SERVER_ERROR, error_code, exception_code, is_unexpected, without_suggestions
+from fiche.errors import (
+    INTERNAL_SERVER_ERROR,
+    SERVICE_UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    error_code,
+    exception_code,
+    is_unavailable,
+    is_unexpected,
+    without_suggestions,
+)
 from fiche.logs import request_id_of
 
 __all__ = ["MASKED_MESSAGE", "OperationOutcome"]
@@ -43,6 +54,7 @@ class OperationOutcome(SchemaExtension):
         self._streamed = False
         self._codes: dict[str, None] = {}  # ordered set of the codes sent to the client
         self._unexpected: BaseException | None = None
+        self._unavailable: BaseException | None = None
         self._subscribed = False
 
     # -- hooks ---------------------------------------------------------------------------
@@ -56,7 +68,10 @@ class OperationOutcome(SchemaExtension):
             cancelled = True
             raise
         except Exception as exc:  # raised by a hook (e.g. UNAUTHENTICATED): Strawberry builds the result
-            if self._note(exc) == INTERNAL_SERVER_ERROR and self.mask:
+            code = self._note(exc)
+            if code == SERVICE_UNAVAILABLE:
+                raise GraphQLError(UNAVAILABLE_MESSAGE, extensions={"code": SERVICE_UNAVAILABLE}) from exc
+            if code == INTERNAL_SERVER_ERROR and self.mask:
                 raise GraphQLError(MASKED_MESSAGE, extensions={"code": INTERNAL_SERVER_ERROR}) from exc
             raise
         else:
@@ -90,6 +105,12 @@ class OperationOutcome(SchemaExtension):
     def _shape_error(self, error: GraphQLError, before_execution: bool) -> GraphQLError:
         code = error_code(error, before_execution=before_execution)
         self._codes[code or "ERROR"] = None
+        if code == SERVICE_UNAVAILABLE and is_unavailable(error.original_error):
+            self._unavailable = self._unavailable or error.original_error
+            # The original stays attached (never shown): a query may be run again on it.
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE, error.nodes, error.source, error.positions, error.path, error.original_error, {"code": code}
+            )
         if is_unexpected(error):
             if self._unexpected is None:
                 self._unexpected = error.original_error
@@ -106,7 +127,9 @@ class OperationOutcome(SchemaExtension):
     def _note(self, exc: Exception) -> str:
         """The code of an exception that ended the operation, remembered for the log."""
         code = exception_code(exc)
-        if code == INTERNAL_SERVER_ERROR:
+        if code == SERVICE_UNAVAILABLE:
+            self._unavailable = self._unavailable or exc
+        elif code == INTERNAL_SERVER_ERROR:
             self._unexpected = self._unexpected or exc
         self._codes[code] = None
         return code
@@ -140,7 +163,7 @@ class OperationOutcome(SchemaExtension):
             seconds=seconds,
             statements=statements,
         )
-        level = logging.ERROR if self._unexpected is not None else logging.INFO
+        level = logging.ERROR if self._unexpected is not None else logging.WARNING if self._unavailable is not None else logging.INFO
         if not log.isEnabledFor(level):
             return
         viewer = getattr(connection, "viewer", None)
@@ -155,6 +178,8 @@ class OperationOutcome(SchemaExtension):
             "outcome": outcome,
             "error_codes": codes,
         }
+        if self._unavailable is not None:
+            fields["cause"] = f"{type(self._unavailable).__name__}: {self._unavailable}"[:300]
         exc_info = None
         if self._unexpected is not None:
             exc_info = (type(self._unexpected), self._unexpected, self._unexpected.__traceback__)

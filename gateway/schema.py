@@ -18,7 +18,8 @@ from typing import Any
 
 import pluggy
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType as AstOperationType, parse
+from graphql.utilities import get_operation_ast
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -30,6 +31,7 @@ from strawberry.types.field import StrawberryField
 from fiche import limits
 from fiche.context import OperationScope
 from fiche.cost import QueryCostCheck, cost_rule
+from fiche.errors import is_stale_connection
 from fiche.nul import NulInLiterals, NulInVariables
 from fiche.persisted import DocumentRefused, Documents
 from fiche.tracing import OperationTracing
@@ -175,7 +177,10 @@ class FicheSchema(strawberry.Schema):
     a client's typo included): :class:`OperationOutcome` logs one line per operation.
 
     Every operation, whatever its transport, first goes through :attr:`documents`
-    (persisted queries, trusted documents: :mod:`fiche.persisted`)."""
+    (persisted queries, trusted documents: :mod:`fiche.persisted`). A query over HTTP that
+    met a dead pooled database connection (the database restarted since it was pooled) runs
+    once more on a fresh one; a mutation does not, since its write may have reached the
+    database."""
 
     documents: Documents = Documents()
 
@@ -196,9 +201,11 @@ class FicheSchema(strawberry.Schema):
             query = self.documents.resolve(query, operation_extensions)
         except DocumentRefused as refused:
             return ExecutionResult(data=None, errors=[refused.error])
-        return await super().execute(
-            query, variable_values, context_value, root_value, operation_name, allowed_operation_types, operation_extensions
-        )
+        arguments = (query, variable_values, context_value, root_value, operation_name, allowed_operation_types, operation_extensions)
+        result = await super().execute(*arguments)
+        if any(is_stale_connection(error.original_error) for error in result.errors or ()) and _is_query(query, operation_name):
+            result = await super().execute(*arguments)
+        return result
 
     async def stream(  # noqa: PLR0917
         self,
@@ -217,6 +224,12 @@ class FicheSchema(strawberry.Schema):
         return await super().stream(
             query, variable_values, context_value, root_value, operation_name, operation_extensions, allowed_operation_types
         )
+
+
+def _is_query(document: str | None, operation_name: str | None) -> bool:
+    """Whether the operation of ``document`` that runs is a query (it parsed once already)."""
+    operation = get_operation_ast(parse(document or ""), operation_name)
+    return operation is not None and operation.operation is AstOperationType.QUERY
 
 
 async def _refusal(refused: DocumentRefused) -> AsyncGenerator[PreExecutionError, None]:
