@@ -79,10 +79,15 @@ class HubSubscriptions:
         variables = payload.get("variables")
         if not isinstance(variables, dict | None):
             return None
-        plan = compile_plan(self.schema, connection.app.settings, payload.get("query"), payload.get("operationName"))
+        try:
+            plan = compile_plan(self.schema, connection.app.settings, payload.get("query"), payload.get("operationName"))
+            projection = plan.projection(variables) if plan is not None else None
+        except Exception:  # a bug here must not cost the client its socket: Strawberry runs it
+            log.exception("could not plan a notifications subscription")
+            hub.fallbacks += 1
+            return None
         if plan is None:
             return None
-        projection = plan.projection(variables)
         if projection is None:
             hub.fallbacks += 1
         return projection

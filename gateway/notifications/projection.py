@@ -161,7 +161,7 @@ class Plan:
         return values
 
     def _after(self, values: Mapping[str, Any]) -> str | None:
-        for argument in self.root.arguments:
+        for argument in self.root.arguments or ():
             if argument.name.value != "after":
                 raise Unsupported("argument")
             return _value(argument.value, values)  # type: ignore[no-any-return]
