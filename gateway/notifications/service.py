@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,15 @@ class NotificationRecord:
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> NotificationRecord:
         values = dict(data)
-        values["created_at"] = dt.datetime.fromisoformat(values["created_at"])
-        values["read_at"] = dt.datetime.fromisoformat(values["read_at"]) if values.get("read_at") else None
+        values["created_at"] = _moment(values["created_at"])
+        values["read_at"] = _moment(values["read_at"]) if values.get("read_at") else None
         return cls(**values)
+
+
+@functools.lru_cache(maxsize=64)
+def _moment(text: str) -> dt.datetime:
+    """A message's time: the recipients of one write share it, parsed once for them all."""
+    return dt.datetime.fromisoformat(text)
 
 
 RECORD_COLUMNS = (
