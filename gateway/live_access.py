@@ -92,7 +92,7 @@ class LiveAccess:
         loader = self._loaders.get(organization_id)
         if loader is None or loader.loop is not asyncio.get_running_loop():
             loader = self._loaders[organization_id] = DataLoader(partial(self._load, organization_id), cache=False)
-        return await loader.load(user_id)  # type: ignore[no-any-return]
+        return await loader.load(user_id)
 
     async def _load(self, organization_id: int, user_ids: list[int]) -> list[Viewer | None]:
         found = await load_viewers(self.app.db, organization_id, user_ids)

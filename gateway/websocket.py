@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from typing import Any
 
 import orjson
@@ -38,7 +39,7 @@ from fiche.context import ConnectionContext, OperationContext, _take_subscriptio
 from fiche.errors import INTERNAL_SERVER_ERROR, PublicError
 from fiche.notifications.hub import Delivery, hub_of
 from fiche.notifications.projection import Projection, compile_plan
-from fiche.notifications.schema import _latest_seq, _seq_of
+from fiche.notifications.schema import _seq_of
 from fiche.outcome import MASKED_MESSAGE
 
 __all__ = ["LegacyWSHandler", "TransportWSHandler"]
@@ -142,16 +143,24 @@ class HubSubscriptions:
             raise _Fallback
         context = OperationContext(connection)
         try:
+            # Shielded: a socket closed while the broker counts would otherwise leave a
+            # slot taken on the broker with nobody to give it back (until its lease ends).
+            # (``holder`` keeps the slot for the callback: nothing else touches it.)
+            holder = OperationContext(connection)
+            taking = asyncio.ensure_future(_take_subscription_slot(holder, viewer))
             try:
-                await _take_subscription_slot(context, viewer)
+                await asyncio.shield(taking)
             except PublicError as exc:
                 raise _Fallback from exc
-            slot = context.subscription_slot
+            except asyncio.CancelledError:
+                taking.add_done_callback(partial(_give_back, holder))
+                raise
+            slot = holder.subscription_slot
             try:
                 if projection.after is not None:
                     last = await _seq_of(context, viewer.user_id, projection.after)
                 else:
-                    last = await _latest_seq(context, viewer.user_id)
+                    last = await hub_of(connection.app).latest_seq(viewer)
             except BaseException as exc:
                 if slot is not None:
                     await context.broker.release(*slot)
@@ -180,6 +189,18 @@ class HubSubscriptions:
                 await task
         for operation_id in tuple(self.deliveries):
             await self._hub_stop(operation_id)
+
+
+def _give_back(context: OperationContext, taking: asyncio.Future[None]) -> None:
+    """Release the slot a cancelled start took after all."""
+    slot = context.subscription_slot
+    if not taking.cancelled() and taking.exception() is None and slot is not None:
+        context.subscription_slot = None
+        _releases.add(task := asyncio.ensure_future(context.broker.release(*slot)))
+        task.add_done_callback(_releases.discard)
+
+
+_releases: set[asyncio.Future[None]] = set()
 
 
 def _head(operation_id: str, kind: str) -> bytes:
@@ -212,7 +233,7 @@ class TransportWSHandler(HubSubscriptions, BaseGraphQLTransportWSHandler[Any, An
         await super().shutdown()
 
     async def _hub_failed(self, operation_id: str) -> None:
-        await self.send_message({"id": operation_id, "type": "error", "payload": [_internal_error().formatted]})  # type: ignore[typeddict-item]
+        await self.send_message({"id": operation_id, "type": "error", "payload": [_internal_error().formatted]})
 
     @staticmethod
     def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
@@ -310,7 +331,7 @@ class LegacyWSHandler(HubSubscriptions, BaseGraphQLWSHandler[Any, Any]):
                     # The protocol's GQL_ERROR carries one error object.
                     await self.send_message(ErrorMessage(type="error", id=operation_id, payload=result.errors[0].formatted))
                     return
-                await self.send_data_message(result, operation_id)  # type: ignore[arg-type]
+                await self.send_data_message(result, operation_id)
                 first = False
             await self.send_message(CompleteMessage(type="complete", id=operation_id))
         except asyncio.CancelledError:  # stopped by the client

@@ -27,14 +27,21 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from aiodataloader import DataLoader
+from sqlalchemy import func, select
 
 from fiche import metrics
 from fiche.context import ConnectionContext, OperationContext
-from fiche.notifications.service import NotificationRecord, user_topic
+from fiche.db import in_keys
+from fiche.notifications import models
+from fiche.notifications.schema import REPLAY_BATCH, _missed
+from fiche.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
+from fiche.notifications.visibility import shown
 
 if TYPE_CHECKING:
     from fiche.auth import Viewer
@@ -61,7 +68,7 @@ class Delivery:
 
     __slots__ = (
         "busy", "closed", "connection", "dirty", "head", "last", "outbox", "projection",
-        "queued", "send", "slot", "topic", "viewer",
+        "queued", "send", "slot", "started", "topic", "viewer",
     )
 
     def __init__(
@@ -87,6 +94,7 @@ class Delivery:
         self.dirty = False  # the inbox holds what it must get next: catch up
         self.closed = False
         self.outbox: collections.deque[tuple[int, str]] | None = None
+        self.started = 0.0  # perf_counter() once registered (the operation's duration)
 
 
 class _Topic:
@@ -108,6 +116,55 @@ class _Topic:
             self.hub._catch_up(delivery)
 
 
+class _StartReads:
+    """The reads of the subscriptions of one organisation that start at the same moment,
+    batched: their latest numbers in ONE statement, their first catch-up in ONE statement
+    (a burst of a thousand sockets subscribing costs two statements, not two thousand)."""
+
+    def __init__(self, app: AppState, organization_id: int) -> None:
+        self.app = app
+        self.organization_id = organization_id
+        self.loop = asyncio.get_running_loop()
+        self.latest: DataLoader[int, int] = DataLoader(self._latest, cache=False)
+        self.after: DataLoader[tuple[int, int], tuple[list[NotificationRecord], bool]] = DataLoader(self._after, cache=False)
+
+    async def _latest(self, user_ids: list[int]) -> list[int]:
+        async with self.app.db.reader(self.organization_id) as session:
+            rows = await session.execute(
+                select(models.Notification.recipient_id, func.max(models.Notification.recipient_seq))
+                .where(in_keys(session, models.Notification.recipient_id, sorted(set(user_ids))))
+                .group_by(models.Notification.recipient_id)
+            )
+            latest = {recipient_id: int(seq) for recipient_id, seq in rows}
+        return [latest.get(user_id, 0) for user_id in user_ids]
+
+    async def _after(self, keys: list[tuple[int, int]]) -> list[tuple[list[NotificationRecord], bool]]:
+        """For each ``(user, number)``: the user's next notifications after it (at most a
+        replay batch), and whether that is all of them so far."""
+        limit = REPLAY_BATCH * len(keys)
+        async with self.app.db.reader(self.organization_id) as session:
+            rows = (
+                await session.execute(
+                    select(*RECORD_COLUMNS)
+                    .where(
+                        in_keys(session, models.Notification.recipient_id, sorted({user_id for user_id, _after in keys})),
+                        models.Notification.recipient_seq > min(after for _user_id, after in keys),
+                    )
+                    .order_by(models.Notification.recipient_id, models.Notification.recipient_seq)
+                    .limit(limit)
+                )
+            ).all()
+        complete = len(rows) < limit  # else some user's rows may have been cut: read again
+        by_user: dict[int, list[NotificationRecord]] = {}
+        for row in rows:
+            by_user.setdefault(row.recipient_id, []).append(record_from_row(row))
+        answers = []
+        for user_id, after in keys:
+            records = [record for record in by_user.get(user_id, ()) if record.seq > after][:REPLAY_BATCH]
+            answers.append((records, complete and len(records) < REPLAY_BATCH))
+        return answers
+
+
 class Hub:
     """Every hub delivery of one process, by user topic."""
 
@@ -118,6 +175,7 @@ class Hub:
         self._pending: list[tuple[_Topic, Any]] = []
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._start_reads: dict[int, _StartReads] = {}
         # Counters (tests and diagnostics): projections run, records projected, frames sent,
         # catch-ups from the inbox, subscriptions left to the per-socket path.
         self.projections = 0
@@ -127,6 +185,17 @@ class Hub:
         self.fallbacks = 0
 
     # -- subscriptions ---------------------------------------------------------------------
+    def _reads(self, organization_id: int) -> _StartReads:
+        reads = self._start_reads.get(organization_id)
+        if reads is None or reads.loop is not asyncio.get_running_loop():
+            reads = self._start_reads[organization_id] = _StartReads(self.app, organization_id)
+        return reads
+
+    async def latest_seq(self, viewer: Viewer) -> int:
+        """The number of the user's latest notification (0 for none): where a subscription
+        without ``after`` starts (batched with the other subscriptions starting now)."""
+        return await self._reads(viewer.organization_id).latest.load(viewer.user_id)
+
     async def add(self, delivery: Delivery) -> None:
         """Register ``delivery`` and catch it up from the inbox; returns once it is live
         (what commits from now on reaches it, by the broker or by the catch-up)."""
@@ -138,13 +207,15 @@ class Hub:
             topic.attached = asyncio.ensure_future(self.app.broker.attach(topic))
         topic.members.append(delivery)
         delivery.topic = topic
+        delivery.started = time.perf_counter()
+        metrics.subscription_started(self.app)
         delivery.busy = delivery.dirty = True  # caught up first, live messages meanwhile wait
         try:
             await asyncio.shield(topic.attached)  # type: ignore[arg-type]
         except BaseException:
             await self.remove(delivery)
             raise
-        await self._drain(delivery, None, 0)
+        await self._drain(delivery, None, 0, first=True)
 
     async def remove(self, delivery: Delivery) -> None:
         """Forget ``delivery`` (completed, or its socket closed) and give back its slot."""
@@ -154,6 +225,17 @@ class Hub:
         delivery.outbox = None
         topic = delivery.topic
         if topic is not None:
+            # What the operation log's metrics count for a subscription Strawberry runs.
+            metrics.subscription_ended(self.app)
+            metrics.operation_finished(
+                self.app,
+                name=delivery.projection.plan.operation_name,
+                operation_type="subscription",
+                transport="ws",
+                outcome="CANCELLED",
+                seconds=time.perf_counter() - delivery.started,
+                statements=0,
+            )
             with contextlib.suppress(ValueError):
                 topic.members.remove(delivery)
             if not topic.members and self.topics.get(topic.topic) is topic:
@@ -303,10 +385,9 @@ class Hub:
             delivery.outbox = collections.deque()
             self._spawn(self._drain(delivery, None, 0))
 
-    async def _drain(self, delivery: Delivery, writing: Awaitable[None] | None, seq: int) -> None:
-        """Finish a waiting write, then the outbox, then catch up while asked to."""
-        from fiche.notifications.schema import REPLAY_BATCH, _missed
-
+    async def _drain(self, delivery: Delivery, writing: Awaitable[None] | None, seq: int, *, first: bool = False) -> None:
+        """Finish a waiting write, then the outbox, then catch up while asked to (``first``:
+        the subscription's first catch-up, read with those of the others starting now)."""
         if delivery.outbox is None:
             delivery.outbox = collections.deque()
         try:
@@ -329,7 +410,16 @@ class Hub:
                 self.catch_ups += 1
                 context = OperationContext(delivery.connection)
                 try:
-                    missed = await _missed(context, viewer.user_id, delivery.queued)
+                    if first:
+                        # The first read of a subscription: batched with those of the others
+                        # starting now (it mostly finds nothing).
+                        first = False
+                        rows, complete = await self._reads(viewer.organization_id).after.load((viewer.user_id, delivery.queued))
+                        missed = await shown(context, rows) if rows else []
+                        if not complete:
+                            delivery.dirty = True
+                    else:
+                        missed = await _missed(context, viewer.user_id, delivery.queued)
                 finally:
                     await context.close()
                 if delivery.closed:

@@ -100,6 +100,10 @@ class Plan:
         self._projections: dict[Any, Projection | None] = {}
 
     @property
+    def operation_name(self) -> str | None:
+        return self.operation.name.value if self.operation.name else None
+
+    @property
     def response_key(self) -> str:
         return self.root.alias.value if self.root.alias else self.root.name.value
 
@@ -113,8 +117,10 @@ class Plan:
             return self._projections[key]
         projection: Projection | None
         try:
+            if self.root.selection_set is None:
+                raise Unsupported("no selection")
             fields = _collect(self, [self.root.selection_set], values, _NOTIFICATION_TYPES)
-            plan = []
+            plan: list[tuple[str, Any, Any]] = []
             for response_key, nodes in fields.items():
                 name = nodes[0].name.value
                 if name == "actor":
@@ -164,7 +170,7 @@ class Plan:
         for argument in self.root.arguments or ():
             if argument.name.value != "after":
                 raise Unsupported("argument")
-            return _value(argument.value, values)  # type: ignore[no-any-return]
+            return _value(argument.value, values)
         return None
 
 

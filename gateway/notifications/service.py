@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche import metrics
-from fiche.db import UTCDateTime, utcnow
+from fiche.db import UTCDateTime, in_keys, utcnow
 from fiche.notifications import models
 
 if TYPE_CHECKING:
@@ -140,7 +140,9 @@ async def notify(
             await session.execute(
                 select(models.NotificationPreference.user_id, models.NotificationPreference.enabled).where(
                     models.NotificationPreference.kind == kind,
-                    models.NotificationPreference.user_id.in_(wanted),
+                    # One bound parameter whatever the number of recipients (ten thousand
+                    # followers rendered and bound ten thousand parameters).
+                    in_keys(session, models.NotificationPreference.user_id, wanted),
                 )
             )
         ).all()

@@ -17,7 +17,7 @@ from fiche.notifications.projection import compile_plan
 from tests.gateway.conftest import PROBE
 from tests.gateway.test_notifications_live import INBOX_IDS, SUBSCRIBE, connect_as, listening, notify
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, open_socket
-from tests.support import TestOrg
+from tests.support import TestOrg, count_statements
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 
 # Aliases, a named and an inline fragment (on Notification and on Node), __typename, a
@@ -203,3 +203,35 @@ async def test_a_slow_socket_delays_no_other_and_gets_everything_once_in_order(o
         await hub.remove(slow)
         await hub.remove(fast)
     assert not hub.topics
+
+
+async def test_subscriptions_starting_together_read_the_inbox_in_one_statement_each_step(org: TestOrg) -> None:
+    # given: two users with notifications, three without
+    await notify(org, "member")
+    await notify(org, "member", "member2")
+    hub = hub_of(org.state)
+    everyone = ("member", "member2", "manager", "technician", "admin")
+    viewers = [org.viewer(who) for who in everyone]
+    # when: their subscriptions start at the same moment
+    with count_statements(org.state.db) as latest_reads:
+        latest = await asyncio.gather(*(hub.latest_seq(viewer) for viewer in viewers))
+    reads = hub._reads(org.organization_id)
+    with count_statements(org.state.db) as first_reads:
+        firsts = await asyncio.gather(*(reads.after.load((viewer.user_id, 0)) for viewer in viewers))
+    # then: one statement for their latest numbers, one for their first catch-up
+    assert (latest_reads.count, first_reads.count) == (1, 1)
+    assert latest == [2, 1, 0, 0, 0]
+    assert [[record.seq for record in records] for records, _complete in firsts] == [[1, 2], [1], [], [], []]
+    assert all(complete for _records, complete in firsts)
+    assert {record.recipient_id for records, _complete in firsts for record in records} == {org.users["member"].id, org.users["member2"].id}
+
+
+async def test_the_batched_start_reads_never_see_another_organisation(org: TestOrg, other_org: TestOrg) -> None:
+    # given: a user of another organisation with notifications
+    await notify(other_org, "member")
+    stranger = other_org.users["member"].id
+    reads = hub_of(org.state)._reads(org.organization_id)
+    # when: this organisation's reads are asked about them
+    latest, (records, _complete) = await asyncio.gather(reads.latest.load(stranger), reads.after.load((stranger, 0)))
+    # then
+    assert (latest, records) == (0, [])
