@@ -8,8 +8,10 @@ bench process opens the N sockets (``graphql-transport-ws``, ``subscription { no
 K notes on the customer one after the other. Reported: from each note's POST to each of its
 deliveries p50 / p99 / max, the note's own request time, the time to its LAST delivery
 (what "10,000 followers in under a second" is about), and the server process's CPU time per
-delivery (read from ``/proc``, the note's request included) — the bench's clients share the
-machine's cores, so compare figures within one run.
+delivery (read from ``/proc``, the note's request included, and without it: the same K notes
+are first posted with nobody connected) and per connection — the bench's clients share the
+machine's cores, so compare figures within one run. ``--profile FILE`` runs the server under
+cProfile.
 
     python bench/broadcast.py --followers 1000 --notes 5
 """
@@ -21,6 +23,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -109,7 +112,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         host = f"127.0.0.1:{port}"
         env = dict(os.environ, FICHE_DATABASE_URL=url, FICHE_BROKER_URL=args.broker_url, FICHE_SECRET_KEY=SECRET, FICHE_LOG_LEVEL="WARNING", FICHE_LOG_JSON="0")
         env["FICHE_MAX_SUBSCRIPTIONS_PER_USER"] = "10"
-        command = [sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+        command = [sys.executable, *profile, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
         server = subprocess.Popen(command, env=env, cwd=ROOT)
         followers = [Follower() for _ in users]
@@ -122,16 +126,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 customer = created["data"]["customerCreate"]["customer"]["id"]
                 async with state.db.session(organization_id=organization_id) as session, session.begin():
                     session.add_all(CustomerFollow(customer_id=decode_id(customer, "Customer")[1], user_id=user.id) for user in users)
+                # The same K notes with nobody connected: what the writes cost the server alone
+                # (inbox rows, one broker message), to tell delivery's own CPU from them.
+                cpu_before = cpu_seconds(server.pid)
+                for index in range(args.notes):
+                    await post(http, author_token, f"Avant les abonnés, numéro {index}", customer)
+                write_cpu = cpu_seconds(server.pid) - cpu_before
+                tokens = [issue_token(settings, user.id, organization_id) for user in users]
                 rss_before = rss_kib(server.pid)
+                cpu_before = cpu_seconds(server.pid)
                 connect_started = time.perf_counter()
                 for start in range(0, len(users), args.batch):
-                    chunk = list(zip(followers[start : start + args.batch], users[start : start + args.batch], strict=True))
-                    await asyncio.gather(*(follower.connect(host, issue_token(settings, user.id, organization_id)) for follower, user in chunk))
+                    chunk = list(zip(followers[start : start + args.batch], tokens[start : start + args.batch], strict=True))
+                    await asyncio.gather(*(follower.connect(host, token) for follower, token in chunk))
                 connect_seconds = time.perf_counter() - connect_started
                 listeners = [asyncio.create_task(follower.listen()) for follower in followers]
                 # A first note proves every subscription live.
                 warm = await post(http, author_token, "Premier passage", customer)
                 await wait_all(followers, warm, args.timeout)
+                connect_cpu = cpu_seconds(server.pid) - cpu_before  # connect, subscribe, one note
                 await asyncio.sleep(1)
                 rss_idle = rss_kib(server.pid)
                 notes: dict[str, tuple[float, float]] = {}  # note -> (POST started, POST answered)
@@ -147,8 +160,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
             await asyncio.gather(*(follower.socket.close() for follower in followers if follower.socket is not None), return_exceptions=True)
-            server.terminate()
-            server.wait(timeout=30)
+            if args.profile:
+                server.send_signal(signal.SIGINT)  # a clean exit, so that cProfile writes its file
+            else:
+                server.terminate()
+            server.wait(timeout=120)
             await state.db.dispose()
     latencies = [follower.arrivals[note] - started for note, (started, _answered) in notes.items() for follower in followers]
     last = [max(follower.arrivals[note] for follower in followers) - started for note, (started, _answered) in notes.items()]
@@ -162,7 +178,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "note_request_ms": round(statistics.median(answered - started for started, answered in notes.values()) * 1000, 1),
         "last_delivery_ms": {"p50": round(statistics.median(last) * 1000, 1), "max": round(max(last) * 1000, 1)},
         "server_cpu_us_per_delivery": round(cpu / deliveries * 1e6, 1),
+        # The same notes' writes without subscribers taken off: delivery alone.
+        "server_cpu_us_per_delivery_without_the_writes": round((cpu - write_cpu) / deliveries * 1e6, 1),
+        "write_cpu_ms_per_note": round(write_cpu / args.notes * 1000, 1),
         "connect_per_s": round(len(users) / connect_seconds, 1),
+        # Server CPU of connection_init + subscribe (+ the proving note's delivery), per socket,
+        # and how many connections per second that CPU allows one process.
+        "server_cpu_ms_per_connect": round(connect_cpu / len(users) * 1000, 2),
+        "connects_per_cpu_second": round(len(users) / connect_cpu, 1),
         "server_kib_per_idle_socket": round((rss_idle - rss_before) / len(users), 1),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -177,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-url", default="memory://")
     parser.add_argument("--database-url", default=None, help=f"default: a fresh database made from {ADMIN_URL}, dropped afterwards")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--profile", default=None, help="write the server's cProfile statistics to this file")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args)), indent=2))
     return 0

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,12 @@ from tests.support import free_port  # noqa: E402
 
 SECRET = "bench-secret-key-long-enough-for-hs256-signatures"
 SUBSCRIBE = "subscription { notifications { id kind } }"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -67,13 +74,46 @@ async def subscribe(host: str, token: str, sockets: list[Any]) -> None:
     sockets.append(socket)
 
 
-async def measure(url: str, tokens: list[str], deflate: bool, batch: int) -> dict[str, Any]:
+def serve_traced(port: int, deflate: bool, report: str) -> None:
+    """The server under tracemalloc: on SIGUSR1 it takes a snapshot (the first one is the
+    baseline), on SIGUSR2 it writes where memory grew since, by file and line, to ``report``."""
+    import signal
+    import tracemalloc
+
+    import uvicorn
+
+    from fiche.cli import asgi_app
+
+    tracemalloc.start(1)
+    snapshots: list[Any] = []
+
+    def take(*_: Any) -> None:
+        snapshots.append(tracemalloc.take_snapshot())
+
+    def write(*_: Any) -> None:
+        after = tracemalloc.take_snapshot()
+        noise = [tracemalloc.Filter(False, tracemalloc.__file__)]
+        lines = []
+        for key in ("filename", "lineno"):
+            stats = after.filter_traces(noise).compare_to(snapshots[0].filter_traces(noise), key)
+            lines.append(f"total {sum(stat.size_diff for stat in stats) / 1024:10.1f} KiB, by {key}:")
+            lines += [f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d}  {stat.traceback}" for stat in stats[:40]]
+        Path(report).write_text("\n".join(lines) + "\n")
+
+    signal.signal(signal.SIGUSR1, take)
+    signal.signal(signal.SIGUSR2, write)
+    uvicorn.run(asgi_app(), host="127.0.0.1", port=port, ws="websockets-sansio", ws_per_message_deflate=deflate, log_level="warning")
+
+
+async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace: str | None = None) -> dict[str, Any]:
     port = free_port()
     env = dict(os.environ, FICHE_DATABASE_URL=url, FICHE_SECRET_KEY=SECRET, FICHE_LOG_LEVEL="WARNING", FICHE_GC_TUNING="1")
     command = [
         sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
         "--ws", "websockets-sansio", "--ws-per-message-deflate", str(deflate).lower(), "--log-level", "warning",
     ]
+    if trace:
+        command = [sys.executable, __file__, "--serve-traced", str(port), "--compression", "on" if deflate else "off", "--trace", trace]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     sockets: list[Any] = []
     try:
@@ -87,15 +127,28 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int) -> dic
                     await asyncio.sleep(0.05)
         await subscribe(host, tokens[0], sockets)  # warm every code path once
         await asyncio.sleep(1)
+        if trace:
+            server.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(2)
         before = rss_kib(server.pid)
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         for start in range(1, len(tokens), batch):
             await asyncio.gather(*(subscribe(host, token, sockets) for token in tokens[start : start + batch]))
         connect_seconds = time.perf_counter() - started
-        # Wait until the server has started every subscription (its generators subscribe to
-        # the broker and read the inbox once), then let it settle.
+        # Wait until the server has started every subscription (it subscribes to the broker
+        # and reads the inbox once for each), then let it settle.
         await asyncio.sleep(3)
+        connect_cpu = cpu_seconds(server.pid) - cpu_before
         after = rss_kib(server.pid)
+        if trace:
+            report = Path(trace)
+            report.unlink(missing_ok=True)
+            server.send_signal(signal.SIGUSR2)
+            for _ in range(600):
+                if report.exists():
+                    break
+                await asyncio.sleep(0.5)
         count = len(tokens) - 1
         return {
             "per_message_deflate": deflate,
@@ -104,11 +157,19 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int) -> dic
             "rss_after_kib": after,
             "kib_per_subscriber": round((after - before) / count, 1),
             "connect_seconds": round(connect_seconds, 2),
+            "connects_per_s": round(count / connect_seconds, 1),
+            # Server CPU of connection_init + subscribe per socket, and the rate it allows.
+            "server_cpu_ms_per_connect": round(connect_cpu / count * 1000, 3),
+            "connects_per_cpu_second": round(count / connect_cpu, 1) if connect_cpu else None,
         }
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 async def main() -> None:
@@ -116,14 +177,19 @@ async def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50, help="connections opened at once")
     parser.add_argument("--compression", choices=("off", "on", "both"), default="both", help="WebSocket per-message compression of the server")
+    parser.add_argument("--trace", default=None, help="run the server under tracemalloc and write where the memory went to this file")
+    parser.add_argument("--serve-traced", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.compression]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/idle.db"
         tokens = await prepare(url, args.subscribers)
-        runs = [await measure(url, tokens, deflate, args.batch) for deflate in modes]
+        runs = [await measure(url, tokens, deflate, args.batch, args.trace) for deflate in modes]
     print(json.dumps({"runs": runs, "database": "sqlite", "broker": "memory"}, indent=2))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--serve-traced" in sys.argv:  # the server process of --trace (no event loop yet)
+        serve_traced(int(sys.argv[sys.argv.index("--serve-traced") + 1]), sys.argv[sys.argv.index("--compression") + 1] == "on", sys.argv[sys.argv.index("--trace") + 1])
+    else:
+        asyncio.run(main())

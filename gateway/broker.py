@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["Broker", "MemoryBroker", "RedisBroker", "Subscription", "broker_from_url"]
+__all__ = ["Broker", "Listener", "MemoryBroker", "RedisBroker", "Subscription", "broker_from_url"]
 
 log = logging.getLogger("fiche.broker")
 QUEUE_SIZE = 1000
@@ -89,6 +89,15 @@ class Subscription:
             yield await self.get()
 
 
+class Listener(Protocol):
+    """What :meth:`Broker.attach` hands messages to, in the broker's reader: it must not block."""
+
+    topic: str
+
+    def deliver(self, message: Any) -> None: ...
+    def mark_lost(self) -> None: ...
+
+
 class Broker(Protocol):
     async def connect(self) -> None: ...
     async def disconnect(self) -> None: ...
@@ -98,6 +107,13 @@ class Broker(Protocol):
         """Publish each ``(topic, message)``, in order, as one broker message."""
 
     def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
+
+    async def attach(self, listener: Listener) -> None:
+        """Hand ``listener`` the messages of its topic, synchronously, from now on: it
+        returns once what is published next reaches it (a queue-less :meth:`subscribe`)."""
+
+    async def detach(self, listener: Listener) -> None:
+        """Stop handing ``listener`` messages."""
 
     async def acquire(self, key: str, limit: int) -> str | None:
         """Take one of the ``limit`` slots of ``key`` shared by every process (a user's
@@ -110,15 +126,15 @@ class Broker(Protocol):
 
 class _LocalFanOut:
     def __init__(self) -> None:
-        self.subscriptions: dict[str, set[Subscription]] = {}
+        self.subscriptions: dict[str, set[Listener]] = {}
 
-    def add(self, subscription: Subscription) -> bool:
+    def add(self, subscription: Listener) -> bool:
         """Register; True when it is the first local subscriber of its topic."""
         members = self.subscriptions.setdefault(subscription.topic, set())
         members.add(subscription)
         return len(members) == 1
 
-    def remove(self, subscription: Subscription) -> bool:
+    def remove(self, subscription: Listener) -> bool:
         """Unregister; True when no local subscriber of its topic is left."""
         members = self.subscriptions.get(subscription.topic)
         if members is None:
@@ -188,11 +204,17 @@ class MemoryBroker:
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
         subscription = Subscription(topic)
-        self._local.add(subscription)
+        await self.attach(subscription)
         try:
             yield subscription
         finally:
-            self._local.remove(subscription)
+            await self.detach(subscription)
+
+    async def attach(self, listener: Listener) -> None:
+        self._local.add(listener)
+
+    async def detach(self, listener: Listener) -> None:
+        self._local.remove(listener)
 
 
 # Take a slot of KEYS[1] (a sorted set of tokens scored by the end of their lease, in Redis
@@ -332,26 +354,37 @@ class RedisBroker:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
-        await self.connect()
         subscription = Subscription(topic)
-        channel = self._channel(topic)
+        await self.attach(subscription)
+        try:
+            yield subscription
+        finally:
+            await self.detach(subscription)
+
+    async def attach(self, listener: Listener) -> None:
+        await self.connect()
+        channel = self._channel(listener.topic)
         async with self._lock:
-            if self._local.add(subscription):
+            if self._local.add(listener):
                 confirmed = self._confirmed[channel] = asyncio.Event()
                 await self._pubsub.subscribe(channel)
             else:
                 confirmed = self._confirmed.get(channel) or asyncio.Event()
         # Return only once Redis confirmed the subscription: what is published from now on
         # reaches this subscriber, so a replay-then-live consumer cannot miss a message.
-        await asyncio.wait_for(confirmed.wait(), timeout=10)
         try:
-            yield subscription
-        finally:
-            async with self._lock:
-                if self._local.remove(subscription):
-                    self._confirmed.pop(channel, None)
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.unsubscribe(channel)
+            await asyncio.wait_for(confirmed.wait(), timeout=10)
+        except BaseException:
+            await self.detach(listener)
+            raise
+
+    async def detach(self, listener: Listener) -> None:
+        channel = self._channel(listener.topic)
+        async with self._lock:
+            if self._local.remove(listener):
+                self._confirmed.pop(channel, None)
+                with contextlib.suppress(Exception):
+                    await self._pubsub.unsubscribe(channel)
 
     async def _read(self) -> None:
         prefix = len(self.namespace) + 1

@@ -26,9 +26,11 @@ import dataclasses
 import datetime as dt
 import logging
 import weakref
+from functools import partial
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aiodataloader import DataLoader
 from starlette.websockets import WebSocketDisconnect
 
 from fiche.auth import Viewer, identify, load_viewers
@@ -80,6 +82,21 @@ class LiveAccess:
         self._ready: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._connecting = 0
+        # Per organisation, batches the reads of users that sockets need at the same moment.
+        self._loaders: dict[int, DataLoader[int, Viewer | None]] = {}
+
+    async def _viewer(self, organization_id: int, user_id: int) -> Viewer | None:
+        """The current state of one user, read with those of the other sockets of the
+        organisation that connect or start an operation at the same moment: one statement
+        for a burst of connections, not one each."""
+        loader = self._loaders.get(organization_id)
+        if loader is None or loader.loop is not asyncio.get_running_loop():
+            loader = self._loaders[organization_id] = DataLoader(partial(self._load, organization_id), cache=False)
+        return await loader.load(user_id)
+
+    async def _load(self, organization_id: int, user_ids: list[int]) -> list[Viewer | None]:
+        found = await load_viewers(self.app.db, organization_id, user_ids)
+        return [found.get(user_id) for user_id in user_ids]
 
     # -- sockets ---------------------------------------------------------------------------
     async def connect(self, context: ConnectionContext, token: str | None) -> bool:
@@ -91,7 +108,7 @@ class LiveAccess:
             identity = await identify(self.app.pm, self.app.settings, token)
             viewer = None
             if identity is not None and not _expired(identity.expires_at):
-                viewer = (await load_viewers(self.app.db, identity.organization_id, [identity.user_id])).get(identity.user_id)
+                viewer = await self._viewer(identity.organization_id, identity.user_id)
             if identity is None or viewer is None:
                 return False
             context.viewer = viewer
@@ -160,7 +177,7 @@ class LiveAccess:
         if _expired(context.expires_at):
             await self.revoke(context, "Token expired")
             return
-        fresh = (await load_viewers(self.app.db, viewer.organization_id, [viewer.user_id])).get(viewer.user_id)
+        fresh = await self._viewer(viewer.organization_id, viewer.user_id)
         await self._apply(context, fresh)
 
     async def _apply(self, context: ConnectionContext, fresh: Viewer | None) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from fiche.context import ConnectionContext
 from fiche.notifications import user_topic
+from fiche.notifications.hub import hub_of
 from fiche.relay import encode_id
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
@@ -42,11 +43,18 @@ async def notify(tenant: TestOrg, *to: str, fail: bool = False) -> None:
     await tenant.ok(PROBE_NOTIFY, variables, as_="admin")
 
 
+def _live(tenant: TestOrg, topic: str) -> bool:
+    """Whether the hub's subscriptions of ``topic`` (if the hub delivers them) are caught up."""
+    hub = hub_of(tenant.state)
+    listener = hub.topics.get(topic)
+    return listener is None or all(not delivery.busy for delivery in listener.members)
+
+
 async def listening(tenant: TestOrg, who: str) -> None:
     """Wait until the subscription of ``who`` is registered with the broker."""
     topic = user_topic(tenant.organization_id, tenant.users[who].id)
     for _ in range(250):
-        if topic in tenant.state.broker._local.subscriptions:  # type: ignore[attr-defined]
+        if topic in tenant.state.broker._local.subscriptions and _live(tenant, topic):  # type: ignore[attr-defined]
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the subscription never reached the broker")

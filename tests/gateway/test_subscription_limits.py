@@ -16,6 +16,7 @@ from fiche import broker as broker_module
 from fiche.broker import RedisBroker, broker_from_url
 from fiche.context import ConnectionContext
 from fiche.notifications import user_topic
+from fiche.notifications.hub import hub_of
 from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
 from tests.gateway.test_notifications_live import SUBSCRIBE, connect_as, notify
@@ -60,11 +61,21 @@ async def holding(tenant: TestOrg, who: str, count: int) -> None:
     raise AssertionError(f"{who} holds {await slots_held(tenant, who)} slots, not {count}")
 
 
+def subscriptions_of(tenant: TestOrg, topic: str) -> int:
+    """Subscriptions of ``topic`` in this process: delivered by the hub, or each with its own
+    broker subscription (the per-socket path)."""
+    hub = hub_of(tenant.state)
+    listener = hub.topics.get(topic)
+    delivered = sum(not delivery.busy for delivery in listener.members) if listener is not None else 0
+    own = sum(not isinstance(member, type(listener)) for member in tenant.state.broker._local.subscriptions.get(topic, ()))  # type: ignore[attr-defined]
+    return delivered + own
+
+
 async def subscribed(tenant: TestOrg, who: str, count: int) -> None:
     """Wait until ``count`` subscriptions of ``who`` listen to the broker in this process."""
     topic = user_topic(tenant.organization_id, tenant.users[who].id)
     for _ in range(250):
-        if len(tenant.state.broker._local.subscriptions.get(topic, ())) == count:  # type: ignore[attr-defined]
+        if subscriptions_of(tenant, topic) == count:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"{who}'s subscriptions never reached the broker")

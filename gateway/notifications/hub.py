@@ -1,0 +1,481 @@
+"""The per-process delivery hub of the ``notifications`` subscription.
+
+A subscription the hub takes (one whose selection compiles into a
+:class:`~fiche.notifications.projection.Projection`) is a small slotted :class:`Delivery`:
+no task, no generator, no queue of its own while it is idle. The hub holds ONE broker
+listener per user topic that has local subscriptions. When broker messages arrive, one
+worker task takes them all, decides for each subscription what is next (the next number,
+a duplicate to skip, a gap to catch up from the inbox), groups the subscriptions by
+projection, projects each group's records ONCE (one loader batch for the group's nested
+lookups), and writes each socket its own text frame.
+
+The guarantees of the per-socket generator it replaces stay:
+
+- each notification once, in commit order per recipient: ``recipient_seq`` tells the next
+  one from a duplicate and from a gap; a gap, lost broker messages, a changed access (the
+  inbox read applies the visibility rules again) or an overflowing socket is caught up
+  from the inbox, the truth;
+- a slow socket never delays the others: a write that would wait (the transport's buffer
+  is full) is finished by a task of that socket's own, while its next frames wait in a
+  bounded outbox; past the bound they are dropped and caught up from the inbox once the
+  socket drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiodataloader import DataLoader
+from sqlalchemy import func, select
+
+from fiche import metrics
+from fiche.context import ConnectionContext, OperationContext
+from fiche.db import in_keys
+from fiche.notifications import models
+from fiche.notifications.schema import REPLAY_BATCH, _missed
+from fiche.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
+from fiche.notifications.visibility import shown
+
+if TYPE_CHECKING:
+    from fiche.auth import Viewer
+    from fiche.context import AppState
+    from fiche.notifications.projection import Projection
+
+__all__ = ["Delivery", "Hub", "hub_of"]
+
+log = logging.getLogger("fiche.notifications.hub")
+OUTBOX_SIZE = 256  # frames a slow socket may have waiting before it is caught up instead
+
+
+def hub_of(app: AppState) -> Hub:
+    """The hub of the process's app state (made on first use)."""
+    hub: Hub | None = getattr(app, "_notification_hub", None)
+    if hub is None:
+        hub = Hub(app)
+        app._notification_hub = hub  # type: ignore[attr-defined]
+    return hub
+
+
+class Delivery:
+    """One ``notifications`` subscription delivered by the hub."""
+
+    __slots__ = (
+        "busy", "closed", "connection", "dirty", "head", "last", "outbox", "projection",
+        "queued", "send", "slot", "started", "topic", "viewer",
+    )
+
+    def __init__(
+        self,
+        connection: ConnectionContext,
+        viewer: Viewer,
+        projection: Projection,
+        head: bytes,
+        send: Callable[[str], Coroutine[Any, Any, None]],
+        slot: tuple[str, str] | None,
+        last: int,
+    ) -> None:
+        self.connection = connection
+        self.viewer = viewer  # at the start: a different current viewer means access changed
+        self.projection = projection
+        self.head = head  # the frame up to the data: ``{"id":..,"type":"next","payload":{"data":``
+        self.send = send
+        self.slot = slot
+        self.last = last  # the last number decided on (handed on, or about to be)
+        self.queued = last  # the last number sent or in the outbox
+        self.topic: _Topic | None = None
+        self.busy = False  # a task of its own is writing or catching up
+        self.dirty = False  # the inbox holds what it must get next: catch up
+        self.closed = False
+        self.outbox: collections.deque[tuple[int, str]] | None = None
+        self.started = 0.0  # perf_counter() once registered (the operation's duration)
+
+
+class _Topic:
+    """The hub's broker listener for one user topic (:class:`fiche.broker.Listener`)."""
+
+    __slots__ = ("attached", "hub", "members", "topic")
+
+    def __init__(self, hub: Hub, topic: str) -> None:
+        self.hub = hub
+        self.topic = topic
+        self.members: list[Delivery] = []
+        self.attached: asyncio.Future[None] | None = None
+
+    def deliver(self, message: Any) -> None:
+        self.hub._arrived(self, message)
+
+    def mark_lost(self) -> None:
+        for delivery in self.members:
+            self.hub._catch_up(delivery)
+
+
+class _StartReads:
+    """The reads of the subscriptions of one organisation that start at the same moment,
+    batched: their latest numbers in ONE statement, their first catch-up in ONE statement
+    (a burst of a thousand sockets subscribing costs two statements, not two thousand)."""
+
+    def __init__(self, app: AppState, organization_id: int) -> None:
+        self.app = app
+        self.organization_id = organization_id
+        self.loop = asyncio.get_running_loop()
+        self.latest: DataLoader[int, int] = DataLoader(self._latest, cache=False)
+        self.after: DataLoader[tuple[int, int], tuple[list[NotificationRecord], bool]] = DataLoader(self._after, cache=False)
+
+    async def _latest(self, user_ids: list[int]) -> list[int]:
+        async with self.app.db.reader(self.organization_id) as session:
+            rows = await session.execute(
+                select(models.Notification.recipient_id, func.max(models.Notification.recipient_seq))
+                .where(in_keys(session, models.Notification.recipient_id, sorted(set(user_ids))))
+                .group_by(models.Notification.recipient_id)
+            )
+            latest = {recipient_id: int(seq) for recipient_id, seq in rows}
+        return [latest.get(user_id, 0) for user_id in user_ids]
+
+    async def _after(self, keys: list[tuple[int, int]]) -> list[tuple[list[NotificationRecord], bool]]:
+        """For each ``(user, number)``: the user's next notifications after it (at most a
+        replay batch), and whether that is all of them so far."""
+        limit = REPLAY_BATCH * len(keys)
+        async with self.app.db.reader(self.organization_id) as session:
+            rows = (
+                await session.execute(
+                    select(*RECORD_COLUMNS)
+                    .where(
+                        in_keys(session, models.Notification.recipient_id, sorted({user_id for user_id, _after in keys})),
+                        models.Notification.recipient_seq > min(after for _user_id, after in keys),
+                    )
+                    .order_by(models.Notification.recipient_id, models.Notification.recipient_seq)
+                    .limit(limit)
+                )
+            ).all()
+        complete = len(rows) < limit  # else some user's rows may have been cut: read again
+        by_user: dict[int, list[NotificationRecord]] = {}
+        for row in rows:
+            by_user.setdefault(row.recipient_id, []).append(record_from_row(row))
+        answers = []
+        for user_id, after in keys:
+            records = [record for record in by_user.get(user_id, ()) if record.seq > after][:REPLAY_BATCH]
+            answers.append((records, complete and len(records) < REPLAY_BATCH))
+        return answers
+
+
+class Hub:
+    """Every hub delivery of one process, by user topic."""
+
+    def __init__(self, app: AppState) -> None:
+        self.app = app
+        self.enabled = True  # tests turn it off to compare with the per-socket path
+        self.topics: dict[str, _Topic] = {}
+        self._pending: list[tuple[_Topic, Any]] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._start_reads: dict[int, _StartReads] = {}
+        # Counters (tests and diagnostics): projections run, records projected, frames sent,
+        # catch-ups from the inbox, subscriptions left to the per-socket path.
+        self.projections = 0
+        self.projected = 0
+        self.frames = 0
+        self.catch_ups = 0
+        self.fallbacks = 0
+
+    # -- subscriptions ---------------------------------------------------------------------
+    def _reads(self, organization_id: int) -> _StartReads:
+        reads = self._start_reads.get(organization_id)
+        if reads is None or reads.loop is not asyncio.get_running_loop():
+            reads = self._start_reads[organization_id] = _StartReads(self.app, organization_id)
+        return reads
+
+    async def latest_seq(self, viewer: Viewer) -> int:
+        """The number of the user's latest notification (0 for none): where a subscription
+        without ``after`` starts (batched with the other subscriptions starting now)."""
+        return await self._reads(viewer.organization_id).latest.load(viewer.user_id)
+
+    async def add(self, delivery: Delivery) -> None:
+        """Register ``delivery`` and catch it up from the inbox; returns once it is live
+        (what commits from now on reaches it, by the broker or by the catch-up)."""
+        viewer = delivery.viewer
+        name = user_topic(viewer.organization_id, viewer.user_id)
+        topic = self.topics.get(name)
+        if topic is None:
+            topic = self.topics[name] = _Topic(self, name)
+            topic.attached = asyncio.ensure_future(self.app.broker.attach(topic))
+        topic.members.append(delivery)
+        delivery.topic = topic
+        delivery.started = time.perf_counter()
+        metrics.subscription_started(self.app)
+        delivery.busy = delivery.dirty = True  # caught up first, live messages meanwhile wait
+        try:
+            await asyncio.shield(topic.attached)  # type: ignore[arg-type]
+        except BaseException:
+            await self.remove(delivery)
+            raise
+        await self._drain(delivery, None, 0, first=True)
+
+    async def remove(self, delivery: Delivery) -> None:
+        """Forget ``delivery`` (completed, or its socket closed) and give back its slot."""
+        if delivery.closed:
+            return
+        delivery.closed = True
+        delivery.outbox = None
+        topic = delivery.topic
+        if topic is not None:
+            # What the operation log's metrics count for a subscription Strawberry runs.
+            metrics.subscription_ended(self.app)
+            metrics.operation_finished(
+                self.app,
+                name=delivery.projection.plan.operation_name,
+                operation_type="subscription",
+                transport="ws",
+                outcome="CANCELLED",
+                seconds=time.perf_counter() - delivery.started,
+                statements=0,
+            )
+            with contextlib.suppress(ValueError):
+                topic.members.remove(delivery)
+            if not topic.members and self.topics.get(topic.topic) is topic:
+                del self.topics[topic.topic]
+                await self._detach(topic)
+        if delivery.slot is not None:
+            slot, delivery.slot = delivery.slot, None
+            await self.app.broker.release(*slot)
+
+    async def _detach(self, topic: _Topic) -> None:
+        attached = topic.attached
+        if attached is not None:
+            with contextlib.suppress(BaseException):
+                await attached
+        with contextlib.suppress(Exception):
+            await self.app.broker.detach(topic)
+
+    # -- live messages ---------------------------------------------------------------------
+    def _arrived(self, topic: _Topic, message: Any) -> None:
+        """From the broker's reader: keep it for the worker (started if none runs)."""
+        self._pending.append((topic, message))
+        if self._worker is None:
+            self._worker = asyncio.ensure_future(self._work())
+
+    async def _work(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._deliver(batch)
+                except Exception:
+                    log.exception("notification delivery failed; catching its subscriptions up")
+                    for topic, _message in batch:
+                        for delivery in topic.members:
+                            self._catch_up(delivery)
+        finally:
+            self._worker = None
+            if self._pending:
+                self._worker = asyncio.ensure_future(self._work())
+
+    async def _deliver(self, batch: list[tuple[_Topic, Any]]) -> None:
+        # Decide, in arrival order, what each subscription gets; group them by projection
+        # (and organisation, for the lookups of nested fields).
+        chosen: list[tuple[Delivery, NotificationRecord]] = []
+        groups: dict[Any, tuple[Viewer, dict[int, NotificationRecord]]] = {}
+        for topic, message in batch:
+            if not topic.members:
+                continue
+            try:
+                record = NotificationRecord.from_message(message)
+            except (KeyError, TypeError, ValueError):
+                log.warning("dropped a malformed notification message on %s", topic.topic)
+                continue
+            seq = record.seq
+            for delivery in topic.members:
+                if delivery.dirty or delivery.closed:
+                    continue  # its catch-up reads the inbox, this one included
+                viewer = delivery.connection.viewer
+                if viewer is None:
+                    continue  # the socket is being closed (4403): its user lost access
+                if seq <= delivery.last:
+                    continue  # already delivered (caught up from the inbox, or sent twice)
+                if seq > delivery.last + 1 or viewer != delivery.viewer:
+                    # A gap (the inbox holds the missing ones, this one included), or the
+                    # socket's access changed: the inbox read applies visibility again.
+                    self._catch_up(delivery)
+                    continue
+                delivery.last = seq
+                projection = delivery.projection
+                key = (projection, viewer.organization_id if projection.needs_actor else None)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = (viewer, {})
+                group[1][id(record)] = record
+                chosen.append((delivery, record))
+        if not chosen:
+            return
+        data: dict[tuple[int, int], bytes] = {}
+        for (projection, _organization), (viewer, records) in groups.items():
+            answers = await self._project(projection, viewer, list(records.values()))
+            for record, answer in zip(records.values(), answers, strict=True):
+                data[(id(projection), id(record))] = answer
+        for delivery, record in chosen:
+            payload = data[(id(delivery.projection), id(record))]
+            self._offer(delivery, record, (delivery.head + payload + b"}}").decode())
+
+    async def _project(self, projection: Projection, viewer: Viewer | None, records: list[NotificationRecord]) -> list[bytes]:
+        """Each record's ``data`` as JSON: ONE projection over them all."""
+        self.projections += 1
+        self.projected += len(records)
+        context = OperationContext(ConnectionContext(self.app, viewer=viewer))
+        try:
+            answers = await projection.project(context, records)
+        finally:
+            await context.close()
+        return [orjson.dumps(answer) for answer in answers]
+
+    # -- writing ---------------------------------------------------------------------------
+    def _offer(self, delivery: Delivery, record: NotificationRecord, frame: str) -> None:
+        """Hand ``frame`` (number ``record.seq``) to the socket, in order, without waiting."""
+        if delivery.closed or delivery.dirty:
+            return
+        seq = record.seq
+        if seq <= delivery.queued:
+            return
+        if seq > delivery.queued + 1:
+            self._catch_up(delivery)
+            return
+        if delivery.busy:
+            outbox = delivery.outbox
+            assert outbox is not None
+            if len(outbox) >= OUTBOX_SIZE:
+                # Too slow: drop what waits, catch up from the inbox once it has drained.
+                delivery.last = delivery.queued = outbox[0][0] - 1  # the last one written
+                outbox.clear()
+                delivery.dirty = True
+                return
+            outbox.append((seq, frame))
+            delivery.queued = seq
+            metrics.notification_delivered(self.app, record.created_at)
+            return
+        coroutine = delivery.send(frame)
+        try:
+            waiting = coroutine.send(None)
+        except StopIteration:
+            delivery.queued = seq
+            self.frames += 1
+            metrics.notification_delivered(self.app, record.created_at)
+            return
+        except Exception:
+            self._spawn(self.remove(delivery))  # the socket is gone
+            return
+        # The write waits for the transport: a task of this socket's own finishes it.
+        delivery.queued = seq
+        metrics.notification_delivered(self.app, record.created_at)
+        delivery.busy = True
+        delivery.outbox = collections.deque()
+        self._spawn(self._drain(delivery, _Resumed(coroutine, waiting), seq))
+
+    def _catch_up(self, delivery: Delivery) -> None:
+        """Deliver from the inbox what follows the last number written (a task of its own)."""
+        if delivery.closed or delivery.dirty:
+            return
+        delivery.dirty = True
+        if not delivery.busy:
+            delivery.busy = True
+            delivery.outbox = collections.deque()
+            self._spawn(self._drain(delivery, None, 0))
+
+    async def _drain(self, delivery: Delivery, writing: Awaitable[None] | None, seq: int, *, first: bool = False) -> None:
+        """Finish a waiting write, then the outbox, then catch up while asked to (``first``:
+        the subscription's first catch-up, read with those of the others starting now)."""
+        if delivery.outbox is None:
+            delivery.outbox = collections.deque()
+        try:
+            if writing is not None:
+                await writing
+                self.frames += 1
+            while not delivery.closed:
+                outbox = delivery.outbox
+                if outbox:
+                    _seq, frame = outbox.popleft()
+                    await delivery.send(frame)
+                    self.frames += 1
+                    continue
+                if not delivery.dirty:
+                    break
+                viewer = delivery.connection.viewer
+                if viewer is None:
+                    break  # being closed (4403)
+                delivery.dirty = False
+                self.catch_ups += 1
+                context = OperationContext(delivery.connection)
+                try:
+                    if first:
+                        # The first read of a subscription: batched with those of the others
+                        # starting now (it mostly finds nothing).
+                        first = False
+                        rows, complete = await self._reads(viewer.organization_id).after.load((viewer.user_id, delivery.queued))
+                        missed = await shown(context, rows) if rows else []
+                        if not complete:
+                            delivery.dirty = True
+                    else:
+                        missed = await _missed(context, viewer.user_id, delivery.queued)
+                finally:
+                    await context.close()
+                if delivery.closed:
+                    break
+                fresh = [record for record in missed if record.seq > delivery.queued]
+                if fresh:
+                    answers = await self._project(delivery.projection, viewer, fresh)
+                    for record, answer in zip(fresh, answers, strict=True):
+                        if record.seq <= delivery.queued:
+                            continue  # handed on live while this was projected
+                        if record.seq > delivery.queued + 1:
+                            delivery.dirty = True
+                            break
+                        delivery.outbox.append((record.seq, (delivery.head + answer + b"}}").decode()))
+                        delivery.queued = record.seq
+                        delivery.last = max(delivery.last, record.seq)
+                        metrics.notification_delivered(self.app, record.created_at)
+                if len(missed) >= REPLAY_BATCH:
+                    delivery.dirty = True
+        except Exception:
+            # The socket is gone (or the database away: the client reconnects with `after`).
+            log.debug("a notifications subscription stopped", exc_info=True)
+            await self.remove(delivery)
+        finally:
+            delivery.busy = False
+            delivery.outbox = None
+            if delivery.dirty and not delivery.closed:
+                delivery.dirty = False
+                self._catch_up(delivery)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class _Resumed:
+    """A coroutine already stepped once (it got as far as waiting for ``waiting``), made
+    awaitable again so that a task can finish it."""
+
+    __slots__ = ("coroutine", "waiting")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, waiting = self.coroutine, self.waiting
+        while True:
+            error: BaseException | None = None
+            value = None
+            try:
+                value = yield waiting
+            except BaseException as exc:  # noqa: BLE001 - handed on to the coroutine
+                error = exc
+            try:
+                waiting = coroutine.send(value) if error is None else coroutine.throw(error)
+            except StopIteration as stop:
+                return stop.value
