@@ -25,12 +25,14 @@ go to graphql-core's executor and are counted in :data:`FALLBACKS`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Hashable, Sequence
 from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from typing import Any, cast
 
+import orjson
 from graphql import GraphQLError, located_error
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import invalid_return_type_error
@@ -53,6 +55,7 @@ from graphql.type import (
     GraphQLUnionType,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
@@ -73,6 +76,12 @@ _NATIVE_LEAVES: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: st
 # Leaf types whose output coercion never answers Undefined (it raises instead).
 # (Strawberry's own DateTime, Date, Time, Decimal and UUID serialise to a string or raise.)
 _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean", "DateTime", "Date", "Time", "Decimal", "UUID"})
+# Values orjson writes exactly as their ``isoformat()`` (Strawberry's DateTime and Date
+# serialisation): dates, and datetimes naive or in UTC (tests/gateway/test_execution.py).
+_ISO_KINDS = frozenset({dt.datetime, dt.date, type(None)})
+_ISO_ZONES = frozenset({None, dt.UTC})
+_TZINFO = attrgetter("tzinfo")
+_DATETIMES = {dt.datetime}
 
 # How a field's values are produced.
 _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
@@ -82,6 +91,20 @@ _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 _NEVER: set[type] = set()
 _NONE = type(None)
 _LISTS = {list}
+
+
+def _isoformat_column(values: list[Any]) -> list[Any] | None:
+    """``[value.isoformat() ...]`` (None kept) in two C calls, or None when a value is not
+    a date, a naive datetime or a UTC datetime. ``isoformat`` costs ~1.2 µs a value, and a
+    heavy page has ~2,500 of them; orjson writes the same text ten times faster."""
+    kinds = set(map(type, values))
+    if not _ISO_KINDS.issuperset(kinds):
+        return None
+    datetimes = values if kinds == _DATETIMES else [value for value in values if type(value) is dt.datetime]
+    if not _ISO_ZONES.issuperset(map(_TZINFO, datetimes)):
+        return None
+    completed: list[Any] = orjson.loads(orjson.dumps(values))
+    return completed
 
 
 class _Field:
@@ -485,6 +508,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 else:
                     if completed.count(None) == values.count(None):
                         return completed
+            elif coerce is strawberry_isoformat and (completed := _isoformat_column(values)) is not None:
+                return completed
             else:
                 try:
                     completed = [None if value is None else coerce(value) for value in values]

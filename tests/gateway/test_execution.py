@@ -5,6 +5,7 @@ and what it does not cover goes to graphql-core, counted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated, Any, NewType
@@ -73,6 +74,17 @@ class Person(Named):
 PEOPLE = {1: Person(id=1, name="Ada"), 2: Person(id=2, name="Bob")}
 PETS = [Pet(name="Tom", colour=Colour.RED, owner_id=1), Pet(name="Rex", colour=Colour.BLUE, owner_id=1), Pet(name="Kit", colour=Colour.RED, owner_id=2)]
 
+# Written by the executor in one orjson call when it can (UTC or naive datetimes, dates),
+# by isoformat() value by value otherwise (another offset): the same text either way.
+MOMENTS = [
+    dt.datetime(2026, 11, 29, 16, 30, tzinfo=dt.UTC),
+    dt.datetime(5, 1, 2, 3, 4, 5, 6),
+    None,
+    dt.datetime(2026, 1, 1, 0, 0, 0, 999999, tzinfo=dt.UTC),
+    dt.datetime(1999, 12, 31, 23, 59, 59, 100000, tzinfo=dt.UTC),
+]
+OFFSET = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+
 Thing = Annotated[Pet | Person, strawberry.union("Thing", description="A pet or a person.")]
 
 
@@ -85,6 +97,14 @@ class Query:
     @strawberry.field(description="A value its scalar cannot serialise.")
     def blank(self) -> Blank | None:
         return Blank("x")
+
+    @strawberry.field(description="Instants, with another offset than UTC among them when asked.")
+    def moments(self, offset: bool = False) -> list[dt.datetime | None]:
+        return [*MOMENTS, OFFSET] if offset else MOMENTS
+
+    @strawberry.field(description="Days.")
+    def days(self) -> list[dt.date | None]:
+        return [dt.date(2026, 11, 29), None, dt.date(7, 1, 1)]
 
     @strawberry.field(description="Everyone.")
     def people(self) -> list[Person]:
@@ -245,6 +265,16 @@ async def test_a_leaf_its_scalar_cannot_serialise_fails_as_in_graphql_core() -> 
     assert [(error.message, error.path) for error in ours.errors] == [
         ("Expected `Blank.coerce_output_value('x')` to return non-nullable value, returned: None", ["blank"])
     ]
+
+
+async def test_datetimes_and_dates_are_written_as_their_isoformat() -> None:
+    # when
+    ours, theirs = await _both("{ moments days offsetMoments: moments(offset: true) }")
+    # then
+    assert ours.errors is None and comparable(ours.data, []) == comparable(theirs.data, [])
+    assert ours.data["moments"] == [None if moment is None else moment.isoformat() for moment in MOMENTS]
+    assert ours.data["offsetMoments"][-1] == "2026-01-01T00:00:00+05:30"
+    assert ours.data["days"] == ["2026-11-29", None, "0007-01-01"]
 
 
 async def test_objects_of_another_class_or_cast_answer_as_in_graphql_core() -> None:
