@@ -79,7 +79,7 @@ _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean", "DateTim
 # Values orjson writes exactly as their ``isoformat()`` (Strawberry's DateTime and Date
 # serialisation): dates, and datetimes naive or in UTC (tests/gateway/test_execution.py).
 _ISO_KINDS = frozenset({dt.datetime, dt.date, type(None)})
-_ISO_ZONES = frozenset({None, dt.UTC})
+_ISO_ZONES = frozenset({id(None), id(dt.UTC)})
 _TZINFO = attrgetter("tzinfo")
 _DATETIMES = {dt.datetime}
 
@@ -101,7 +101,7 @@ def _isoformat_column(values: list[Any]) -> list[Any] | None:
     if not _ISO_KINDS.issuperset(kinds):
         return None
     datetimes = values if kinds == _DATETIMES else [value for value in values if type(value) is dt.datetime]
-    if not _ISO_ZONES.issuperset(map(_TZINFO, datetimes)):
+    if not _ISO_ZONES.issuperset(map(id, map(_TZINFO, datetimes))):  # by identity: some tzinfo are unhashable
         return None
     completed: list[Any] = orjson.loads(orjson.dumps(values))
     return completed
