@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Awaitable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from typing import Any, cast
@@ -105,6 +106,21 @@ def _isoformat_column(values: list[Any]) -> list[Any] | None:
         return None
     completed: list[Any] = orjson.loads(orjson.dumps(values))
     return completed
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_builder(names: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """A function of one value per name that answers ``{name: value, ...}``, in order.
+
+    A response object built by a dict display is three to four times cheaper than
+    ``dict(zip(names, row))`` over the rows of a column set (the heavy page builds ~3,500
+    of them). ``names`` are response keys, GraphQL names the parser checked
+    (``[_A-Za-z][_0-9A-Za-z]*``), written here as string literals by ``repr``; the
+    parameters are positional ``_0``, ``_1``, ... so no name can clash with them."""
+    parameters = ", ".join(f"_{index}" for index in range(len(names)))
+    entries = ", ".join(f"{name!r}: _{index}" for index, name in enumerate(names))
+    builder: Callable[..., dict[str, Any]] = eval(f"lambda {parameters}: {{{entries}}}", {"__builtins__": {}})  # noqa: S307
+    return builder
 
 
 class _Field:
@@ -312,8 +328,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             done = await asyncio.gather(*(awaitable for _, awaitable in pending))
             for (index, _), column in zip(pending, done, strict=True):
                 columns[index] = column
-        names = [field.name for field in fields]
-        rows: list[Any] = [dict(zip(names, row)) for row in zip(*columns)]
+        rows: list[Any] = list(map(_row_builder(tuple(field.name for field in fields)), *columns))
         if self._failed:
             for field, column in zip(fields, columns, strict=True):
                 if field.non_null:
@@ -501,6 +516,10 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             if native is not None:
                 # graphql-core's coercion returns a value of the native type unchanged:
                 # skip the call for those, coerce the others (an int as ID, ...).
+                kinds = set(map(type, values))
+                kinds.discard(_NONE)
+                if not kinds or kinds == {native}:
+                    return values
                 try:
                     completed = [value if type(value) is native or value is None else coerce(value) for value in values]
                 except Exception:

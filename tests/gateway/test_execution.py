@@ -16,6 +16,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from fiche.execution import FALLBACKS, BatchResolverError, BreadthFirstExecutor, batched, executor_class
+from fiche.execution.executor import _row_builder
 from tests.differential import comparable
 
 CALLS: list[tuple[str, Any]] = []
@@ -380,3 +381,13 @@ def test_an_unknown_executor_setting_is_refused() -> None:
     # when / then
     with pytest.raises(ValueError, match="FICHE_EXECUTOR must be one of breadth, graphql-core"):
         executor_class("depth-first")
+
+
+def test_a_row_builder_makes_the_response_object_in_key_order() -> None:
+    # given
+    names = ("b", "__typename", "a", "_0")
+    # when
+    row = _row_builder(names)(1, "Pet", None, [2])
+    # then
+    assert list(row.items()) == [("b", 1), ("__typename", "Pet"), ("a", None), ("_0", [2])]
+    assert _row_builder(names) is _row_builder(names)  # compiled once per set of keys
