@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from fiche.accounts import models
 from fiche.notifications import models as inbox
 from fiche.relay import MAX_PK, Edge, InvalidID, SortKey, connection_of, decode_cursor, decode_id, encode_cursor, encode_id, paginate, paginate_grouped, ranked
+from fiche.relay import _edge  # noqa: PLC2701 - the page edge builder itself
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -465,3 +466,10 @@ def test_page_info_cursors_are_those_of_the_first_and_last_edges() -> None:
     assert (page.page_info.start_cursor(), page.page_info.end_cursor()) == (edges[0].cursor(), edges[1].cursor())
     assert decode_cursor(page.page_info.end_cursor(), 2) == [None, 4]
     assert (empty.page_info.start_cursor(), empty.page_info.end_cursor()) == (None, None)
+
+
+def test_a_page_edge_is_the_edge_the_dataclass_would_make() -> None:
+    # when
+    built = _edge("node", (1, 2))
+    # then
+    assert type(built) is Edge and vars(built) == vars(Edge(node="node", key=(1, 2))) and built.cursor() == encode_cursor((1, 2))
