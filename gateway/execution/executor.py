@@ -527,8 +527,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 else:
                     if completed.count(None) == values.count(None):
                         return completed
-            elif coerce is strawberry_isoformat and (completed := _isoformat_column(values)) is not None:
-                return completed
+            elif coerce is strawberry_isoformat and (written := _isoformat_column(values)) is not None:
+                return written
             else:
                 try:
                     completed = [None if value is None else coerce(value) for value in values]
