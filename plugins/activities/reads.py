@@ -131,15 +131,15 @@ class ActivityBuilder:
     dictionary, the ID encoded here): that call and ``Node.__post_init__`` were a third of
     building a page. ``lean=True`` reads rows of ``activity_select(lean=True)``."""
 
-    __slots__ = ("build", "types", "users")
+    __slots__ = ("lean", "types", "users")
 
     def __init__(self, lean: bool = False) -> None:
         self.types: dict[int, ActivityType] = {}
         self.users: dict[int, User] = {}
-        self.build = self._lean if lean else self._full
+        self.lean = lean  # a flag, not a bound method kept on self: that would be a cycle
 
     def __call__(self, row: Any) -> Activity:
-        return self.build(row)
+        return self._lean(row) if self.lean else self._full(row)
 
     def _type(self, pk: int, code: str | None, name: str, description: str | None, icon: str, colour: str, archived: bool | None) -> ActivityType:
         activity_type = self.types[pk] = _new(ActivityType)
