@@ -163,8 +163,19 @@ class Node:
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more items follow `endCursor`.")
     has_previous_page: bool = strawberry.field(description="Whether this page was fetched with `after`.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass it as `after`.")
+    # The sort-key values of the page's first and last items (None: an empty page),
+    # encoded only when a client asks for a cursor: most pages (the 50 activity pages of
+    # the heavy query) are never asked.
+    start_key: strawberry.Private[Sequence[Any] | None] = None
+    end_key: strawberry.Private[Sequence[Any] | None] = None
+
+    @strawberry.field(description="Cursor of the first item of the page.")
+    def start_cursor(self) -> str | None:
+        return None if self.start_key is None else encode_cursor(self.start_key)
+
+    @strawberry.field(description="Cursor of the last item; pass it as `after`.")
+    def end_cursor(self) -> str | None:
+        return None if self.end_key is None else encode_cursor(self.end_key)
 
 
 @strawberry.type(description="One item of a connection with its cursor.")
@@ -265,7 +276,7 @@ class Connection(Generic[T]):
 
     @classmethod
     def empty(cls) -> Connection[Any]:
-        return cls(edges=[], page_info=PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None), total=Total())
+        return cls(edges=[], page_info=PageInfo(has_next_page=False, has_previous_page=False), total=Total())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -430,10 +441,6 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnEl
     return or_(*alternatives) if alternatives else false()
 
 
-def _key_values(row: Any, width: int) -> Sequence[Any]:
-    return row[-width:]  # a tuple: one slice per row, not one index per key value
-
-
 async def paginate(
     session: AsyncSession,
     stmt: AnySelect,
@@ -566,14 +573,23 @@ def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order
     )
 
 
+def _edge(node: T, key: Sequence[Any], new: Callable[[type], Any] = object.__new__) -> Edge[T]:
+    """``Edge(node=node, key=key)`` without the dataclass ``__init__`` (a page of the heavy
+    query builds 1,500 edges)."""
+    edge: Edge[T] = new(Edge)
+    edge.__dict__ = {"node": node, "key": key}
+    return edge
+
+
 def _connection(
     rows: Sequence[Any], has_next: bool, has_previous: bool, width: int, build: Callable[[Any], T], total: Total
 ) -> Connection[T]:
-    return connection_of([Edge(key=_key_values(row, width), node=build(row)) for row in rows], has_next, has_previous, total)
+    # row[-width:]: the sort-key values in one tuple, one slice per row
+    return connection_of([_edge(build(row), row[-width:]) for row in rows], has_next, has_previous, total)
 
 
 def connection_of(edges: Sequence[Edge[T]], has_next: bool, has_previous: bool, total: Total | None = None) -> Connection[T]:
-    """A connection of ready edges (their cursors are encoded here only for ``pageInfo``).
+    """A connection of ready edges (no cursor is encoded until a client asks for one).
 
     ``total`` counts the whole list (pass on the ``total`` of the page a connection was
     built from); without it, a page that is the whole list (no page before or after it)
@@ -586,8 +602,8 @@ def connection_of(edges: Sequence[Edge[T]], has_next: bool, has_previous: bool, 
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
-            start_cursor=edges[0].cursor() if edges else None,
-            end_cursor=edges[-1].cursor() if edges else None,
+            start_key=edges[0].key if edges else None,
+            end_key=edges[-1].key if edges else None,
         ),
     )
 

@@ -25,12 +25,15 @@ go to graphql-core's executor and are counted in :data:`FALLBACKS`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Awaitable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from typing import Any, cast
 
+import orjson
 from graphql import GraphQLError, located_error
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import invalid_return_type_error
@@ -53,6 +56,7 @@ from graphql.type import (
     GraphQLUnionType,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
@@ -73,6 +77,12 @@ _NATIVE_LEAVES: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: st
 # Leaf types whose output coercion never answers Undefined (it raises instead).
 # (Strawberry's own DateTime, Date, Time, Decimal and UUID serialise to a string or raise.)
 _TRUSTED_LEAVES = frozenset({"String", "ID", "Int", "Float", "Boolean", "DateTime", "Date", "Time", "Decimal", "UUID"})
+# Values orjson writes exactly as their ``isoformat()`` (Strawberry's DateTime and Date
+# serialisation): dates, and datetimes naive or in UTC (tests/gateway/test_execution.py).
+_ISO_KINDS = frozenset({dt.datetime, dt.date, type(None)})
+_ISO_ZONES = frozenset({id(None), id(dt.UTC)})
+_TZINFO = attrgetter("tzinfo")
+_DATETIMES = {dt.datetime}
 
 # How a field's values are produced.
 _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
@@ -82,6 +92,35 @@ _TYPENAME, _ATTRIBUTE, _METHOD, _BATCH, _RESOLVE = range(5)
 _NEVER: set[type] = set()
 _NONE = type(None)
 _LISTS = {list}
+
+
+def _isoformat_column(values: list[Any]) -> list[Any] | None:
+    """``[value.isoformat() ...]`` (None kept) in two C calls, or None when a value is not
+    a date, a naive datetime or a UTC datetime. ``isoformat`` costs ~1.2 µs a value, and a
+    heavy page has ~2,500 of them; orjson writes the same text ten times faster."""
+    kinds = set(map(type, values))
+    if not _ISO_KINDS.issuperset(kinds):
+        return None
+    datetimes = values if kinds == _DATETIMES else [value for value in values if type(value) is dt.datetime]
+    if not _ISO_ZONES.issuperset(map(id, map(_TZINFO, datetimes))):  # by identity: some tzinfo are unhashable
+        return None
+    completed: list[Any] = orjson.loads(orjson.dumps(values))
+    return completed
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_builder(names: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """A function of one value per name that answers ``{name: value, ...}``, in order.
+
+    A response object built by a dict display is three to four times cheaper than
+    ``dict(zip(names, row))`` over the rows of a column set (the heavy page builds ~3,500
+    of them). ``names`` are response keys, GraphQL names the parser checked
+    (``[_A-Za-z][_0-9A-Za-z]*``), written here as string literals by ``repr``; the
+    parameters are positional ``_0``, ``_1``, ... so no name can clash with them."""
+    parameters = ", ".join(f"_{index}" for index in range(len(names)))
+    entries = ", ".join(f"{name!r}: _{index}" for index, name in enumerate(names))
+    builder: Callable[..., dict[str, Any]] = eval(f"lambda {parameters}: {{{entries}}}", {"__builtins__": {}})  # noqa: S307
+    return builder
 
 
 class _Field:
@@ -289,8 +328,7 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             done = await asyncio.gather(*(awaitable for _, awaitable in pending))
             for (index, _), column in zip(pending, done, strict=True):
                 columns[index] = column
-        names = [field.name for field in fields]
-        rows: list[Any] = [dict(zip(names, row)) for row in zip(*columns)]
+        rows: list[Any] = list(map(_row_builder(tuple(field.name for field in fields)), *columns))
         if self._failed:
             for field, column in zip(fields, columns, strict=True):
                 if field.non_null:
@@ -478,6 +516,10 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
             if native is not None:
                 # graphql-core's coercion returns a value of the native type unchanged:
                 # skip the call for those, coerce the others (an int as ID, ...).
+                kinds = set(map(type, values))
+                kinds.discard(_NONE)
+                if not kinds or kinds == {native}:
+                    return values
                 try:
                     completed = [value if type(value) is native or value is None else coerce(value) for value in values]
                 except Exception:
@@ -485,6 +527,8 @@ class BreadthFirstExecutor(StrawberryGraphQLCoreExecutionContext):
                 else:
                     if completed.count(None) == values.count(None):
                         return completed
+            elif coerce is strawberry_isoformat and (written := _isoformat_column(values)) is not None:
+                return written
             else:
                 try:
                     completed = [None if value is None else coerce(value) for value in values]

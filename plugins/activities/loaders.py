@@ -189,6 +189,7 @@ class CustomerActivitiesKey:
     query: ActivityQuery
     with_reports: bool = False  # the query selects `reports`: fetch them with the page
     with_report_values: bool = False  # ... and their `values` (else the JSON column is not read)
+    lean: bool = False  # the query reads no more of the activities than reads.LEAN_SELECTION allows
 
 
 def _merge(pages: list[Connection[Activity]], first: int, has_previous: bool) -> Connection[Activity]:
@@ -217,7 +218,8 @@ class ActivitiesByCustomerLoader(_Loader):
                         scopes[root].extend(branches.get(root, ()))
                 locations = sorted({location for scope in scopes.values() for location in scope})
                 # Reports read with the page give `has_reports` too (see _attach_reports).
-                stmt = activity_select(has_reports=not all(key.with_reports for key in members))
+                lean = all(key.lean for key in members)
+                stmt = activity_select(has_reports=not all(key.with_reports for key in members), lean=lean)
                 if query.date_from is not None:
                     stmt = stmt.where(A.starts_at >= query.date_from)
                 if query.date_to is not None:
@@ -227,7 +229,7 @@ class ActivitiesByCustomerLoader(_Loader):
                 if query.team_id is not None:
                     stmt = stmt.where(A.team_id == query.team_id)
                 by_location = await paginate_grouped(
-                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=ActivityBuilder()
+                    session, stmt, A.location_id, locations, NEWEST_FIRST, first=first, after=after, build=ActivityBuilder(lean=lean)
                 )
                 for key in members:
                     scope = scopes[key.customer_pk]

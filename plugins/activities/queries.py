@@ -21,7 +21,7 @@ from fiche.plugins.activities.common import seed_builtin_types
 from fiche.plugins.activities.loaders import ActivityQuery, CustomerActivitiesKey
 from fiche.plugins.activities.services.bounds import MAX_ACTIVITY_TYPES, MAX_REPORT_FORMS
 from fiche.plugins.activities.services.builtins import missing_codes
-from fiche.plugins.activities.reads import FORM_COLUMNS, TYPE_COLUMNS, form_from_row, type_from_row
+from fiche.plugins.activities.reads import FORM_COLUMNS, LEAN_SELECTION, TYPE_COLUMNS, form_from_row, type_from_row
 from fiche.plugins.activities.types import Activity, ActivityType, ReportForm
 
 if TYPE_CHECKING:
@@ -108,7 +108,9 @@ async def resolve_customer_activities(
     query = _query(filter)
     reports = _selects_reports(info)
     keys = [
-        CustomerActivitiesKey(customer_pk=root.pk, first=size, after=after, query=query, with_reports=reports.selected, with_report_values=reports.values)
+        CustomerActivitiesKey(
+            customer_pk=root.pk, first=size, after=after, query=query, with_reports=reports.selected, with_report_values=reports.values, lean=reports.lean
+        )
         for root in roots
     ]
     return await context.loaders["activities_by_customer"].load_many(keys)
@@ -128,6 +130,7 @@ def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
 class ReportsSelection:
     selected: bool  # the activities' reports are selected: fetch them with the page
     values: bool  # ... with their ``values`` (a JSON document per report, read only if asked)
+    lean: bool = False  # the activities' fields selected are all in reads.LEAN_SELECTION
 
 
 def _selects_reports(info: strawberry.Info) -> ReportsSelection:
@@ -146,12 +149,34 @@ def _selects_reports(info: strawberry.Info) -> ReportsSelection:
 
 
 def _analyse_reports(info: strawberry.Info) -> ReportsSelection:
-    reports: list[SelectedField] = []
+    nodes: list[SelectedField] = []
     for field in info.selected_fields:
-        nodes = [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
+        nodes += [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
         nodes += list(_named(field.selections, "nodes"))
-        reports += [report for node in nodes for report in _named(node.selections, "reports")]
-    return ReportsSelection(selected=bool(reports), values=any(True for report in reports for _ in _named(report.selections, "values")))
+    reports = [report for node in nodes for report in _named(node.selections, "reports")]
+    lean = all(_lean(node.selections) for node in nodes)
+    return ReportsSelection(selected=bool(reports), values=any(True for report in reports for _ in _named(report.selections, "values")), lean=lean)
+
+
+def _fields(selections: Sequence[Any]) -> Iterator[SelectedField]:
+    """Every field among ``selections``, looking inside fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
+def _lean(selections: Sequence[Any]) -> bool:
+    """Whether an activity selection asks only for what a lean row carries (see
+    ``reads.LEAN_SELECTION``)."""
+    for field in _fields(selections):
+        if field.name not in LEAN_SELECTION:
+            return False
+        allowed = LEAN_SELECTION[field.name]
+        if allowed is not None and any(inner.name not in allowed for inner in _fields(field.selections)):
+            return False
+    return True
 
 
 customer_activities_field = strawberry.field(

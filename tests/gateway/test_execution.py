@@ -5,15 +5,18 @@ and what it does not cover goes to graphql-core, counted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated, Any, NewType
 
+import dateutil.tz
 import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from fiche.execution import FALLBACKS, BatchResolverError, BreadthFirstExecutor, batched, executor_class
+from fiche.execution.executor import _row_builder
 from tests.differential import comparable
 
 CALLS: list[tuple[str, Any]] = []
@@ -73,6 +76,18 @@ class Person(Named):
 PEOPLE = {1: Person(id=1, name="Ada"), 2: Person(id=2, name="Bob")}
 PETS = [Pet(name="Tom", colour=Colour.RED, owner_id=1), Pet(name="Rex", colour=Colour.BLUE, owner_id=1), Pet(name="Kit", colour=Colour.RED, owner_id=2)]
 
+# Written by the executor in one orjson call when it can (UTC or naive datetimes, dates),
+# by isoformat() value by value otherwise (another offset): the same text either way.
+MOMENTS = [
+    dt.datetime(2026, 11, 29, 16, 30, tzinfo=dt.UTC),
+    dt.datetime(5, 1, 2, 3, 4, 5, 6),
+    None,
+    dt.datetime(2026, 1, 1, 0, 0, 0, 999999, tzinfo=dt.UTC),
+    dt.datetime(1999, 12, 31, 23, 59, 59, 100000, tzinfo=dt.UTC),
+]
+OFFSET = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+UNHASHABLE_UTC = dt.datetime(2026, 1, 1, tzinfo=dateutil.tz.tzutc())  # dateutil's tzutc cannot be hashed
+
 Thing = Annotated[Pet | Person, strawberry.union("Thing", description="A pet or a person.")]
 
 
@@ -85,6 +100,14 @@ class Query:
     @strawberry.field(description="A value its scalar cannot serialise.")
     def blank(self) -> Blank | None:
         return Blank("x")
+
+    @strawberry.field(description="Instants, with another offset than UTC among them when asked.")
+    def moments(self, offset: bool = False) -> list[dt.datetime | None]:
+        return [*MOMENTS, UNHASHABLE_UTC, OFFSET] if offset else MOMENTS
+
+    @strawberry.field(description="Days.")
+    def days(self) -> list[dt.date | None]:
+        return [dt.date(2026, 11, 29), None, dt.date(7, 1, 1)]
 
     @strawberry.field(description="Everyone.")
     def people(self) -> list[Person]:
@@ -247,6 +270,16 @@ async def test_a_leaf_its_scalar_cannot_serialise_fails_as_in_graphql_core() -> 
     ]
 
 
+async def test_datetimes_and_dates_are_written_as_their_isoformat() -> None:
+    # when
+    ours, theirs = await _both("{ moments days offsetMoments: moments(offset: true) }")
+    # then
+    assert ours.errors is None and comparable(ours.data, []) == comparable(theirs.data, [])
+    assert ours.data["moments"] == [None if moment is None else moment.isoformat() for moment in MOMENTS]
+    assert ours.data["offsetMoments"][-2:] == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+05:30"]
+    assert ours.data["days"] == ["2026-11-29", None, "0007-01-01"]
+
+
 async def test_objects_of_another_class_or_cast_answer_as_in_graphql_core() -> None:
     # given: pets already seen once in the operation, then a list mixing them with a
     # person, a person cast as a pet, a null and a dict
@@ -348,3 +381,13 @@ def test_an_unknown_executor_setting_is_refused() -> None:
     # when / then
     with pytest.raises(ValueError, match="FICHE_EXECUTOR must be one of breadth, graphql-core"):
         executor_class("depth-first")
+
+
+def test_a_row_builder_makes_the_response_object_in_key_order() -> None:
+    # given
+    names = ("b", "__typename", "a", "_0")
+    # when
+    row = _row_builder(names)(1, "Pet", None, [2])
+    # then
+    assert list(row.items()) == [("b", 1), ("__typename", "Pet"), ("a", None), ("_0", [2])]
+    assert _row_builder(names) is _row_builder(names)  # compiled once per set of keys

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from fiche.accounts import models
 from fiche.notifications import models as inbox
-from fiche.relay import MAX_PK, InvalidID, SortKey, decode_id, encode_cursor, encode_id, paginate, paginate_grouped, ranked
+from fiche.relay import MAX_PK, Edge, InvalidID, SortKey, connection_of, decode_cursor, decode_id, encode_cursor, encode_id, paginate, paginate_grouped, ranked
+from fiche.relay import _edge  # noqa: PLC2701 - the page edge builder itself
 from tests.gateway.conftest import PROBE
 from tests.support import TestOrg
 
@@ -284,7 +285,7 @@ async def test_descending_keys_page_without_duplicates_or_gaps(org: TestOrg) -> 
             walked.extend(edge.node for edge in page.edges)
             if not page.page_info.has_next_page:
                 break
-            after = page.page_info.end_cursor
+            after = page.page_info.end_cursor()
         expected = list((await session.scalars(select(models.User.id).order_by(models.User.name.desc(), models.User.id))).all())
     # then
     assert walked == expected
@@ -316,7 +317,7 @@ async def test_nullable_sort_key_pages_without_duplicates_or_gaps(org: TestOrg) 
             walked.extend(edge.node for edge in page.edges)
             if not page.page_info.has_next_page:
                 break
-            after = page.page_info.end_cursor
+            after = page.page_info.end_cursor()
     # then: the dated rows in order, then the undated ones (nulls last)
     assert walked == ["n0", "n2", "n1", "n3", "n4", "n5"]
 
@@ -349,7 +350,7 @@ async def test_paginate_grouped_continues_a_group_after_its_cursor(org: TestOrg)
         first = await paginate_grouped(session, stmt, models.TeamMembership.team_id, [north], keys, first=1, after=None, build=lambda row: row.handle)
         # when
         second = await paginate_grouped(
-            session, stmt, models.TeamMembership.team_id, [north], keys, first=1, after=first[north].page_info.end_cursor, build=lambda row: row.handle
+            session, stmt, models.TeamMembership.team_id, [north], keys, first=1, after=first[north].page_info.end_cursor(), build=lambda row: row.handle
         )
     # then
     assert [edge.node for edge in second[north].edges] == ["member"]
@@ -454,3 +455,21 @@ async def test_ranked_pages_are_the_same_whether_the_columns_are_named_or_proxie
     assert [row.team_id for row in proxied] == [found.id for found in teams]
     assert [row.user_id for row in plain] == [row.user_id for row in proxied]
     assert all(row._rank == 1 and isinstance(row._rank, int) for row in [*plain, *proxied])
+
+
+def test_page_info_cursors_are_those_of_the_first_and_last_edges() -> None:
+    # given
+    edges = [Edge(node="a", key=(dt.datetime(2026, 11, 29, tzinfo=dt.UTC), 5)), Edge(node="b", key=(None, 4))]
+    # when
+    page, empty = connection_of(edges, True, False), connection_of([], False, True)
+    # then
+    assert (page.page_info.start_cursor(), page.page_info.end_cursor()) == (edges[0].cursor(), edges[1].cursor())
+    assert decode_cursor(page.page_info.end_cursor(), 2) == [None, 4]
+    assert (empty.page_info.start_cursor(), empty.page_info.end_cursor()) == (None, None)
+
+
+def test_a_page_edge_is_the_edge_the_dataclass_would_make() -> None:
+    # when
+    built = _edge("node", (1, 2))
+    # then
+    assert type(built) is Edge and vars(built) == vars(Edge(node="node", key=(1, 2))) and built.cursor() == encode_cursor((1, 2))

@@ -4,12 +4,15 @@ still get the tenant filter, and each loader answers in one statement per batch.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from fiche.context import operation_context
 from fiche.relay import decode_id
-from fiche.plugins.activities.reads import activity_select
+from fiche.accounts.types import User
+from fiche.plugins.activities.reads import ActivityBuilder, activity_select, lean_report_from_row
+from fiche.plugins.activities.types import Activity, ActivityType, Report
 from tests.plugins.activities.fixtures import activity, ago, customer, form, link_forms, type_ids
 from tests.support import TestOrg, count_statements
 
@@ -186,3 +189,95 @@ async def test_reports_of_a_page_are_read_without_their_values_unless_selected(o
     assert _reports(ids) == _reports(values)
     reports = [report for edge in values["customers"]["edges"] for a in edge["node"]["activities"]["edges"] for report in a["node"]["reports"]]
     assert [report["values"] for report in reports] == [{"summary": "ok"}]
+
+
+LEAN_PAGE = """
+{ customers(first: 5) { edges { node { activities(first: 20) { edges { node {
+  id startsAt endsAt hasReports type { id name icon colour } assignee { id name } reports { id }
+} } } } } } }
+"""
+# The same, and one field a lean row does not carry (`builtIn`: the type's code).
+FULL_PAGE = LEAN_PAGE.replace("type { id name icon colour }", "type { id name icon colour builtIn }")
+# The same fields as LEAN_PAGE through a fragment, plus `description`: a full row.
+FRAGMENT_PAGE = """
+{ customers(first: 5) { edges { node { activities(first: 20) { nodes { ...A } } } } } }
+fragment A on Activity { id startsAt endsAt hasReports type { id name icon colour } assignee { id name } reports { id } description }
+"""
+
+
+def _activity_statement(counter: Any) -> str:
+    (statement,) = [statement for statement in counter.statements if "activity_types" in statement and "row_number()" in statement]
+    return statement
+
+
+async def test_a_page_selecting_only_lean_fields_reads_only_their_columns(org: TestOrg) -> None:
+    # given
+    await seed(org, 5)
+    # when
+    with count_statements(org.state.db) as lean:
+        lean_data = await org.ok(LEAN_PAGE)
+    with count_statements(org.state.db) as full:
+        full_data = await org.ok(FULL_PAGE)
+    # then: the lean page reads neither the description nor the GPS status nor the
+    # assignee's e-mail, in as many statements, and answers alike
+    assert "description" not in _activity_statement(lean) and "gps_status" not in _activity_statement(lean)
+    assert "email" not in _activity_statement(lean)
+    assert "description" in _activity_statement(full) and "gps_status" in _activity_statement(full)
+    assert lean.count == full.count
+
+    def strip(data: dict[str, Any]) -> list[dict[str, Any]]:
+        nodes = [e["node"] for edge in data["customers"]["edges"] for e in edge["node"]["activities"]["edges"]]
+        for node in nodes:
+            node["type"].pop("builtIn", None)
+        return nodes
+
+    assert any(e["node"]["type"]["builtIn"] for edge in full_data["customers"]["edges"] for e in edge["node"]["activities"]["edges"])
+    assert strip(lean_data) == strip(full_data) and len(strip(lean_data)) > 5
+
+
+async def test_a_field_beyond_the_lean_ones_through_a_fragment_reads_every_column(org: TestOrg) -> None:
+    # given
+    await seed(org, 2)
+    # when
+    with count_statements(org.state.db) as counter:
+        data = await org.ok(FRAGMENT_PAGE)
+    # then
+    assert "description" in _activity_statement(counter)
+    nodes = [node for edge in data["customers"]["edges"] for node in edge["node"]["activities"]["nodes"]]
+    assert nodes and all("description" in node and node["type"]["name"] for node in nodes)
+
+
+async def test_the_builder_makes_the_objects_their_dataclasses_would(org: TestOrg) -> None:
+    # given: a row of every column
+    await activity(org, await customer(org), as_="member")
+    async with org.state.db.reader(org.organization_id) as session:
+        (row,) = (await session.execute(activity_select())).all()
+    # when
+    built = ActivityBuilder()(row)
+    # then: the same attributes as the dataclasses' own __init__ (and Node's ID) give
+    expected = Activity(
+        pk=row.id, type_pk=row.type_id, location_pk=row.location_id, assignee_pk=row.assignee_id, team_pk=row.team_id,
+        contact_pk=row.contact_id, created_by_pk=row.created_by_id, starts_at=row.starts_at, ends_at=row.ends_at,
+        description=row.description, gps_status=row.gps_status, has_reports=bool(row.has_reports), created_at=row.created_at,
+        updated_at=row.updated_at, type=built.type, assignee=built.assignee,
+    )  # fmt: skip
+    assert vars(built) == vars(expected)
+    assert built.assignee is not None
+    assert vars(built.assignee) == vars(User(
+        pk=row.assignee_id, name=row.assignee_name, handle=row.assignee_handle, email=row.assignee_email,
+        role=row.assignee_role, is_active=row.assignee_is_active,
+    ))  # fmt: skip
+    assert vars(built.type) == vars(ActivityType(
+        pk=row.type_id, code=row.type_code, name=row.type_name, description=row.type_description, icon=row.type_icon,
+        colour=row.type_colour, archived=row.type_archived,
+    ))  # fmt: skip
+
+
+def test_a_lean_report_row_makes_the_object_the_dataclass_would() -> None:
+    # given: a row of LEAN_REPORT_COLUMNS
+    at = dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC)
+    # when
+    built = lean_report_from_row((11, 12, 13, None, at))
+    # then
+    expected = Report(pk=11, activity_pk=12, form_pk=13, submitted_by_pk=None, values=None, submitted_at=at)
+    assert type(built) is Report and vars(built) == vars(expected)

@@ -9,6 +9,7 @@ import pytest
 
 from fiche.db import utcnow
 from fiche.plugins.notes import models
+from fiche.plugins.notes.types import Note, NoteVisibility, note_from_row
 from tests.plugins.notes.support import create_customer
 from tests.support import TestOrg, count_statements
 
@@ -138,3 +139,18 @@ async def test_note_reads_are_tenant_filtered_statements(org: TestOrg) -> None:
     # then: the ORM added the organisation to the statement that reads notes
     [notes_sql] = [sql for sql in counter.statements if "FROM notes" in sql]
     assert "notes.organization_id" in notes_sql
+
+
+def test_a_note_row_makes_the_object_the_dataclass_would() -> None:
+    # given: a row of NOTE_COLUMNS, a task in a team
+    at = dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC)
+    row = (7, "Call back", at, at, models.Visibility.TEAM, True, at, None, 3, 4, 5, "Customer", 6, 6, 8, None)
+    # when
+    built = note_from_row(row)
+    # then: what Note's own __init__ and Node.__post_init__ make
+    expected = Note(
+        pk=7, body="Call back", created_at=at, updated_at=at, visibility=NoteVisibility.TEAM, is_task=True, due_at=at,
+        completed_at=None, author_pk=3, category_pk=4, team_pk=5, target_type="Customer", target_pk=6, assignee_pk=8,
+        completed_by_pk=None,
+    )  # fmt: skip
+    assert type(built) is Note and vars(built) == vars(expected)
