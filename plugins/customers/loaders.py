@@ -55,6 +55,10 @@ class CustomersByIdLoader(_Loader[int, "Customer | None"]):
         return [found.get(key) for key in keys]
 
 
+# Each pages loader's ordering, made once (its statement is kept once made: see paginate_grouped).
+_ORDERS: dict[type, tuple[SortKey, ...]] = {}
+
+
 class _PagesLoader(_Loader[PageKey, Connection[T]]):
     """Pages of a per-customer list, one statement per distinct ``(first, after)``."""
 
@@ -74,17 +78,19 @@ class _PagesLoader(_Loader[PageKey, Connection[T]]):
         for key in keys:
             groups[(key.first, key.after)].append(key.customer_pk)
         pages: dict[PageKey, Connection[T]] = {}
+        order = _ORDERS.get(type(self)) or _ORDERS.setdefault(type(self), tuple(self.keys()))
         async with self.context.read() as session:
             for (first, after), customer_pks in groups.items():
                 found = await paginate_grouped(
                     session,
-                    self.statement(),
+                    self.statement,
                     self.group(),
                     sorted(set(customer_pks)),
-                    self.keys(),
+                    order,
                     first=first,
                     after=after,
                     build=self.build,
+                    shape=type(self),  # the statement depends on nothing else
                 )
                 for pk, page in found.items():
                     pages[PageKey(pk, first, after)] = page
