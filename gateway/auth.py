@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from fiche.accounts import models
 from fiche.db import Database, utcnow
-from fiche.relay import parse_pk, valid_pk
+from fiche.relay import keyed_rows, parse_pk, valid_pk
 from fiche.settings import Settings
 
 __all__ = [
@@ -119,6 +119,15 @@ def bearer_token(value: Any) -> str | None:
     return token.strip()
 
 
+def _viewers(users: Any) -> Any:
+    # Kept once built (fiche.relay.keyed_rows): every request loads its viewer with it.
+    return (
+        select(models.User.id, models.User.role, models.User.name, models.User.handle, models.User.is_active, models.TeamMembership.team_id)
+        .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
+        .where(users)
+    )
+
+
 async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
     """The active user a token names, with their teams, in one statement."""
     return (await load_viewers(db, identity.organization_id, [identity.user_id])).get(identity.user_id)
@@ -132,20 +141,7 @@ async def load_viewers(db: Database, organization_id: int, user_ids: Iterable[in
     if not wanted or not valid_pk(organization_id):
         return {}
     async with db.reader(organization_id) as session:
-        rows = (
-            await session.execute(
-                select(
-                    models.User.id,
-                    models.User.role,
-                    models.User.name,
-                    models.User.handle,
-                    models.User.is_active,
-                    models.TeamMembership.team_id,
-                )
-                .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
-                .where(models.User.id.in_(wanted))
-            )
-        ).all()
+        rows = await keyed_rows(session, models.User.id, wanted, _viewers, shape=_viewers)
     teams: dict[int, set[int]] = {}
     for row in rows:
         members = teams.setdefault(row.id, set())

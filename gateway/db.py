@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import re
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable, Collection, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -37,6 +38,7 @@ __all__ = [
     "TenantMixin",
     "UTCDateTime",
     "conflict_info",
+    "bindable",
     "bound_keys",
     "in_keys",
     "keys_parameter",
@@ -196,6 +198,9 @@ def _tenant_tables() -> frozenset[str]:
 # (dialect, cache key) of the statements whose organisation predicate was checked.
 _CHECKED: set[tuple[str, Any]] = set()
 _CHECKED_MAX = 4096
+# The statement objects known checked, per dialect: a kept statement skips even the
+# lookup of its cache key. (Weak: a statement derived from one is a new object.)
+_CHECKED_STATEMENTS: weakref.WeakKeyDictionary[Select[Any], set[str]] = weakref.WeakKeyDictionary()
 
 
 # A table read by a compiled statement (generic dialect): "FROM t", "JOIN t AS a", ", t".
@@ -208,9 +213,13 @@ def _check_tenant_predicate(stmt: Select[Any], dialect: Any) -> None:
     loader criteria only apply to mapped entities): in its compiled text, every FROM or JOIN
     of a tenant table must come with one ``<that name>.organization_id = :tenant``.
     Checked once per statement shape (its cache key) and dialect."""
+    checked = _CHECKED_STATEMENTS.get(stmt)
+    if checked is not None and dialect.name in checked:
+        return  # a kept statement (prepared), checked on its first execution
     key = stmt._generate_cache_key()  # memoised on the statement: execution reuses it
     marker = (dialect.name, key.key) if key is not None else None
     if marker is not None and marker in _CHECKED:
+        _CHECKED_STATEMENTS.setdefault(stmt, set()).add(dialect.name)
         return
     text = str(stmt)  # the generic dialect: named parameters, unquoted plain names
     tenant = _tenant_tables()
@@ -225,6 +234,7 @@ def _check_tenant_predicate(stmt: Select[Any], dialect: Any) -> None:
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
         _CHECKED.add(marker)
+        _CHECKED_STATEMENTS.setdefault(stmt, set()).add(dialect.name)
 
 
 async def read_rows(session: AsyncSession, stmt: Select[Any], parameters: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
@@ -374,7 +384,7 @@ def bound_keys(dialect: str, column: Any, keys: Collection[Any], name: str = "fi
 
     The clause differs by dialect, and on SQLite by whether there are more than
     :data:`SQLITE_SHORT_IN` keys: a statement cache keys on :func:`keys_shape` too."""
-    if not all(type(value) is int for value in keys):
+    if not bindable(keys):
         return None
     if dialect == "postgresql":
         return column == any_(bindparam(name, type_=ARRAY(Integer)))
@@ -382,6 +392,11 @@ def bound_keys(dialect: str, column: Any, keys: Collection[Any], name: str = "fi
         listed = func.json_each(bindparam(name, type_=String)).table_valued("value")
         return column.in_(select(listed.c.value))
     return column.in_(bindparam(name, expanding=True))
+
+
+def bindable(keys: Collection[Any]) -> bool:
+    """Whether :func:`bound_keys` can bind ``keys`` (integers, ``bool`` excluded)."""
+    return all(type(value) is int for value in keys)
 
 
 def keys_shape(dialect: str, keys: Collection[Any]) -> tuple[str, bool]:

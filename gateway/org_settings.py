@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from strawberry.scalars import JSON
 
 from fiche.accounts import models
 from fiche.cost import list_size
+from fiche.db import prepared, read_rows
 from fiche.errors import UserError, UserErrors
 
 if TYPE_CHECKING:
@@ -81,8 +82,13 @@ async def get_setting(context: OperationContext, key: str) -> Any:
     """The organisation's value of a registered setting, or its default."""
     spec = context.app.setting_specs[key]
     async with context.read() as session:
-        value = await session.scalar(select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == key))
+        rows = await read_rows(session, prepared("org_settings.get_setting", _setting), {"fiche_setting_key": key})
+    value = rows[0].value if rows else None
     return spec.default if value is None else value
+
+
+def _setting() -> Any:
+    return select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == bindparam("fiche_setting_key"))
 
 
 async def organization_zone(context: OperationContext) -> zoneinfo.ZoneInfo:

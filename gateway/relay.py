@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
-from fiche.db import bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
 from fiche.errors import PublicError, UserErrors
 from fiche.execution.batch import batched
 
@@ -56,6 +56,7 @@ __all__ = [
     "paginate_grouped",
     "pages_by_parent",
     "rows_by_id",
+    "keyed_rows",
     "ranked",
 ]
 
@@ -496,7 +497,7 @@ async def paginate_grouped(
     counts = TotalCounts(stmt, group, group_ids)
     after_values = _after_values(after, keys) if after else None
     dialect = session.bind.dialect.name if session.bind is not None else ""
-    if shape is not None and bound_keys(dialect, group, group_ids) is not None:
+    if shape is not None and bindable(group_ids):
         cursor_shape = None if after_values is None else tuple(value is None for value in after_values)
 
         def make() -> AnySelect:
@@ -540,11 +541,36 @@ def _grouped_statement(
     return ranked(session, inner, "page", limit, ("_group", "_rank"))
 
 
-async def rows_by_id(session: AsyncSession, stmt: AnySelect, key: AnyColumn, keys: Sequence[Any], build: Callable[[Any], T]) -> list[T | None]:
+async def keyed_rows(
+    session: AsyncSession,
+    column: AnyColumn,
+    keys: Sequence[Any],
+    stmt: Callable[[ColumnElement[bool]], AnySelect],
+    *,
+    shape: Hashable,
+    parameters: dict[str, Any] | None = None,
+) -> Sequence[Any]:
+    """The rows of ``stmt(column IN keys)``, the statement built once per ``shape`` (what
+    ``stmt`` depends on: see :func:`fiche.db.prepared`) and kept, the keys one bound
+    parameter (``parameters`` gives the values of ``stmt``'s own bound parameters)."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if not bindable(keys):
+        return await read_rows(session, stmt(in_keys(session, column, keys)), parameters)
+    kept = prepared(("keyed_rows", shape, keys_shape(dialect, keys)), lambda: stmt(bound_keys(dialect, column, keys)))  # type: ignore[arg-type]
+    return await read_rows(session, kept, {**(parameters or {}), "fiche_keys": keys_parameter(dialect, keys)})
+
+
+async def rows_by_id(
+    session: AsyncSession, stmt: SelectSource, key: AnyColumn, keys: Sequence[Any], build: Callable[[Any], T], *, shape: Hashable | None = None
+) -> list[T | None]:
     """A DataLoader batch by primary key: ``stmt`` (which selects an ``id`` column) for the
     ``keys``, in one statement with the keys as one bound parameter; None for a key with no
-    row (missing, another organisation's, or filtered out by ``stmt``)."""
-    rows = await read_rows(session, stmt.where(in_keys(session, key, keys)))
+    row (missing, another organisation's, or filtered out by ``stmt``). With ``shape``, the
+    statement is built once and kept (:func:`keyed_rows`)."""
+    if shape is None:
+        rows = await read_rows(session, built(stmt).where(in_keys(session, key, keys)))
+    else:
+        rows = await keyed_rows(session, key, keys, lambda condition: built(stmt).where(condition), shape=shape)
     found = {row.id: build(row) for row in rows}
     return [found.get(pk) for pk in keys]
 

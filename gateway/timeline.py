@@ -33,7 +33,7 @@ from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
-from fiche.db import bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
 from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
@@ -147,7 +147,7 @@ async def latest_per_location(
     if recorded is not None:
         recorded.append(TotalCounts(lambda: built(stmt).where(*_dated(occurred, query.date_from, query.date_to)), group=location, group_ids=location_ids))
     dialect = session.bind.dialect.name if session.bind is not None else ""
-    if shape is not None and bound_keys(dialect, location, location_ids) is not None:
+    if shape is not None and bindable(location_ids):
         before = query.before
         relation = None if before is None else (before[1] > source) - (before[1] < source)
 
