@@ -43,6 +43,7 @@ __all__ = [
     "in_keys",
     "keys_parameter",
     "prepared",
+    "statement_shape",
     "integrity_conflict",
     "lock",
     "read_rows",
@@ -415,6 +416,22 @@ def keys_parameter(dialect: str, keys: Collection[int]) -> Any:
 # (per plugin, per dialect, per viewer's visibility), and the cache is emptied when full.
 _PREPARED: dict[Hashable, Select[Any]] = {}
 _PREPARED_MAX = 2048
+
+
+def statement_shape(stmt: Select[Any]) -> Hashable | None:
+    """A :func:`prepared` shape for a statement built anew by each call (a caller that
+    passes none): its structure (SQLAlchemy's cache key) and the values of its bound
+    parameters, so that a kept statement is only ever reused for the very same statement.
+    None when a value cannot be a dictionary key."""
+    key = stmt._generate_cache_key()  # memoised: executing the statement reuses it
+    if key is None:
+        return None
+    values = tuple(tuple(value) if isinstance(value, list) else value for value in (bind.effective_value for bind in key.bindparams))
+    try:
+        hash(values)
+    except TypeError:
+        return None
+    return key.key, values
 
 
 def prepared(shape: Hashable, build: Callable[[], Select[Any]]) -> Select[Any]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
-from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
 from fiche.errors import PublicError, UserErrors
 from fiche.execution.batch import batched
 
@@ -488,15 +488,21 @@ async def paginate_grouped(
     ``stmt`` selects the columns ``build`` needs; it is filtered to ``group IN group_ids``,
     numbered per group with a window function, and cut at ``first + 1`` rows per group.
 
-    With ``shape`` (what determines ``stmt``, ``group`` and ``keys`` entirely: see
-    :func:`fiche.db.prepared`), the statement is built once and kept, the group ids, the
-    page size and the cursor being bound parameters; ``stmt`` may then be a function that
-    builds it, called only the first time.
+    The statement is built once and kept, the group ids, the page size and the cursor
+    being bound parameters, per ``shape`` (what determines ``stmt``, ``group`` and
+    ``keys`` entirely: see :func:`fiche.db.prepared`; ``stmt`` may then be a function
+    that builds it, called only the first time), or, when the caller gives none, per
+    statement and values (:func:`fiche.db.statement_shape`: ``stmt`` is still built by
+    each call, the rest is not).
     """
     width = len(keys)
     counts = TotalCounts(stmt, group, group_ids)
     after_values = _after_values(after, keys) if after else None
     dialect = session.bind.dialect.name if session.bind is not None else ""
+    if shape is None and isinstance(stmt, Select):
+        # The caller's statement, with its values, decides: built anew, kept all the same.
+        inner, order = statement_shape(stmt), statement_shape(select(group, *(key.column for key in keys)))
+        shape = None if inner is None or order is None else ("statement", inner, order, tuple(key.descending for key in keys))
     if shape is not None and bindable(group_ids):
         cursor_shape = None if after_values is None else tuple(value is None for value in after_values)
 
@@ -565,8 +571,12 @@ async def rows_by_id(
 ) -> list[T | None]:
     """A DataLoader batch by primary key: ``stmt`` (which selects an ``id`` column) for the
     ``keys``, in one statement with the keys as one bound parameter; None for a key with no
-    row (missing, another organisation's, or filtered out by ``stmt``). With ``shape``, the
-    statement is built once and kept (:func:`keyed_rows`)."""
+    row (missing, another organisation's, or filtered out by ``stmt``). The statement is
+    built once and kept (:func:`keyed_rows`) per ``shape``, or per statement and values
+    (:func:`fiche.db.statement_shape`) when the caller gives none."""
+    if shape is None and isinstance(stmt, Select):
+        inner, column = statement_shape(stmt), statement_shape(select(key))
+        shape = None if inner is None or column is None else ("statement", inner, column)
     if shape is None:
         rows = await read_rows(session, built(stmt).where(in_keys(session, key, keys)))
     else:

@@ -27,13 +27,13 @@ from typing import Annotated, TYPE_CHECKING, Any, Protocol
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import Integer, and_, bindparam, func, or_, true
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
-from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
 from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
@@ -147,6 +147,10 @@ async def latest_per_location(
     if recorded is not None:
         recorded.append(TotalCounts(lambda: built(stmt).where(*_dated(occurred, query.date_from, query.date_to)), group=location, group_ids=location_ids))
     dialect = session.bind.dialect.name if session.bind is not None else ""
+    if shape is None and isinstance(stmt, Select):
+        # A plugin that gives no shape (a partner's): its statement and values decide.
+        inner, columns = statement_shape(stmt), statement_shape(select(location, occurred, pk))
+        shape = None if inner is None or columns is None else ("statement", inner, columns)
     if shape is not None and bindable(location_ids):
         before = query.before
         relation = None if before is None else (before[1] > source) - (before[1] < source)

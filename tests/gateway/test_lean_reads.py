@@ -10,7 +10,7 @@ from sqlalchemy import func, select, true
 
 from fiche.accounts import models
 from fiche.db import TenantError, bound_keys, keys_parameter, prepared, read_rows, tenant_statement
-from fiche.relay import SortKey, paginate_grouped
+from fiche.relay import SortKey, paginate_grouped, rows_by_id
 from tests.support import TestOrg, count_statements
 
 
@@ -175,3 +175,41 @@ async def test_count_via_func_count_of_a_subquery(org: TestOrg, other_org: TestO
         rows = await read_rows(session, select(func.count()).select_from(select(models.User.id).subquery()))
     # then
     assert rows[0][0] == len(org.users)
+
+
+async def test_a_statement_built_anew_is_kept_per_values(org: TestOrg) -> None:
+    # given: the same statement twice but for a value (no shape given: the values decide)
+    async def page(name: str) -> set[int]:
+        async with org.state.db.reader(org.organization_id) as session:
+            pages = await paginate_grouped(
+                session,
+                select(models.User.id).where(models.User.name == name),
+                models.User.organization_id,
+                [org.organization_id],
+                (SortKey(models.User.id),),
+                first=10,
+                after=None,
+                build=lambda row: row.id,
+            )
+        return set(pages[org.organization_id].nodes())
+
+    # when
+    admin, member, admin_again = await page("Admin Test"), await page("Member Test"), await page("Admin Test")
+    # then
+    assert admin == admin_again == {org.users["admin"].id}
+    assert member == {org.users["member"].id}
+
+
+async def test_rows_by_id_built_anew_is_kept_per_values(org: TestOrg) -> None:
+    # given
+    ids = sorted(user_ids(org))
+
+    async def named(name: str) -> list[int | None]:
+        async with org.state.db.reader(org.organization_id) as session:
+            return await rows_by_id(session, select(models.User.id).where(models.User.name == name), models.User.id, ids, lambda row: row.id)
+
+    # when
+    admin, member = await named("Admin Test"), await named("Member Test")
+    # then
+    assert [pk for pk in admin if pk] == [org.users["admin"].id]
+    assert [pk for pk in member if pk] == [org.users["member"].id]
