@@ -464,6 +464,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _idle_rollback_skipped(dbapi_connection: Any, _record: Any) -> None:
+    # A read session ends with a ROLLBACK, and so does every connection the pool takes
+    # back: on aiosqlite each is a round trip to the connection's thread, although a
+    # connection that only read has no transaction to roll back (the driver begins one
+    # before a write only). The adapted connection skips those.
+    if type(dbapi_connection) is _AIOSQLITE_CONNECTION:
+        dbapi_connection.__class__ = _IdleRollbackConnection
+
+
+try:
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection as _AIOSQLITE_CONNECTION
+
+    class _IdleRollbackConnection(_AIOSQLITE_CONNECTION):
+        __slots__ = ()
+
+        def rollback(self) -> None:
+            driver = self._connection._connection  # the sqlite3 connection, None once closed
+            if driver is not None and not driver.in_transaction:
+                return
+            super().rollback()
+
+except ImportError:  # pragma: no cover - aiosqlite is a dependency
+    _AIOSQLITE_CONNECTION = None
+
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # SQLite plans with statistics only once ANALYZE wrote them, and nothing else does: without
 # them it reads a customer's timeline through the organisation index (every activity of
@@ -539,6 +564,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _idle_rollback_skipped)
             if not _is_memory_sqlite(url):
                 event.listen(self.engine.sync_engine.pool, "checkin", _SQLiteOptimizer())
             self.read_engine = self.engine
