@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, Table, TypeDecorator, any_, bindparam, event, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -193,7 +194,7 @@ def tenant_statement(stmt: Select[Any]) -> Select[Any]:
 
 
 def _tenant_tables() -> frozenset[str]:
-    return frozenset(mapper.local_table.name for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin))
+    return frozenset(str(getattr(mapper.local_table, "name", "")) for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin))
 
 
 # (dialect, cache key) of the statements whose organisation predicate was checked.
@@ -469,24 +470,18 @@ def _idle_rollback_skipped(dbapi_connection: Any, _record: Any) -> None:
     # back: on aiosqlite each is a round trip to the connection's thread, although a
     # connection that only read has no transaction to roll back (the driver begins one
     # before a write only). The adapted connection skips those.
-    if type(dbapi_connection) is _AIOSQLITE_CONNECTION:
+    if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
         dbapi_connection.__class__ = _IdleRollbackConnection
 
 
-try:
-    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection as _AIOSQLITE_CONNECTION
+class _IdleRollbackConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
 
-    class _IdleRollbackConnection(_AIOSQLITE_CONNECTION):
-        __slots__ = ()
-
-        def rollback(self) -> None:
-            driver = self._connection._connection  # the sqlite3 connection, None once closed
-            if driver is not None and not driver.in_transaction:
-                return
-            super().rollback()
-
-except ImportError:  # pragma: no cover - aiosqlite is a dependency
-    _AIOSQLITE_CONNECTION = None
+    def rollback(self) -> None:
+        driver = self._connection._connection  # the sqlite3 connection, None once closed
+        if driver is not None and not driver.in_transaction:
+            return
+        super().rollback()
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, Unpack, cast
 
 import orjson
 import strawberry
@@ -226,7 +226,7 @@ class TotalCounts:
                     if self.group is None:
                         found = {None: int(rows[0][0] or 0) if rows else 0}
                     else:
-                        found = {group: int(count) for group, count in rows}
+                        found = {group: int(count) for group, count in cast('Sequence[tuple[Any, int]]', rows)}
             except BaseException as exc:
                 self._counts.set_exception(exc)
                 self._counts.exception()  # retrieved: the waiters re-raise it, nobody else must
@@ -508,12 +508,12 @@ async def paginate_grouped(
 
         def make() -> AnySelect:
             bound = [None if value is None else bindparam(f"fiche_after_{i}", type_=key.column.type) for i, (key, value) in enumerate(zip(keys, after_values or ()))]
-            return _grouped_statement(
-                session, built(stmt), group, bound_keys(dialect, group, group_ids), keys, None if after_values is None else bound, bindparam("fiche_limit", type_=Integer)
-            )
+            in_groups = bound_keys(dialect, group, group_ids)
+            assert in_groups is not None  # bindable
+            return _grouped_statement(session, built(stmt), group, in_groups, keys, None if after_values is None else bound, bindparam("fiche_limit", type_=Integer))
 
         outer = prepared(("paginate_grouped", shape, keys_shape(dialect, group_ids), cursor_shape), make)
-        parameters = {"fiche_keys": keys_parameter(dialect, group_ids), "fiche_limit": first + 1}
+        parameters = {"fiche_keys": keys_parameter(dialect, cast("Sequence[int]", group_ids)), "fiche_limit": first + 1}
         for i, value in enumerate(after_values or ()):
             if value is not None:
                 parameters[f"fiche_after_{i}"] = value
@@ -534,7 +534,7 @@ def _grouped_statement(
     session: AsyncSession,
     stmt: AnySelect,
     group: AnyColumn,
-    in_groups: ColumnElement[bool] | None,
+    in_groups: ColumnElement[bool],
     keys: Sequence[SortKey],
     after_values: Sequence[Any] | None,
     limit: Any,

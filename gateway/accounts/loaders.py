@@ -29,7 +29,7 @@ class UsersByIdLoader(DataLoader[int, "User | None"]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[User | None]:
         async with self.context.read() as session:
-            return await rows_by_id(session, _users, models.User.id, keys, user_from_row, shape=UsersByIdLoader)
+            return await rows_by_id(session, _users, models.User.id, keys, user_from_row, shape=f"{__name__}.UsersByIdLoader")
 
 
 class TeamsByUserLoader(DataLoader[int, list[Team]]):

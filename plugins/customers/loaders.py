@@ -54,7 +54,7 @@ def _customers() -> AnySelect:
 class CustomersByIdLoader(_Loader[int, "Customer | None"]):
     async def batch_load_fn(self, keys: list[int]) -> list[Customer | None]:
         async with self.context.read() as session:
-            return await rows_by_id(session, _customers, models.Customer.id, keys, reads.customer_from_row, shape=CustomersByIdLoader)
+            return await rows_by_id(session, _customers, models.Customer.id, keys, reads.customer_from_row, shape=f"{__name__}.CustomersByIdLoader")
 
 
 # Each pages loader's ordering, made once (its statement is kept once made: see paginate_grouped).
@@ -92,7 +92,7 @@ class _PagesLoader(_Loader[PageKey, Connection[T]]):
                     first=first,
                     after=after,
                     build=self.build,
-                    shape=type(self),  # the statement depends on nothing else
+                    shape=type(self).__qualname__ + "@" + type(self).__module__,  # the statement depends on nothing else
                 )
                 for pk, page in found.items():
                     pages[PageKey(pk, first, after)] = page
@@ -148,7 +148,7 @@ class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
                 models.Contact.customer_id,
                 keys,
                 lambda customers: select(*reads.CONTACT_COLUMNS).where(customers, models.Contact.preferred.is_(True)),
-                shape=PreferredContactByCustomerLoader,
+                shape=f"{__name__}.PreferredContactByCustomerLoader",
             )
         found = {row.customer_id: reads.contact_from_row(row) for row in rows}
         return [found.get(key) for key in keys]
@@ -164,7 +164,7 @@ class AddressesByCustomerLoader(_Loader[int, list[Address]]):
                 lambda customers: select(*reads.ADDRESS_COLUMNS)
                 .where(customers)
                 .order_by(models.Address.customer_id, models.Address.is_primary.desc(), models.Address.id),
-                shape=AddressesByCustomerLoader,
+                shape=f"{__name__}.AddressesByCustomerLoader",
             )
         found: dict[int, list[Address]] = defaultdict(list)
         for row in rows:
