@@ -9,7 +9,9 @@ request from a loopback client. Prints one JSON object; drops the database at th
     python bench/run.py --query bench/queries/customers_list.graphql --size 2000
 
 ``--database sqlite`` measures the embedded set-up instead (a fresh SQLite file);
-``--pick-customer VAR`` sets the variable ``VAR`` to the ID of a seeded customer (for
+``--url`` measures a database seeded earlier (e.g. by ``bench/profile_documents.py
+--keep``) and keeps it, so that two versions of the gateway are compared, interleaved, on
+the same data; ``--keep`` keeps the one seeded here. ``--pick-customer VAR`` sets the variable ``VAR`` to the ID of a seeded customer (for
 documents about one customer, such as bench/queries/profile.graphql); ``--workers N`` serves
 through ``fiche serve --workers N`` with the Redis broker and counts the CPU of every worker.
 """
@@ -54,22 +56,27 @@ REDIS_URL = os.environ.get("FICHE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 FIRST_CUSTOMER = "query FirstCustomer { customers(first: 1) { nodes { id } } }"
 
 
-async def prepare(url: str, size: int, query: str, variables: dict[str, Any], pick_customer: str | None = None) -> tuple[str, int, int, int]:
+async def prepare(
+    url: str, size: int, query: str, variables: dict[str, Any], pick_customer: str | None = None, seeded: bool = False
+) -> tuple[str, int, int, int]:
     """Migrate, seed, and count statements; returns (admin token, statements, response
     bytes, organisation id). ``pick_customer`` names a variable to set (in place) to the
-    first customer's ID."""
+    first customer's ID. ``seeded``: the database was seeded by an earlier run (``--url``)."""
     settings = Settings(database_url=url, secret_key=SECRET)
     pm = get_plugin_manager(settings)
-    await upgrade(pm, url)
     state = build_state(settings, pm)
     try:
-        started = time.perf_counter()
-        demo = await create_demo(settings, state.db, pm, size=size)
-        print(f"seeded {size} customers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-        async with state.db.engine.connect() as connection:
-            # Planner statistics, as a database in service has them (autovacuum runs later).
-            await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
-        token = next(iter(demo.tokens.values()))  # the first demo user is the admin
+        if seeded:
+            token = await _admin_token(settings, state)
+        else:
+            await upgrade(pm, url)
+            started = time.perf_counter()
+            demo = await create_demo(settings, state.db, pm, size=size)
+            print(f"seeded {size} customers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            async with state.db.engine.connect() as connection:
+                # Planner statistics, as a database in service has them (autovacuum runs later).
+                await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
+            token = next(iter(demo.tokens.values()))  # the first demo user is the admin
         from fiche.auth import decode_token, load_viewer
 
         identity = decode_token(settings, token)
@@ -86,9 +93,21 @@ async def prepare(url: str, size: int, query: str, variables: dict[str, Any], pi
         if result.errors:
             raise SystemExit(f"the query failed: {result.errors}")
         body = json.dumps({"data": result.data}, default=str).encode()
-        return token, counter.count, len(body), demo.organization_id
+        return token, counter.count, len(body), identity.organization_id
     finally:
         await state.db.dispose()
+
+
+async def _admin_token(settings: Settings, state: Any) -> str:
+    """A token of the first admin of a database seeded earlier."""
+    from sqlalchemy import select
+
+    from fiche.accounts import models as accounts
+    from fiche.auth import issue_token
+
+    async with state.db.session(system=True) as session:
+        admin = (await session.execute(select(accounts.User).where(accounts.User.role == accounts.Role.ADMIN).order_by(accounts.User.id).limit(1))).scalar_one()
+    return issue_token(settings, admin.id, admin.organization_id)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -180,18 +199,22 @@ async def main() -> None:
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres", help="where the gateway reads (a fresh database either way)")
     parser.add_argument("--pick-customer", metavar="VAR", help="set the variable VAR to the ID of a seeded customer")
     parser.add_argument("--workers", type=int, nargs="+", metavar="N", help="serve with `fiche serve --workers N` (Redis broker), once per N given")
+    parser.add_argument("--url", help="a database seeded earlier (bench/profile_documents.py --keep), kept: to compare versions on the same data")
+    parser.add_argument("--keep", action="store_true", help="do not drop the seeded database; print its URL")
     args = parser.parse_args()
     query = args.query.read_text()
     variables = json.loads(args.variables)
     name = f"fiche_bench_{uuid.uuid4().hex[:10]}"
-    sqlite_folder = tempfile.mkdtemp(prefix="fiche-bench-") if args.database == "sqlite" else None
-    if sqlite_folder is not None:
+    sqlite_folder = tempfile.mkdtemp(prefix="fiche-bench-") if args.database == "sqlite" and not args.url else None
+    if args.url:
+        url = args.url
+    elif sqlite_folder is not None:
         url = f"sqlite+aiosqlite:///{sqlite_folder}/bench.db"
     else:
         url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         await admin_sql(f'CREATE DATABASE "{name}"', ADMIN_URL)
     try:
-        token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables, args.pick_customer)
+        token, statements, size_bytes, organization_id = await prepare(url, args.size, query, variables, args.pick_customer, seeded=bool(args.url))
         runs: list[dict[str, Any]] = []
         for gc_mode, workers in [(gc, n) for gc in (["tuned", "default"] if args.gc == "both" else [args.gc]) for n in (args.workers or [None])]:
             port = free_port()
@@ -227,13 +250,16 @@ async def main() -> None:
                     "runs": runs,
                     "floor": floor,
                     "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-                    "database": "SQLite" if sqlite_folder is not None else "PostgreSQL",
+                    "database": "SQLite" if url.startswith("sqlite") else "PostgreSQL",
+                    "load_average": [round(value, 2) for value in os.getloadavg()],
                 },
                 indent=2,
             )
         )
     finally:
-        if sqlite_folder is not None:
+        if args.url or args.keep:
+            print(f"database kept: {url}", file=sys.stderr)
+        elif sqlite_folder is not None:
             shutil.rmtree(sqlite_folder, ignore_errors=True)
         else:
             await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', ADMIN_URL)

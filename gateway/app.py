@@ -34,7 +34,7 @@ from fiche.auth import authenticate_token, bearer_token
 from fiche.broker import broker_from_url
 from fiche.context import AppState, ConnectionContext
 from fiche.notifications.kinds import MAX_NOTIFICATION_KINDS
-from fiche.org_settings import MAX_SETTINGS
+from fiche.org_settings import MAX_SETTINGS, PRELOADED_SETTINGS
 from fiche.db import Database
 from fiche.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, is_unavailable, once_more_if_stale
 from fiche.logs import REQUEST_ID_HEADER, RequestId, configure_logging
@@ -120,9 +120,15 @@ class FicheGraphQL(GraphQL):
         context = ConnectionContext(self.state, request, response)
         if request.scope["type"] == "http":
             token = bearer_token(request.headers.get("authorization"))
+            preloaded: dict[str, Any] = {}
+            # The settings most pages need come with the viewer, in the same statement.
             context.viewer = await once_more_if_stale(
-                lambda: authenticate_token(self.state.pm, self.state.settings, self.state.db, token)
+                lambda: authenticate_token(
+                    self.state.pm, self.state.settings, self.state.db, token, preload=PRELOADED_SETTINGS, found=preloaded
+                )
             )
+            if context.viewer is not None:
+                context.organization_settings = preloaded
         return context
 
     async def on_ws_connect(self, context: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jwt
@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from fiche.accounts import models
 from fiche.db import Database, utcnow
-from fiche.relay import parse_pk, valid_pk
+from fiche.relay import keyed_rows, parse_pk, valid_pk
 from fiche.settings import Settings
 
 __all__ = [
@@ -119,33 +119,43 @@ def bearer_token(value: Any) -> str | None:
     return token.strip()
 
 
+_VIEWER_WIDTH = 6
+
+
+def _viewers(users: Any, settings: Sequence[str]) -> Any:
+    # Kept once built (fiche.relay.keyed_rows): every request loads its viewer with it.
+    setting = models.OrganizationSetting
+    stored = [select(setting.value).where(setting.key == key).scalar_subquery().label(f"setting_{index}") for index, key in enumerate(settings)]
+    return (
+        select(models.User.id, models.User.role, models.User.name, models.User.handle, models.User.is_active, models.TeamMembership.team_id, *stored)
+        .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
+        .where(users)
+    )
+
+
 async def load_viewer(db: Database, identity: Identity) -> Viewer | None:
     """The active user a token names, with their teams, in one statement."""
     return (await load_viewers(db, identity.organization_id, [identity.user_id])).get(identity.user_id)
 
 
-async def load_viewers(db: Database, organization_id: int, user_ids: Iterable[int]) -> dict[int, Viewer]:
+async def load_viewers(
+    db: Database, organization_id: int, user_ids: Iterable[int], *, settings: Sequence[str] = (), found: dict[str, Any] | None = None
+) -> dict[int, Viewer]:
     """The current state of the ACTIVE users among ``user_ids`` of the organisation, with
-    their teams, in one statement; deactivated, deleted and foreign users are absent."""
+    their teams, in one statement; deactivated, deleted and foreign users are absent.
+
+    ``settings`` names organisation settings read by the same statement (their stored
+    values, None when never set, go into ``found``): a request then reads its viewer and
+    the settings every page needs (the time zone) in one round trip."""
     # An ``authenticate`` plugin may name ids no key can hold: nobody, not a database error.
     wanted = sorted(user_id for user_id in set(user_ids) if valid_pk(user_id))
     if not wanted or not valid_pk(organization_id):
         return {}
+    keys = tuple(settings)
     async with db.reader(organization_id) as session:
-        rows = (
-            await session.execute(
-                select(
-                    models.User.id,
-                    models.User.role,
-                    models.User.name,
-                    models.User.handle,
-                    models.User.is_active,
-                    models.TeamMembership.team_id,
-                )
-                .outerjoin(models.TeamMembership, models.TeamMembership.user_id == models.User.id)
-                .where(models.User.id.in_(wanted))
-            )
-        ).all()
+        rows = await keyed_rows(session, models.User.id, wanted, lambda users: _viewers(users, keys), shape=("viewers", keys))
+    if found is not None and rows:
+        found.update(zip(keys, rows[0][_VIEWER_WIDTH:]))
     teams: dict[int, set[int]] = {}
     for row in rows:
         members = teams.setdefault(row.id, set())
@@ -197,11 +207,14 @@ async def identify(pm: Any, settings: Settings, token: str | None) -> Identity |
     return dataclasses.replace(identity, expires_at=token_expiry(settings, token))
 
 
-async def authenticate_token(pm: Any, settings: Settings, db: Database, token: str | None) -> Viewer | None:
-    """Run the ``authenticate`` hook (first answer wins) and load the viewer it names."""
+async def authenticate_token(
+    pm: Any, settings: Settings, db: Database, token: str | None, *, preload: Sequence[str] = (), found: dict[str, Any] | None = None
+) -> Viewer | None:
+    """Run the ``authenticate`` hook (first answer wins) and load the viewer it names
+    (with the organisation settings ``preload`` names, into ``found``: see :func:`load_viewers`)."""
     if not token:
         return None
     identity = await _identify(pm, settings, token)
     if identity is None:
         return None
-    return await load_viewer(db, identity)
+    return (await load_viewers(db, identity.organization_id, [identity.user_id], settings=preload, found=found)).get(identity.user_id)

@@ -80,6 +80,9 @@ class ConnectionContext:
         # before each operation and its viewer refreshed, or the socket closed, on changes.
         self.live = False
         self.expires_at: dt.datetime | None = None
+        # Organisation settings read with the viewer of an HTTP request (key -> stored value,
+        # None when never set): fiche.org_settings.get_setting answers from them.
+        self.organization_settings: dict[str, Any] | None = None
 
 
 class OperationContext:

@@ -265,6 +265,14 @@ def cost_rule(settings: Settings) -> type[ValidationRule]:
     return QueryCostRule
 
 
+# (schema, document, operation name) -> (the document, whether the cost depends on variable
+# values): the parse cache hands the same document object to every repeat of a query text,
+# and most operations with variables take no list size from them (`customer(id: $id)`),
+# so their cost, checked by validation (cached too), need not be computed again per request.
+_VARIABLE_COST: dict[tuple[int, int, str | None], tuple[Any, bool]] = {}
+_VARIABLE_COST_MAX = 512
+
+
 class QueryCostCheck(SchemaExtension):
     """Costs an operation that uses variables with their values, before any resolver runs."""
 
@@ -277,10 +285,25 @@ class QueryCostCheck(SchemaExtension):
         document = context.graphql_document
         operation = get_operation_ast(document, context.operation_name) if document is not None else None
         if document is not None and operation is not None and operation.variable_definitions:
-            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-            cost = operation_cost(context.schema._schema, self.settings, operation, fragments, context.variables or {})
-            if cost > self.settings.max_query_cost:
-                raise too_costly(cost, self.settings, operation)
+            schema = context.schema._schema
+            key = (id(schema), id(document), context.operation_name)
+            known = _VARIABLE_COST.get(key)
+            if known is not None and known[0] is not document:
+                known = None  # another document at a reused address
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)} if known is None or known[1] else {}
+            if known is None:
+                try:
+                    operation_cost(schema, self.settings, operation, fragments, None)
+                    depends = False  # the validation rule costed it, without variables
+                except _Unknown:
+                    depends = True
+                if len(_VARIABLE_COST) >= _VARIABLE_COST_MAX:
+                    _VARIABLE_COST.clear()
+                _VARIABLE_COST[key] = known = (document, depends)
+            if known[1]:
+                cost = operation_cost(schema, self.settings, operation, fragments, context.variables or {})
+                if cost > self.settings.max_query_cost:
+                    raise too_costly(cost, self.settings, operation)
         yield
 
 

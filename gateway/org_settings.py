@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Annotated, TYPE_CHECKING, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from strawberry.scalars import JSON
 
 from fiche.accounts import models
 from fiche.cost import list_size
+from fiche.db import prepared, read_rows
 from fiche.errors import UserError, UserErrors
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SETTINGS",
+    "PRELOADED_SETTINGS",
     "TIME_ZONE",
     "OrganizationSettingSpec",
     "SettingsMutations",
@@ -77,12 +79,26 @@ TIME_ZONE = OrganizationSettingSpec(
 )
 
 
+# Read with the viewer of every HTTP request (fiche.auth.load_viewers): the time zone is
+# what "today" means for statuses and dates on most pages.
+PRELOADED_SETTINGS = (TIME_ZONE.key,)
+
+
 async def get_setting(context: OperationContext, key: str) -> Any:
     """The organisation's value of a registered setting, or its default."""
     spec = context.app.setting_specs[key]
-    async with context.read() as session:
-        value = await session.scalar(select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == key))
+    preloaded = context.connection.organization_settings
+    if preloaded is not None and key in preloaded:
+        value = preloaded[key]
+    else:
+        async with context.read() as session:
+            rows = await read_rows(session, prepared("org_settings.get_setting", _setting), {"fiche_setting_key": key})
+        value = rows[0].value if rows else None
     return spec.default if value is None else value
+
+
+def _setting() -> Any:
+    return select(models.OrganizationSetting.value).where(models.OrganizationSetting.key == bindparam("fiche_setting_key"))
 
 
 async def organization_zone(context: OperationContext) -> zoneinfo.ZoneInfo:
@@ -142,6 +158,9 @@ class SettingsMutations:
                 session.add(models.OrganizationSetting(key=key, value=checked))
             else:
                 row.value = checked
+            if context.connection.organization_settings is not None:
+                # What the request read with its viewer is stale now: later fields read the table.
+                context.connection.organization_settings.pop(key, None)
             return OrganizationSettingPayload(
                 setting=OrganizationSettingValue(key=key, value=checked, default=spec.default, description=spec.description),
                 errors=[],

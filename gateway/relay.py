@@ -9,19 +9,19 @@ import binascii
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, TypeVar, Unpack, cast
 
 import orjson
 import strawberry
-from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, false, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, bindparam, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
 
 from fiche.datetimes import instant_problem
-from fiche.db import in_keys
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
 from fiche.errors import PublicError, UserErrors
 from fiche.execution.batch import batched
 
@@ -39,7 +39,9 @@ __all__ = [
     "MAX_PK",
     "Node",
     "PageInfo",
+    "SelectSource",
     "SortKey",
+    "built",
     "Total",
     "TotalCounts",
     "decode_id",
@@ -54,6 +56,7 @@ __all__ = [
     "paginate_grouped",
     "pages_by_parent",
     "rows_by_id",
+    "keyed_rows",
     "ranked",
 ]
 
@@ -65,6 +68,14 @@ M = TypeVar("M")
 # their SQLAlchemy 2.1 type parameters.
 AnySelect: TypeAlias = "Select[Unpack[tuple[Any, ...]]]"
 AnyColumn: TypeAlias = "ColumnElement[Any] | QueryableAttribute[Any]"
+# A statement, or what builds it: with a statement cache (``shape=``), it is only built
+# when the cache does not hold the statement yet.
+SelectSource: TypeAlias = "AnySelect | Callable[[], AnySelect]"
+
+
+def built(source: SelectSource) -> AnySelect:
+    """The statement of a :data:`SelectSource`."""
+    return source if isinstance(source, Select) else source()
 
 
 class InvalidID(PublicError, ValueError):
@@ -198,11 +209,17 @@ class TotalCounts:
     a read session of its own: the page's session is closed by then. The count ignores
     ``after`` and ``first``: it is the size of the whole list."""
 
-    def __init__(self, stmt: AnySelect, group: AnyColumn | None = None, group_ids: Sequence[Any] = ()) -> None:
-        self.stmt = stmt
+    def __init__(self, stmt: SelectSource, group: AnyColumn | None = None, group_ids: Sequence[Any] = ()) -> None:
+        self._stmt = stmt
         self.group = group
         self.group_ids = list(group_ids)
         self._counts: asyncio.Future[dict[Any, int]] | None = None
+
+    @property
+    def stmt(self) -> AnySelect:
+        if not isinstance(self._stmt, Select):
+            self._stmt = self._stmt()
+        return self._stmt
 
     def count_statement(self) -> AnySelect:
         if self.group is None:
@@ -216,10 +233,11 @@ class TotalCounts:
             self._counts = asyncio.get_running_loop().create_future()
             try:
                 async with context.read() as session:
+                    rows = await read_rows(session, self.count_statement())
                     if self.group is None:
-                        found = {None: int(await session.scalar(self.count_statement()) or 0)}
+                        found = {None: int(rows[0][0] or 0) if rows else 0}
                     else:
-                        found = {group: int(count) for group, count in (await session.execute(self.count_statement())).all()}
+                        found = {group: int(count) for group, count in cast('Sequence[tuple[Any, int]]', rows)}
             except BaseException as exc:
                 self._counts.set_exception(exc)
                 self._counts.exception()  # retrieved: the waiters re-raise it, nobody else must
@@ -456,13 +474,13 @@ async def paginate(
     stmt = stmt.add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
     if after:
         stmt = stmt.where(_after_condition(keys, _after_values(after, keys)))
-    rows = (await session.execute(stmt.limit(first + 1))).all()
+    rows = await read_rows(session, stmt.limit(first + 1))
     return _connection(rows[:first], len(rows) > first, after is not None, width, build, total)
 
 
 async def paginate_grouped(
     session: AsyncSession,
-    stmt: AnySelect,
+    stmt: SelectSource,
     group: AnyColumn,
     group_ids: Sequence[K],
     keys: Sequence[SortKey],
@@ -470,21 +488,45 @@ async def paginate_grouped(
     first: int,
     after: str | None,
     build: Callable[[Any], T],
+    shape: Hashable | None = None,
 ) -> dict[K, Connection[T]]:
     """One page per group (e.g. the 10 latest notes of each of 50 customers) in one statement.
 
     ``stmt`` selects the columns ``build`` needs; it is filtered to ``group IN group_ids``,
     numbered per group with a window function, and cut at ``first + 1`` rows per group.
+
+    The statement is built once and kept, the group ids, the page size and the cursor
+    being bound parameters, per ``shape`` (what determines ``stmt``, ``group`` and
+    ``keys`` entirely: see :func:`fiche.db.prepared`; ``stmt`` may then be a function
+    that builds it, called only the first time), or, when the caller gives none, per
+    statement and values (:func:`fiche.db.statement_shape`: ``stmt`` is still built by
+    each call, the rest is not).
     """
     width = len(keys)
     counts = TotalCounts(stmt, group, group_ids)
-    rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
-    inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
-    inner = inner.where(in_keys(session, group, group_ids))
-    if after:
-        inner = inner.where(_after_condition(keys, _after_values(after, keys)))
-    outer = ranked(session, inner, "page", first + 1, ("_group", "_rank"))
-    rows = (await session.execute(outer)).all()
+    after_values = _after_values(after, keys) if after else None
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if shape is None and isinstance(stmt, Select):
+        # The caller's statement, with its values, decides: built anew, kept all the same.
+        inner, order = statement_shape(stmt), statement_shape(select(group, *(key.column for key in keys)))
+        shape = None if inner is None or order is None else ("statement", inner, order, tuple(key.descending for key in keys))
+    if shape is not None and bindable(group_ids):
+        cursor_shape = None if after_values is None else tuple(value is None for value in after_values)
+
+        def make() -> AnySelect:
+            bound = [None if value is None else bindparam(f"fiche_after_{i}", type_=key.column.type) for i, (key, value) in enumerate(zip(keys, after_values or ()))]
+            in_groups = bound_keys(dialect, group, group_ids)
+            assert in_groups is not None  # bindable
+            return _grouped_statement(session, built(stmt), group, in_groups, keys, None if after_values is None else bound, bindparam("fiche_limit", type_=Integer))
+
+        outer = prepared(("paginate_grouped", shape, keys_shape(dialect, group_ids), cursor_shape), make)
+        parameters = {"fiche_keys": keys_parameter(dialect, cast("Sequence[int]", group_ids)), "fiche_limit": first + 1}
+        for i, value in enumerate(after_values or ()):
+            if value is not None:
+                parameters[f"fiche_after_{i}"] = value
+        rows = await read_rows(session, outer, parameters)
+    else:
+        rows = await read_rows(session, _grouped_statement(session, built(stmt), group, in_keys(session, group, group_ids), keys, after_values, first + 1))
     grouped: dict[Any, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row._group, []).append(row)
@@ -495,11 +537,57 @@ async def paginate_grouped(
     return result
 
 
-async def rows_by_id(session: AsyncSession, stmt: AnySelect, key: AnyColumn, keys: Sequence[Any], build: Callable[[Any], T]) -> list[T | None]:
+def _grouped_statement(
+    session: AsyncSession,
+    stmt: AnySelect,
+    group: AnyColumn,
+    in_groups: ColumnElement[bool],
+    keys: Sequence[SortKey],
+    after_values: Sequence[Any] | None,
+    limit: Any,
+) -> AnySelect:
+    rank = func.row_number().over(partition_by=group, order_by=[key.order_by for key in keys]).label("_rank")
+    inner = stmt.add_columns(group.label("_group"), rank, *(key.column.label(f"_k{i}") for i, key in enumerate(keys)))
+    inner = inner.where(in_groups)
+    if after_values is not None:
+        inner = inner.where(_after_condition(keys, after_values))
+    return ranked(session, inner, "page", limit, ("_group", "_rank"))
+
+
+async def keyed_rows(
+    session: AsyncSession,
+    column: AnyColumn,
+    keys: Sequence[Any],
+    stmt: Callable[[ColumnElement[bool]], AnySelect],
+    *,
+    shape: Hashable,
+    parameters: dict[str, Any] | None = None,
+) -> Sequence[Any]:
+    """The rows of ``stmt(column IN keys)``, the statement built once per ``shape`` (what
+    ``stmt`` depends on: see :func:`fiche.db.prepared`) and kept, the keys one bound
+    parameter (``parameters`` gives the values of ``stmt``'s own bound parameters)."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if not bindable(keys):
+        return await read_rows(session, stmt(in_keys(session, column, keys)), parameters)
+    kept = prepared(("keyed_rows", shape, keys_shape(dialect, keys)), lambda: stmt(bound_keys(dialect, column, keys)))  # type: ignore[arg-type]
+    return await read_rows(session, kept, {**(parameters or {}), "fiche_keys": keys_parameter(dialect, keys)})
+
+
+async def rows_by_id(
+    session: AsyncSession, stmt: SelectSource, key: AnyColumn, keys: Sequence[Any], build: Callable[[Any], T], *, shape: Hashable | None = None
+) -> list[T | None]:
     """A DataLoader batch by primary key: ``stmt`` (which selects an ``id`` column) for the
     ``keys``, in one statement with the keys as one bound parameter; None for a key with no
-    row (missing, another organisation's, or filtered out by ``stmt``)."""
-    rows = (await session.execute(stmt.where(in_keys(session, key, keys)))).all()
+    row (missing, another organisation's, or filtered out by ``stmt``). The statement is
+    built once and kept (:func:`keyed_rows`) per ``shape``, or per statement and values
+    (:func:`fiche.db.statement_shape`) when the caller gives none."""
+    if shape is None and isinstance(stmt, Select):
+        inner, column = statement_shape(stmt), statement_shape(select(key))
+        shape = None if inner is None or column is None else ("statement", inner, column)
+    if shape is None:
+        rows = await read_rows(session, built(stmt).where(in_keys(session, key, keys)))
+    else:
+        rows = await keyed_rows(session, key, keys, lambda condition: built(stmt).where(condition), shape=shape)
     found = {row.id: build(row) for row in rows}
     return [found.get(pk) for pk in keys]
 
@@ -545,10 +633,10 @@ async def pages_by_parent(
     return [pages[id(key)] for key in keys]
 
 
-def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: int, order: Sequence[str]) -> AnySelect:
+def ranked(session: AsyncSession, inner: AnySelect, name: str, limit: Any, order: Sequence[str]) -> AnySelect:
     """``SELECT <inner's columns> FROM (inner) AS name WHERE name._rank <= limit ORDER BY
     order``: the rows of a window-numbered statement cut per group (``inner`` selects a
-    ``_rank`` column).
+    ``_rank`` column). ``limit`` is a number or a bound parameter (a kept statement).
 
     The outer columns name the subquery's columns as text, with their types: SQLAlchemy
     would otherwise build the subquery's column collection, a proxy of every column (and

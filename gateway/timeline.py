@@ -22,21 +22,21 @@ import dataclasses
 import datetime as dt
 import inspect
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, TYPE_CHECKING, Any, Protocol
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import and_, func, or_, true
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
-from fiche.db import in_keys
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, Total, TotalCounts, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -102,8 +102,9 @@ def _order_key(entry: _Timestamped) -> tuple[dt.datetime, str, int]:
     return (entry.occurred_at, entry.source, entry.source_pk)
 
 
-def before_condition(occurred: AnyColumn, pk: AnyColumn, source: str, before: tuple[dt.datetime, str, int] | None) -> ColumnElement[bool]:
-    """SQL for "strictly older than the cursor" in the merged order, for one source."""
+def before_condition(occurred: AnyColumn, pk: AnyColumn, source: str, before: tuple[Any, str, Any] | None) -> ColumnElement[bool]:
+    """SQL for "strictly older than the cursor" in the merged order, for one source (the
+    cursor's instant and id may be bound parameters)."""
     if before is None:
         return true()
     at, cursor_source, cursor_pk = before
@@ -121,7 +122,7 @@ _RECORDED: contextvars.ContextVar[list[TotalCounts] | None] = contextvars.Contex
 
 async def latest_per_location(
     session: AsyncSession,
-    stmt: AnySelect,
+    stmt: SelectSource,
     *,
     location: AnyColumn,
     occurred: AnyColumn,
@@ -131,24 +132,63 @@ async def latest_per_location(
     query: TimelineQuery,
     limit: int,
     build: Callable[[Any], TimelineEntry],
+    shape: Hashable | None = None,
 ) -> list[TimelineEntry]:
     """The newest ``limit`` rows of ``stmt`` per location, in one statement (window function).
 
     ``stmt`` selects what ``build`` needs and applies the plugin's own filters (kinds,
-    team, visibility); this adds the locations, date range and cursor."""
-    dated = []
-    if query.date_from is not None:
-        dated.append(occurred >= query.date_from)
-    if query.date_to is not None:
-        dated.append(occurred < query.date_to)
+    team, visibility); this adds the locations, date range and cursor.
+
+    With ``shape`` (everything ``stmt`` depends on: the kinds, the team, the viewer's
+    visibility... see :func:`fiche.db.prepared`), the statement is built once and kept,
+    the locations, dates, cursor and limit being bound parameters; ``stmt`` may then be a
+    function that builds it, called only the first time."""
     recorded = _RECORDED.get()
     if recorded is not None:
-        recorded.append(TotalCounts(stmt.where(*dated), group=location, group_ids=location_ids))
-    conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before), *dated]
-    rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
-    numbered = ranked(session, stmt.add_columns(rank).where(*conditions), "latest", limit, ())
-    rows = (await session.execute(numbered)).all()
+        recorded.append(TotalCounts(lambda: built(stmt).where(*_dated(occurred, query.date_from, query.date_to)), group=location, group_ids=location_ids))
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if shape is None and isinstance(stmt, Select):
+        # A plugin that gives no shape (a partner's): its statement and values decide.
+        inner, columns = statement_shape(stmt), statement_shape(select(location, occurred, pk))
+        shape = None if inner is None or columns is None else ("statement", inner, columns)
+    if shape is not None and bindable(location_ids):
+        before = query.before
+        relation = None if before is None else (before[1] > source) - (before[1] < source)
+
+        def make() -> AnySelect:
+            at = bindparam("fiche_from", type_=occurred.type) if query.date_from is not None else None
+            to = bindparam("fiche_to", type_=occurred.type) if query.date_to is not None else None
+            cursor = None if before is None else (bindparam("fiche_before_at", type_=occurred.type), before[1], bindparam("fiche_before_pk", type_=pk.type))
+            conditions = [bound_keys(dialect, location, location_ids), before_condition(occurred, pk, source, cursor), *_dated(occurred, at, to)]
+            return _numbered(session, built(stmt), location, occurred, pk, conditions, bindparam("fiche_limit", type_=Integer))
+
+        numbered = prepared(("timeline", shape, source, keys_shape(dialect, location_ids), query.date_from is None, query.date_to is None, relation), make)
+        parameters: dict[str, Any] = {"fiche_keys": keys_parameter(dialect, location_ids), "fiche_limit": limit}
+        if query.date_from is not None:
+            parameters["fiche_from"] = query.date_from
+        if query.date_to is not None:
+            parameters["fiche_to"] = query.date_to
+        if before is not None:
+            parameters["fiche_before_at"], parameters["fiche_before_pk"] = before[0], before[2]
+        rows = await read_rows(session, numbered, parameters)
+    else:
+        conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before), *_dated(occurred, query.date_from, query.date_to)]
+        rows = await read_rows(session, _numbered(session, built(stmt), location, occurred, pk, conditions, limit))
     return [build(row) for row in rows]
+
+
+def _dated(occurred: AnyColumn, date_from: Any, date_to: Any) -> list[ColumnElement[bool]]:
+    dated = []
+    if date_from is not None:
+        dated.append(occurred >= date_from)
+    if date_to is not None:
+        dated.append(occurred < date_to)
+    return dated
+
+
+def _numbered(session: AsyncSession, stmt: AnySelect, location: AnyColumn, occurred: AnyColumn, pk: AnyColumn, conditions: list[Any], limit: Any) -> AnySelect:
+    rank = func.row_number().over(partition_by=location, order_by=[occurred.desc(), pk.desc()]).label("_rank")
+    return ranked(session, stmt.add_columns(rank).where(*conditions), "latest", limit, ())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

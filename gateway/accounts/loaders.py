@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 from sqlalchemy import select
 
 from fiche.accounts import models
 from fiche.accounts.types import USER_COLUMNS, Team, User, user_from_row
-from fiche.db import in_keys
+from fiche.relay import rows_by_id
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
 __all__ = ["MembersByTeamLoader", "TeamsByUserLoader", "UsersByIdLoader"]
+
+
+def _users() -> Any:
+    return select(*USER_COLUMNS)
 
 
 class UsersByIdLoader(DataLoader[int, "User | None"]):
@@ -25,9 +29,7 @@ class UsersByIdLoader(DataLoader[int, "User | None"]):
 
     async def batch_load_fn(self, keys: list[int]) -> list[User | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*USER_COLUMNS).where(in_keys(session, models.User.id, keys)))).all()
-        found = {row.id: user_from_row(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, _users, models.User.id, keys, user_from_row, shape=f"{__name__}.UsersByIdLoader")
 
 
 class TeamsByUserLoader(DataLoader[int, list[Team]]):

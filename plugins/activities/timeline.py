@@ -81,27 +81,32 @@ async def timeline_entries(
     if not (wants_activities or wants_reports) or not location_ids:
         return []
     A, T, R, F = models.Activity, models.ActivityType, models.Report, models.ReportForm
+    team_id = query.team_id
+
+    def activities() -> Any:
+        stmt = activity_select()  # carries type_name and assignee_name for the summary
+        return stmt if team_id is None else stmt.where(A.team_id == team_id)
+
+    def reports() -> Any:
+        stmt = (
+            select(*REPORT_COLUMNS, A.location_id, F.name.label("form_name"), T.name.label("type_name"))
+            .join(A, A.id == R.activity_id)
+            .join(F, F.id == R.form_id)
+            .join(T, T.id == A.type_id)
+        )
+        return stmt if team_id is None else stmt.where(A.team_id == team_id)
+
     entries: list[TimelineEntry] = []
     async with context.read() as session:
+        # The statements depend on the team only: each is built once per team and kept.
         if wants_activities:
-            stmt = activity_select()  # carries type_name and assignee_name for the summary
-            if query.team_id is not None:
-                stmt = stmt.where(A.team_id == query.team_id)
             entries += await latest_per_location(
-                session, stmt, location=A.location_id, occurred=A.starts_at, pk=A.id, source=SOURCE,
-                location_ids=location_ids, query=query, limit=limit, build=_activity_entry,
+                session, activities, location=A.location_id, occurred=A.starts_at, pk=A.id, source=SOURCE,
+                location_ids=location_ids, query=query, limit=limit, build=_activity_entry, shape=(SOURCE, team_id),
             )  # fmt: skip
         if wants_reports:
-            stmt = (
-                select(*REPORT_COLUMNS, A.location_id, F.name.label("form_name"), T.name.label("type_name"))
-                .join(A, A.id == R.activity_id)
-                .join(F, F.id == R.form_id)
-                .join(T, T.id == A.type_id)
-            )
-            if query.team_id is not None:
-                stmt = stmt.where(A.team_id == query.team_id)
             entries += await latest_per_location(
-                session, stmt, location=A.location_id, occurred=R.submitted_at, pk=R.id, source=REPORT_SOURCE,
-                location_ids=location_ids, query=query, limit=limit, build=_report_entry,
+                session, reports, location=A.location_id, occurred=R.submitted_at, pk=R.id, source=REPORT_SOURCE,
+                location_ids=location_ids, query=query, limit=limit, build=_report_entry, shape=(REPORT_SOURCE, team_id),
             )  # fmt: skip
     return entries

@@ -65,26 +65,34 @@ def _payment_entry(row: Any) -> TimelineEntry:
 async def timeline_entries(context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int) -> list[TimelineEntry]:
     if not location_ids or not access.can_read(context.viewer):
         return []
-    document = models.BillingDocument
-    members = select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == query.team_id)
-    wanted = [kind for kind, name in KINDS.items() if query.wants(name)]
+    document, payment = models.BillingDocument, models.Payment
+    team_id = query.team_id
+    wanted = tuple(kind for kind, name in KINDS.items() if query.wants(name))
+
+    def members() -> Any:
+        return select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == team_id)
+
+    def documents() -> Any:
+        stmt: Any = select(*DOCUMENT_COLUMNS).where(document.issued_at.is_not(None), document.kind.in_(wanted))
+        return stmt if team_id is None else stmt.where(document.updated_by_id.in_(members()))  # what the team's members issued
+
+    def payments() -> Any:
+        stmt: Any = select(*PAYMENT_COLUMNS).join(document, document.id == payment.document_id)
+        return stmt if team_id is None else stmt.where(payment.created_by_id.in_(members()))
+
     entries: list[TimelineEntry] = []
     async with context.read() as session:
+        # The statements depend on the kinds and the team only: built once for each and kept.
         if wanted:
-            documents: Any = select(*DOCUMENT_COLUMNS).where(document.issued_at.is_not(None), document.kind.in_(wanted))
-            if query.team_id is not None:  # what the team's members issued
-                documents = documents.where(document.updated_by_id.in_(members))
             entries += await latest_per_location(
                 session, documents, location=document.customer_id, occurred=document.issued_at, pk=document.id,
                 source=DOCUMENTS, location_ids=location_ids, query=query, limit=limit, build=_document_entry,
+                shape=(DOCUMENTS, wanted, team_id),
             )  # fmt: skip
         if query.wants("PAYMENT_RECEIVED"):
-            payment = models.Payment
-            payments: Any = select(*PAYMENT_COLUMNS).join(document, document.id == payment.document_id)
-            if query.team_id is not None:
-                payments = payments.where(payment.created_by_id.in_(members))
             entries += await latest_per_location(
                 session, payments, location=document.customer_id, occurred=payment.created_at, pk=payment.id,
                 source=PAYMENTS, location_ids=location_ids, query=query, limit=limit, build=_payment_entry,
+                shape=(PAYMENTS, team_id),
             )  # fmt: skip
     return entries

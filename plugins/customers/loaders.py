@@ -14,7 +14,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import case, or_, select
 
 from fiche.db import in_keys
-from fiche.relay import AnyColumn, AnySelect, Connection, SortKey, paginate_grouped
+from fiche.relay import AnyColumn, AnySelect, Connection, SortKey, keyed_rows, paginate_grouped, rows_by_id
 from fiche.plugins.customers import models, reads
 from fiche.plugins.customers.custom_field_types import CustomFieldValue
 from fiche.plugins.customers.keys import PageKey
@@ -47,12 +47,18 @@ class _Loader(DataLoader[K, V], Generic[K, V]):
         self.context = context
 
 
+def _customers() -> AnySelect:
+    return select(*reads.CUSTOMER_COLUMNS)
+
+
 class CustomersByIdLoader(_Loader[int, "Customer | None"]):
     async def batch_load_fn(self, keys: list[int]) -> list[Customer | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*reads.CUSTOMER_COLUMNS).where(in_keys(session, models.Customer.id, keys)))).all()
-        found = {row.id: reads.customer_from_row(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, _customers, models.Customer.id, keys, reads.customer_from_row, shape=f"{__name__}.CustomersByIdLoader")
+
+
+# Each pages loader's ordering, made once (its statement is kept once made: see paginate_grouped).
+_ORDERS: dict[type, tuple[SortKey, ...]] = {}
 
 
 class _PagesLoader(_Loader[PageKey, Connection[T]]):
@@ -74,17 +80,19 @@ class _PagesLoader(_Loader[PageKey, Connection[T]]):
         for key in keys:
             groups[(key.first, key.after)].append(key.customer_pk)
         pages: dict[PageKey, Connection[T]] = {}
+        order = _ORDERS.get(type(self)) or _ORDERS.setdefault(type(self), tuple(self.keys()))
         async with self.context.read() as session:
             for (first, after), customer_pks in groups.items():
                 found = await paginate_grouped(
                     session,
-                    self.statement(),
+                    self.statement,
                     self.group(),
                     sorted(set(customer_pks)),
-                    self.keys(),
+                    order,
                     first=first,
                     after=after,
                     build=self.build,
+                    shape=type(self).__qualname__ + "@" + type(self).__module__,  # the statement depends on nothing else
                 )
                 for pk, page in found.items():
                     pages[PageKey(pk, first, after)] = page
@@ -135,11 +143,13 @@ class DocumentsByCustomerLoader(_PagesLoader[CustomerDocument]):
 class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
     async def batch_load_fn(self, keys: list[int]) -> list[Contact | None]:
         async with self.context.read() as session:
-            rows = (
-                await session.execute(
-                    select(*reads.CONTACT_COLUMNS).where(in_keys(session, models.Contact.customer_id, keys), models.Contact.preferred.is_(True))
-                )
-            ).all()
+            rows = await keyed_rows(
+                session,
+                models.Contact.customer_id,
+                keys,
+                lambda customers: select(*reads.CONTACT_COLUMNS).where(customers, models.Contact.preferred.is_(True)),
+                shape=f"{__name__}.PreferredContactByCustomerLoader",
+            )
         found = {row.customer_id: reads.contact_from_row(row) for row in rows}
         return [found.get(key) for key in keys]
 
@@ -147,13 +157,15 @@ class PreferredContactByCustomerLoader(_Loader[int, "Contact | None"]):
 class AddressesByCustomerLoader(_Loader[int, list[Address]]):
     async def batch_load_fn(self, keys: list[int]) -> list[list[Address]]:
         async with self.context.read() as session:
-            rows = (
-                await session.execute(
-                    select(*reads.ADDRESS_COLUMNS)
-                    .where(in_keys(session, models.Address.customer_id, keys))
-                    .order_by(models.Address.customer_id, models.Address.is_primary.desc(), models.Address.id)
-                )
-            ).all()
+            rows = await keyed_rows(
+                session,
+                models.Address.customer_id,
+                keys,
+                lambda customers: select(*reads.ADDRESS_COLUMNS)
+                .where(customers)
+                .order_by(models.Address.customer_id, models.Address.is_primary.desc(), models.Address.id),
+                shape=f"{__name__}.AddressesByCustomerLoader",
+            )
         found: dict[int, list[Address]] = defaultdict(list)
         for row in rows:
             found[row.customer_id].append(reads.address_from_row(row))

@@ -65,17 +65,20 @@ async def timeline_entries(
     if not kinds or not location_ids:
         return []
     event = models.CustomerEvent
-    stmt = select(event.id, event.customer_id, event.kind, event.actor_id, event.occurred_at, event.details).where(
-        event.kind.in_(kinds)
-    )
-    if query.team_id is not None:
-        # Customer events belong to no team: "of a team" means done by one of its members.
-        members = select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == query.team_id)
-        stmt = stmt.where(event.actor_id.in_(members))
+    team_id = query.team_id
+
+    def statement() -> Any:
+        stmt = select(event.id, event.customer_id, event.kind, event.actor_id, event.occurred_at, event.details).where(event.kind.in_(kinds))
+        if team_id is not None:
+            # Customer events belong to no team: "of a team" means done by one of its members.
+            members = select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == team_id)
+            stmt = stmt.where(event.actor_id.in_(members))
+        return stmt
+
     async with context.read() as session:
         return await latest_per_location(
             session,
-            stmt,
+            statement,
             location=event.customer_id,
             occurred=event.occurred_at,
             pk=event.id,
@@ -84,4 +87,5 @@ async def timeline_entries(
             query=query,
             limit=limit,
             build=_entry,
+            shape=(SOURCE, tuple(kinds), team_id),  # all the statement depends on: built once for each
         )

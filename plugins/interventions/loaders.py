@@ -32,11 +32,12 @@ from fiche.plugins.interventions.reads import (
     worksite_from_row,
     worksite_select,
 )
-from fiche.plugins.interventions.services.access import visible_condition
-from fiche.plugins.interventions.services.status import WorksiteStatus, today, worksite_status_expression
+from fiche.plugins.interventions.services.access import is_technician, visible_condition
+from fiche.plugins.interventions.services.status import Today, WorksiteStatus, today, worksite_status_expression
 from fiche.plugins.interventions.types import Equipment, Intervention, InterventionPhoto, MaintenancePlan, Worksite
 
 if TYPE_CHECKING:
+    from fiche.auth import Viewer
     from fiche.context import OperationContext
 
 __all__ = [
@@ -55,9 +56,20 @@ I, IT, IE, E = models.Intervention, models.InterventionTechnician, models.Interv
 
 async def visible_interventions(context: OperationContext) -> Any:
     """The select of interventions (type, status) that the viewer may see."""
-    stmt = intervention_select(await today(context))
-    condition = visible_condition(context.require_viewer())
+    return visible_select(await today(context), context.require_viewer())
+
+
+def visible_select(bounds: Today, viewer: Viewer) -> Any:
+    """:func:`visible_interventions` for the day ``bounds`` (statuses) and ``viewer``: a
+    statement kept for reuse is keyed by both (:func:`visible_shape`)."""
+    stmt = intervention_select(bounds)
+    condition = visible_condition(viewer)
     return stmt if condition is None else stmt.where(condition)
+
+
+def visible_shape(bounds: Today, viewer: Viewer) -> tuple[Any, ...]:
+    """What :func:`visible_select` depends on (a technician sees their own interventions)."""
+    return (bounds.start, bounds.end, is_technician(viewer) and viewer.user_id)
 
 
 class _Loader(DataLoader[Any, Any]):

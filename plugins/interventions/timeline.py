@@ -12,7 +12,8 @@ from sqlalchemy import func
 
 from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
 from fiche.plugins.interventions import models
-from fiche.plugins.interventions.loaders import visible_interventions
+from fiche.plugins.interventions.loaders import visible_select, visible_shape
+from fiche.plugins.interventions.services.status import today
 from fiche.plugins.interventions.reads import InterventionBuilder
 from fiche.plugins.interventions.types import Intervention
 
@@ -52,9 +53,14 @@ async def timeline_entries(context: OperationContext, location_ids: Sequence[int
         return []
     I = models.Intervention
     occurred = func.coalesce(I.completed_at, I.starts_at, I.created_at)
-    stmt = (await visible_interventions(context)).add_columns(occurred.label("occurred"))
+    bounds, viewer = await today(context), context.require_viewer()
+
+    def statement() -> Any:
+        return visible_select(bounds, viewer).add_columns(occurred.label("occurred"))
+
     async with context.read() as session:
         return await latest_per_location(
-            session, stmt, location=I.customer_id, occurred=occurred, pk=I.id, source=SOURCE,
+            session, statement, location=I.customer_id, occurred=occurred, pk=I.id, source=SOURCE,
             location_ids=location_ids, query=query, limit=limit, build=_entry(InterventionBuilder()),
+            shape=(SOURCE, *visible_shape(bounds, viewer)),  # built once per day (statuses) and visibility
         )  # fmt: skip

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -30,16 +30,23 @@ async def timeline_entries(
         return []
     viewer = context.require_viewer()
     note = models.Note
-    stmt = select(*NOTE_COLUMNS).where(services.visible_clause(viewer))
-    if wants_notes != wants_tasks:
-        stmt = stmt.where(note.is_task.is_(wants_tasks))
-    if query.team_id is not None:
-        members = select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == query.team_id)
-        stmt = stmt.where(note.author_id.in_(members))
+    team_id = query.team_id
+
+    def statement() -> Any:
+        stmt = select(*NOTE_COLUMNS).where(services.visible_clause(viewer))
+        if wants_notes != wants_tasks:
+            stmt = stmt.where(note.is_task.is_(wants_tasks))
+        if team_id is not None:
+            members = select(accounts.TeamMembership.user_id).where(accounts.TeamMembership.team_id == team_id)
+            stmt = stmt.where(note.author_id.in_(members))
+        return stmt
+
+    # What the statement depends on: the viewer's visibility (role, id, teams), kinds, team.
+    shape = (SOURCE, viewer.role, viewer.user_id, viewer.team_ids, wants_notes, wants_tasks, team_id)
     async with context.read() as session:
         return await latest_per_location(
             session,
-            stmt,
+            statement,
             location=note.customer_id,
             occurred=note.created_at,
             pk=note.id,
@@ -48,4 +55,5 @@ async def timeline_entries(
             query=query,
             limit=limit,
             build=timeline_entry_from_row,
+            shape=shape,
         )

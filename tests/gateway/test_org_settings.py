@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
-from fiche.context import operation_context
+from starlette.requests import Request
+
+from fiche.app import FicheGraphQL
+from fiche.context import ConnectionContext, OperationContext, operation_context
 from fiche.org_settings import get_setting, organization_zone
 from tests.gateway.conftest import PROBE
-from tests.support import TestOrg
+from tests.support import TestOrg, count_statements
 
 SETTINGS = "{ organizationSettings { key value default description } }"
 SETTING_SET = """
@@ -175,3 +178,44 @@ async def test_the_time_zone_is_an_iana_name_and_reaches_plugins(org: TestOrg) -
     assert accepted["errors"] == []
     async with operation_context(org.state, org.viewer("member")) as context:
         assert str(await organization_zone(context)) == "America/Cayenne"
+
+
+async def http_connection(tenant: TestOrg, who: str = "admin") -> ConnectionContext:
+    """The connection context the HTTP view makes for a request with ``who``'s token."""
+    view = FicheGraphQL(tenant.state, tenant.schema)
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": [(b"authorization", f"Bearer {tenant.token(who)}".encode())]})
+    return await view.get_context(request, None)
+
+
+async def test_an_http_request_reads_the_time_zone_with_its_viewer(org: TestOrg, other_org: TestOrg) -> None:
+    # given
+    await set_setting(org, "organization.time_zone", "America/Cayenne")
+    await set_setting(other_org, "organization.time_zone", "Asia/Tokyo")
+    # when: the viewer loaded as for an HTTP request, then the zone asked for
+    with count_statements(org.state.db) as counter:
+        connection = await http_connection(org)
+        zone = await organization_zone(OperationContext(connection))
+    # then: one statement for both, and this organisation's value
+    assert counter.count == 1
+    assert str(zone) == "America/Cayenne"
+
+
+async def test_an_http_request_without_a_stored_time_zone_gets_the_default(org: TestOrg, other_org: TestOrg) -> None:
+    # given: only the other organisation set one
+    await set_setting(other_org, "organization.time_zone", "Asia/Tokyo")
+    # when
+    connection = await http_connection(org, "member")
+    zone = await organization_zone(OperationContext(connection))
+    # then
+    assert connection.organization_settings == {"organization.time_zone": None}
+    assert str(zone) == "Europe/Paris"
+
+
+async def test_a_setting_changed_by_the_request_is_read_again(org: TestOrg) -> None:
+    # given: a request that read the zone with its viewer
+    connection = await http_connection(org)
+    # when: the same request changes it
+    result = await org.schema.execute(SETTING_SET, variable_values={"key": "organization.time_zone", "value": "America/Cayenne"}, context_value=connection)
+    # then: later fields of the request read the new value, not what came with the viewer
+    assert not result.errors
+    assert str(await organization_zone(OperationContext(connection))) == "America/Cayenne"
