@@ -168,8 +168,8 @@ async def measure(url: str, documents: list[str], requests: int, warmup: int, pr
             if statements:
                 with StatementTimer(state.db) as timer:
                     await caller.post(payload)
-                for elapsed, text in timer.timings:
-                    print(f"{document}: {elapsed * 1000:7.2f} ms  {text}", file=sys.stderr)
+                for elapsed, statement in timer.timings:
+                    print(f"{document}: {elapsed * 1000:7.2f} ms  {statement}", file=sys.stderr)
             cpu: list[float] = []
             wall: list[float] = []
             for _ in range(requests):

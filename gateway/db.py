@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.engine import Row
-from sqlalchemy.sql import ColumnElement, Select, visitors
+from sqlalchemy.sql import ColumnElement, Select
 
 __all__ = [
     "AuditMixin",

@@ -91,10 +91,6 @@ def test_global_id_of_an_unexpected_type_is_invalid() -> None:
         decode_id(encode_id("Team", 1), "User")
 
 
-def raw_id(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize("key", ["05", "+5", " 5", "5 ", "1_0", "٥", "5.0", "0x5", "", "0"])
 def test_only_the_canonical_decimal_key_is_an_id(key: str) -> None:
     # when / then
