@@ -165,7 +165,27 @@ class _LocalFanOut:
                 subscription.mark_lost()
 
 
-class MemoryBroker:
+class _Subscribing:
+    """:meth:`Broker.subscribe` for a broker that has ``attach`` and ``detach``: a
+    :class:`Subscription` (a listener with a bounded queue) for the ``async with`` block."""
+
+    async def attach(self, listener: Listener) -> None:
+        raise NotImplementedError
+
+    async def detach(self, listener: Listener) -> None:
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription(topic)
+        await self.attach(subscription)
+        try:
+            yield subscription
+        finally:
+            await self.detach(subscription)
+
+
+class MemoryBroker(_Subscribing):
     """Single-process broker (the default)."""
 
     def __init__(self) -> None:
@@ -201,15 +221,6 @@ class MemoryBroker:
         packed = orjson.loads(orjson.dumps(_packed(messages)))
         self._local.deliver_many(packed["shared"], packed["parts"])
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
-        subscription = Subscription(topic)
-        await self.attach(subscription)
-        try:
-            yield subscription
-        finally:
-            await self.detach(subscription)
-
     async def attach(self, listener: Listener) -> None:
         self._local.add(listener)
 
@@ -243,7 +254,7 @@ return 1
 LEASE_SECONDS = 60.0
 
 
-class RedisBroker:
+class RedisBroker(_Subscribing):
     """Redis Pub/Sub broker: one Pub/Sub connection per process, fanned out locally."""
 
     def __init__(self, url: str, namespace: str = "fiche") -> None:
@@ -351,15 +362,6 @@ class RedisBroker:
                 raise
             except Exception:
                 log.warning("could not renew subscription slots", exc_info=True)
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
-        subscription = Subscription(topic)
-        await self.attach(subscription)
-        try:
-            yield subscription
-        finally:
-            await self.detach(subscription)
 
     async def attach(self, listener: Listener) -> None:
         await self.connect()

@@ -167,14 +167,10 @@ class ActivityBuilder:
             assignee = self.users.get(assignee_id) or self._user(
                 assignee_id, assignee_name, assignee_handle, assignee_email, assignee_role, assignee_is_active
             )
-        activity = _new(Activity)
-        activity.__dict__ = {
-            "pk": pk, "id": encode_id("Activity", pk), "type_pk": type_id, "location_pk": location_id, "assignee_pk": assignee_id,
-            "team_pk": team_id, "contact_pk": contact_id, "created_by_pk": created_by_id, "starts_at": starts_at, "ends_at": ends_at,
-            "description": description, "gps_status": gps_status, "has_reports": bool(has_reports), "created_at": created_at,
-            "updated_at": updated_at, "type": activity_type, "assignee": assignee, "prefetched_reports": None,
-        }  # fmt: skip
-        return activity
+        return _activity(
+            pk, type_id, location_id, assignee_id, team_id, contact_id, created_by_id, starts_at, ends_at, description,
+            gps_status, has_reports, created_at, updated_at, activity_type, assignee,
+        )  # fmt: skip
 
     def _lean(self, row: Any) -> Activity:
         pk, type_id, location_id, assignee_id, starts_at, ends_at, has_reports, type_name, type_icon, type_colour, assignee_name = row[:_LEAN_WIDTH]
@@ -182,14 +178,26 @@ class ActivityBuilder:
         assignee = None
         if assignee_id is not None and assignee_name is not None:
             assignee = self.users.get(assignee_id) or self._user(assignee_id, assignee_name, NOT_READ, NOT_READ, NOT_READ, NOT_READ)
-        activity = _new(Activity)
-        activity.__dict__ = {
-            "pk": pk, "id": encode_id("Activity", pk), "type_pk": type_id, "location_pk": location_id, "assignee_pk": assignee_id,
-            "team_pk": NOT_READ, "contact_pk": NOT_READ, "created_by_pk": NOT_READ, "starts_at": starts_at, "ends_at": ends_at,
-            "description": NOT_READ, "gps_status": NOT_READ, "has_reports": bool(has_reports), "created_at": NOT_READ,
-            "updated_at": NOT_READ, "type": activity_type, "assignee": assignee, "prefetched_reports": None,
-        }  # fmt: skip
-        return activity
+        return _activity(
+            pk, type_id, location_id, assignee_id, NOT_READ, NOT_READ, NOT_READ, starts_at, ends_at, NOT_READ,
+            NOT_READ, has_reports, NOT_READ, NOT_READ, activity_type, assignee,
+        )  # fmt: skip
+
+
+def _activity(  # noqa: PLR0913, PLR0917
+    pk: int, type_id: int, location_id: int, assignee_id: int | None, team_id: Any, contact_id: Any, created_by_id: Any,
+    starts_at: Any, ends_at: Any, description: Any, gps_status: Any, has_reports: Any, created_at: Any, updated_at: Any,
+    activity_type: ActivityType, assignee: User | None,
+) -> Activity:
+    """An :class:`Activity` made without the dataclass ``__init__`` (one attribute dict)."""
+    activity = _new(Activity)
+    activity.__dict__ = {
+        "pk": pk, "id": encode_id("Activity", pk), "type_pk": type_id, "location_pk": location_id, "assignee_pk": assignee_id,
+        "team_pk": team_id, "contact_pk": contact_id, "created_by_pk": created_by_id, "starts_at": starts_at, "ends_at": ends_at,
+        "description": description, "gps_status": gps_status, "has_reports": bool(has_reports), "created_at": created_at,
+        "updated_at": updated_at, "type": activity_type, "assignee": assignee, "prefetched_reports": None,
+    }  # fmt: skip
+    return activity
 
 
 TYPE_COLUMNS: tuple[Any, ...] = (T.id, T.code, T.name, T.description, T.icon, T.colour, T.archived)
