@@ -10,6 +10,7 @@ organisation refuses to run ORM statements unless it was opened as a system sess
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import logging
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util.concurrency import await_
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -482,6 +484,87 @@ class _IdleRollbackConnection(AsyncAdapt_aiosqlite_connection):
         if driver is not None and not driver.in_transaction:
             return
         super().rollback()
+
+    def cursor(self, server_side: bool = False) -> Any:
+        return super().cursor(server_side) if server_side else _OneTripCursor(self)
+
+
+def _run_statement(connection: Any, operation: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
+    """One statement from start to end on the connection's own thread: cursor, execute,
+    rows, close."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
+        description = cursor.description
+        return description, cursor.rowcount, cursor.lastrowid, cursor.fetchall() if description else []
+    finally:
+        cursor.close()
+
+
+class _OneTripCursor:
+    """The cursor SQLAlchemy's aiosqlite adapter uses, in one trip to the connection's
+    thread per statement instead of four (open the cursor, execute, fetch the rows, close):
+    each trip is a queue hand-off and a wake-up of the event loop, ~50 µs of CPU."""
+
+    server_side = False
+    __slots__ = ("_adapt_connection", "_rows", "arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        self._adapt_connection = adapt_connection
+        self._rows: collections.deque[Any] = collections.deque()
+        self.arraysize = 1
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def _run(self, operation: str, parameters: Any, many: bool) -> None:
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            driver = adapted._connection
+            result = await driver._execute(_run_statement, driver._conn, operation, parameters, many)
+        self.description, self.rowcount, self.lastrowid, rows = result
+        self._rows = collections.deque(rows)
+
+    def execute(self, operation: str, parameters: Any = None) -> None:
+        try:
+            await_(self._run(operation, parameters, False))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+        try:
+            await_(self._run(operation, seq_of_parameters, True))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _async_soft_close(self) -> None:
+        return None  # nothing stays open on the driver's side
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = self.arraysize if size is None else size
+        rows = self._rows
+        return [rows.popleft() for _ in range(min(count, len(rows)))]
+
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __iter__(self) -> Any:
+        while self._rows:
+            yield self._rows.popleft()
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
