@@ -6,6 +6,7 @@ variables ask, and the gateway runs without OpenTelemetry installed."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -153,10 +154,17 @@ async def test_the_gateway_runs_without_opentelemetry_installed(
         monkeypatch.delitem(sys.modules, module)
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     bare = dataclasses.replace(state)
+    # The app sends the `fiche` loggers to stderr without propagating to the root logger,
+    # where caplog listens: listen on `fiche` itself, whichever test configured it first.
+    fiche_logger = logging.getLogger("fiche")
+    fiche_logger.addHandler(caplog.handler)
     # when
-    app = create_app(bare.settings, state=bare)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-        response = await http.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {org.token('member')}"})
+    try:
+        app = create_app(bare.settings, state=bare)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            response = await http.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {org.token('member')}"})
+    finally:
+        fiche_logger.removeHandler(caplog.handler)
     # then
     assert response.json()["data"]["viewer"]["user"]["handle"] == "member"
     assert bare.tracing is None
