@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
@@ -261,13 +261,18 @@ class UploadLimit:
 RETRY_AFTER_SECONDS = 5
 
 
-async def _unavailable_response(request: Request, exc: Exception) -> Response:
+async def _unavailable_response(connection: Request | WebSocket, exc: Exception) -> Response | None:
     """503 with a GraphQL-shaped SERVICE_UNAVAILABLE error when the database could not be
-    reached before an operation ran (authenticating the request, a download's lookup);
-    anything else stays the bug it is."""
+    reached before an operation ran (authenticating the request, a download's lookup); a
+    WebSocket (its ``connection_init``) is closed with 1013, "try again later", which
+    ``graphql-ws`` clients retry. Anything else stays the bug it is."""
     if not is_unavailable(exc):
         raise exc
     log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    if isinstance(connection, WebSocket):
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await connection.close(code=1013, reason="Database unavailable: try again.")
+        return None
     body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}]}
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from websockets.exceptions import ConnectionClosed
 
 from fiche.app import build_state, create_app
 from fiche.auth import issue_token
@@ -24,7 +25,8 @@ from fiche.relay import encode_id
 from fiche.settings import Settings
 from tests import differential
 from tests.conftest import TEST_SECRET
-from tests.support import TestOrg, admin_sql, free_port
+from tests.gateway.ws_client import open_socket
+from tests.support import TestOrg, admin_sql, free_port, live_server
 
 
 @pytest.fixture
@@ -97,3 +99,19 @@ async def test_a_download_that_cannot_reach_the_database_is_told_to_try_again(un
     response = await unreachable.get(f"/files/customer-documents/{encode_id('CustomerDocument', 1)}")
     assert response.status_code == 503
     assert response.json()["errors"][0]["extensions"] == {"code": SERVICE_UNAVAILABLE}
+
+
+
+async def test_a_socket_that_cannot_reach_the_database_at_connection_init_is_told_to_try_again_later(tmp_path: Path) -> None:
+    """Close code 1013 ("try again later"): the `graphql-ws` client retries it, where an
+    abrupt close (what it got before, with a traceback on the server) says nothing."""
+    settings = Settings(
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere", secret_key=TEST_SECRET, upload_dir=str(tmp_path)
+    )
+    state = build_state(settings, get_plugin_manager(settings))
+    async with live_server(create_app(state=state)) as address, open_socket(address) as socket:
+        await socket.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {issue_token(settings, 1, 1)}"}})
+        with pytest.raises(ConnectionClosed):
+            await socket.receive()
+        assert socket.connection.close_code == 1013
+    await state.db.dispose()
