@@ -344,7 +344,7 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
                 max_age=600,
             )
         )
-    unavailable = dict.fromkeys((ConnectionError, sa_exc.DBAPIError, sa_exc.TimeoutError), _unavailable_response)
+    unavailable: dict[Any, Any] = dict.fromkeys((ConnectionError, sa_exc.DBAPIError, sa_exc.TimeoutError), _unavailable_response)
     app = Starlette(debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=unavailable)
     app.state.fiche = state
     app.state.schema = schema
