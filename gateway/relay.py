@@ -505,26 +505,22 @@ async def paginate_grouped(
     width = len(keys)
     counts = TotalCounts(stmt, group, group_ids)
     after_values = _after_values(after, keys) if after else None
-    dialect = session.bind.dialect.name if session.bind is not None else ""
     if shape is None and isinstance(stmt, Select):
         # The caller's statement, with its values, decides: built anew, kept all the same.
         inner, order = statement_shape(stmt), statement_shape(select(group, *(key.column for key in keys)))
         shape = None if inner is None or order is None else ("statement", inner, order, tuple(key.descending for key in keys))
-    if shape is not None and bindable(group_ids):
+    if shape is not None:
         cursor_shape = None if after_values is None else tuple(value is None for value in after_values)
 
-        def make() -> AnySelect:
+        def make(in_groups: ColumnElement[bool]) -> AnySelect:
             bound = [None if value is None else bindparam(f"fiche_after_{i}", type_=key.column.type) for i, (key, value) in enumerate(zip(keys, after_values or ()))]
-            in_groups = bound_keys(dialect, group, group_ids)
-            assert in_groups is not None  # bindable
             return _grouped_statement(session, built(stmt), group, in_groups, keys, None if after_values is None else bound, bindparam("fiche_limit", type_=Integer))
 
-        outer = prepared(("paginate_grouped", shape, keys_shape(dialect, group_ids), cursor_shape), make)
-        parameters = {"fiche_keys": keys_parameter(dialect, cast("Sequence[int]", group_ids)), "fiche_limit": first + 1}
+        parameters = {"fiche_limit": first + 1}
         for i, value in enumerate(after_values or ()):
             if value is not None:
                 parameters[f"fiche_after_{i}"] = value
-        rows = await read_rows(session, outer, parameters)
+        rows = await keyed_rows(session, group, group_ids, make, shape=("paginate_grouped", shape, cursor_shape), parameters=parameters)
     else:
         rows = await read_rows(session, _grouped_statement(session, built(stmt), group, in_keys(session, group, group_ids), keys, after_values, first + 1))
     grouped: dict[Any, list[Any]] = {}

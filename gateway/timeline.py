@@ -33,10 +33,10 @@ from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
-from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
+from fiche.db import in_keys, read_rows, statement_shape
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
-from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
+from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, keyed_rows, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -146,31 +146,30 @@ async def latest_per_location(
     recorded = _RECORDED.get()
     if recorded is not None:
         recorded.append(TotalCounts(lambda: built(stmt).where(*_dated(occurred, query.date_from, query.date_to)), group=location, group_ids=location_ids))
-    dialect = session.bind.dialect.name if session.bind is not None else ""
     if shape is None and isinstance(stmt, Select):
         # A plugin that gives no shape (a partner's): its statement and values decide.
         inner, columns = statement_shape(stmt), statement_shape(select(location, occurred, pk))
         shape = None if inner is None or columns is None else ("statement", inner, columns)
-    if shape is not None and bindable(location_ids):
+    if shape is not None:
         before = query.before
         relation = None if before is None else (before[1] > source) - (before[1] < source)
 
-        def make() -> AnySelect:
+        def make(in_locations: ColumnElement[bool]) -> AnySelect:
             at = bindparam("fiche_from", type_=occurred.type) if query.date_from is not None else None
             to = bindparam("fiche_to", type_=occurred.type) if query.date_to is not None else None
             cursor = None if before is None else (bindparam("fiche_before_at", type_=occurred.type), before[1], bindparam("fiche_before_pk", type_=pk.type))
-            conditions = [bound_keys(dialect, location, location_ids), before_condition(occurred, pk, source, cursor), *_dated(occurred, at, to)]
+            conditions = [in_locations, before_condition(occurred, pk, source, cursor), *_dated(occurred, at, to)]
             return _numbered(session, built(stmt), location, occurred, pk, conditions, bindparam("fiche_limit", type_=Integer))
 
-        numbered = prepared(("timeline", shape, source, keys_shape(dialect, location_ids), query.date_from is None, query.date_to is None, relation), make)
-        parameters: dict[str, Any] = {"fiche_keys": keys_parameter(dialect, location_ids), "fiche_limit": limit}
+        parameters: dict[str, Any] = {"fiche_limit": limit}
         if query.date_from is not None:
             parameters["fiche_from"] = query.date_from
         if query.date_to is not None:
             parameters["fiche_to"] = query.date_to
         if before is not None:
             parameters["fiche_before_at"], parameters["fiche_before_pk"] = before[0], before[2]
-        rows = await read_rows(session, numbered, parameters)
+        kept = ("timeline", shape, source, query.date_from is None, query.date_to is None, relation)
+        rows = await keyed_rows(session, location, location_ids, make, shape=kept, parameters=parameters)
     else:
         conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before), *_dated(occurred, query.date_from, query.date_to)]
         rows = await read_rows(session, _numbered(session, built(stmt), location, occurred, pk, conditions, limit))
