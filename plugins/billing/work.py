@@ -4,7 +4,6 @@ through the ``billable_work`` and ``work_invoiced`` hooks, never an import."""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Sequence
 from decimal import Decimal
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fiche.errors import UserErrors
 from fiche.relay import input_pk
 from fiche.plugins.billing import access, documents, models
-from fiche.plugins.billing.lines import MAX_LINES, check_lines
+from fiche.plugins.billing.lines import MAX_LINES, LineDraft, check_lines
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -21,16 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["invoice_work"]
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Line:
-    description: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal
-    vat_rate: Decimal
-    discount: Decimal
-    work_id: str
 
 
 async def _await(value: Any) -> Any:
@@ -57,7 +46,7 @@ async def invoice_work(
     if len(work) > MAX_LINES:
         raise UserErrors.invalid(f"Invoice at most {MAX_LINES} interventions at once: give `workIds`.", "input", "workIds")
     lines = [
-        _Line(item.label, item.hours if item.hours else Decimal(1), "h" if item.hours else "", unit_price, vat_rate, Decimal(0), item.global_id)
+        LineDraft(item.label, item.hours if item.hours else Decimal(1), "h" if item.hours else "", unit_price, vat_rate, Decimal(0), item.global_id)
         for item in work
     ]
     # The price and rate are the input's own fields: their errors point there, not at a line.
