@@ -467,16 +467,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _idle_rollback_skipped(dbapi_connection: Any, _record: Any) -> None:
+def _lean_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # A read session ends with a ROLLBACK, and so does every connection the pool takes
     # back: on aiosqlite each is a round trip to the connection's thread, although a
     # connection that only read has no transaction to roll back (the driver begins one
-    # before a write only). The adapted connection skips those.
+    # before a write only). The adapted connection skips those, and runs each statement in
+    # one trip to that thread (_OneTripCursor).
     if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
-        dbapi_connection.__class__ = _IdleRollbackConnection
+        dbapi_connection.__class__ = _LeanSQLiteConnection
 
 
-class _IdleRollbackConnection(AsyncAdapt_aiosqlite_connection):
+class _LeanSQLiteConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
 
     def rollback(self) -> None:
@@ -642,7 +643,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "connect", _idle_rollback_skipped)
+            event.listen(self.engine.sync_engine, "connect", _lean_sqlite_connection)
             if not _is_memory_sqlite(url):
                 event.listen(self.engine.sync_engine.pool, "checkin", _SQLiteOptimizer())
             self.read_engine = self.engine
