@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from fiche.db import in_keys
 from fiche.directory import customer_branches
-from fiche.relay import Connection, SortKey, merge_pages, paginate_grouped, rows_by_id
+from fiche.relay import Connection, SortKey, keyed_rows, merge_pages, paginate_grouped, rows_by_id
 from fiche.plugins.activities import models
 from fiche.plugins.activities.services.forms import FieldSpec
 from fiche.plugins.activities.reads import (
@@ -247,9 +247,16 @@ async def _attach_reports(session: Any, activities: list[Activity], with_values:
     report = models.Report
     pks = sorted({activity.pk for activity in activities})
     columns, build = (REPORT_COLUMNS, report_from_row) if with_values else (LEAN_REPORT_COLUMNS, lean_report_from_row)
-    stmt = select(*columns).where(in_keys(session, report.activity_id, pks)).order_by(report.submitted_at, report.id)
+    # Kept per column list (lean execution, the activities one bound parameter).
+    rows = await keyed_rows(
+        session,
+        report.activity_id,
+        pks,
+        lambda in_activities: select(*columns).where(in_activities).order_by(report.submitted_at, report.id),
+        shape=("activities.attach_reports", with_values),
+    )
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in (await session.execute(stmt)).all():
+    for row in rows:
         grouped[row[1]].append(build(row))  # activity_id, second of both column lists
     for activity in activities:
         reports = activity.prefetched_reports = grouped.get(activity.pk, [])
