@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 from sqlalchemy import select
 
 from fiche.accounts.types import User
@@ -21,7 +22,7 @@ from fiche.relay import Connection, Edge, Node, SortKey, encode_id, page_size, p
 from fiche.plugins.notes import models
 from fiche.plugins.notes.inputs import After, First, NoteFilter, TaskFilter, note_query, task_query
 from fiche.plugins.notes.loaders import CountKey, PageKey
-from fiche.plugins.notes.types import Note
+from fiche.plugins.notes.types import LEAN_NOTE_SELECTION, Note
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -55,15 +56,46 @@ async def resolve_notes(
     context: OperationContext = info.context
     query = note_query(filter)
     size = _size(context, first)
+    lean = _lean_selection(info)
     pages = []
     for root in roots:
         type_name = _type_name(root)
         if type_name == "Customer":
-            pages.append(context.loaders["notes_by_customer"].load(PageKey(root.pk, size, after, query)))
+            pages.append(context.loaders["notes_by_customer"].load(PageKey(root.pk, size, after, query, lean=lean)))
         else:
             target_query = dataclasses.replace(query, include_branches=False)
             pages.append(context.loaders["notes_by_target"].load(PageKey(root.pk, size, after, target_query, type_name)))
     return list(await asyncio.gather(*pages))
+
+
+def _lean_selection(info: strawberry.Info) -> bool:
+    """Whether the notes' selection (``edges { node { ... } }`` and ``nodes { ... }``) asks
+    only for fields of ``LEAN_NOTE_SELECTION``: the page then reads four columns of each
+    note. Computed once per field of the operation (every parent shares the selection)."""
+    context: OperationContext = info.context
+    memo_key = ("notes.lean_selection", tuple(id(node) for node in info._raw_info.field_nodes))
+    lean = context.memo.get(memo_key)
+    if lean is None:
+        nodes: list[SelectedField] = []
+        for field in info.selected_fields:
+            nodes += [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
+            nodes += list(_named(field.selections, "nodes"))
+        lean = context.memo[memo_key] = all(inner.name in LEAN_NOTE_SELECTION for node in nodes for inner in _fields(node.selections))
+    return bool(lean)
+
+
+def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
+    """The fields called ``name`` among ``selections``, looking inside fragments."""
+    return (field for field in _fields(selections) if field.name == name)
+
+
+def _fields(selections: Sequence[Any]) -> Iterator[SelectedField]:
+    """Every field among ``selections``, looking inside fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
 
 
 async def resolve_note_count(root: HasPk, info: strawberry.Info, filter: NotesFilter = None) -> int:

@@ -25,7 +25,17 @@ from fiche.relay import AnySelect, Connection, SortKey, merge_pages, paginate_gr
 from fiche.text import like_pattern
 from fiche.plugins.notes import models, services
 from fiche.plugins.notes.inputs import NoteQuery, TaskQuery
-from fiche.plugins.notes.types import CATEGORY_COLUMNS, NOTE_COLUMNS, Mention, Note, NoteCategory, category_from_row, note_from_row
+from fiche.plugins.notes.types import (
+    CATEGORY_COLUMNS,
+    LEAN_NOTE_COLUMNS,
+    NOTE_COLUMNS,
+    Mention,
+    Note,
+    NoteCategory,
+    category_from_row,
+    lean_note_from_row,
+    note_from_row,
+)
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
@@ -59,13 +69,15 @@ class PageKey:
     after: str | None
     query: Any  # NoteQuery or TaskQuery
     type_name: str = "Customer"
+    lean: bool = False  # the query reads no more of the notes than types.LEAN_NOTE_SELECTION allows
 
 
-def notes_statement(context: OperationContext, query: NoteQuery) -> AnySelect:
-    """The notes the viewer may read that match ``query`` (columns of :data:`NOTE_COLUMNS`)."""
+def notes_statement(context: OperationContext, query: NoteQuery, lean: bool = False) -> AnySelect:
+    """The notes the viewer may read that match ``query`` (columns of :data:`NOTE_COLUMNS`,
+    or of :data:`LEAN_NOTE_COLUMNS` when ``lean``)."""
     viewer = context.require_viewer()
     note = models.Note
-    stmt = select(*NOTE_COLUMNS).where(services.visible_clause(viewer))
+    stmt = select(*(LEAN_NOTE_COLUMNS if lean else NOTE_COLUMNS)).where(services.visible_clause(viewer))
     if query.kind is not None:
         stmt = stmt.where(note.is_task.is_(query.kind == "TASK"))
     if query.category_ids is not None:
@@ -112,15 +124,16 @@ class NotesByCustomerLoader(_Loader):
             for (_, first, after, query), members in _group(keys).items():
                 scopes = await _scopes(self.context, session, sorted({key.owner for key in members}), query.include_branches)
                 locations = sorted({location for scope in scopes.values() for location in scope})
+                lean = all(key.lean for key in members)
                 pages = await paginate_grouped(
                     session,
-                    notes_statement(self.context, query),
+                    notes_statement(self.context, query, lean=lean),
                     models.Note.customer_id,
                     locations,
                     NEWEST_FIRST,
                     first=first,
                     after=after,
-                    build=note_from_row,
+                    build=lean_note_from_row if lean else note_from_row,
                 )
                 for key in members:
                     scope = scopes[key.owner]
