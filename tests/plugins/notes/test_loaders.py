@@ -9,7 +9,7 @@ import pytest
 
 from fiche.db import utcnow
 from fiche.plugins.notes import models
-from fiche.plugins.notes.types import Note, NoteVisibility, note_from_row
+from fiche.plugins.notes.types import Note, NoteVisibility, lean_note_from_row, note_from_row
 from tests.plugins.notes.support import create_customer
 from tests.support import TestOrg, count_statements
 
@@ -154,3 +154,49 @@ def test_a_note_row_makes_the_object_the_dataclass_would() -> None:
         completed_by_pk=None,
     )  # fmt: skip
     assert type(built) is Note and vars(built) == vars(expected)
+
+
+LEAN_NOTES = """
+query($first: Int!) {
+  customers(first: $first) { edges { node { id
+    notes(first: 10) { edges { node { __typename id body createdAt viewerCanEdit author { handle } mentions { start } } } }
+  } } }
+}
+"""
+# The same, and one field a lean note row does not carry.
+FULL_NOTES = LEAN_NOTES.replace("mentions { start }", "mentions { start } updatedAt")
+
+
+async def test_a_page_of_notes_reads_only_the_columns_its_selection_needs(org: TestOrg) -> None:
+    # given
+    await seed(org, 3)
+    # when
+    with count_statements(org.state.db) as lean_counter:
+        lean = await org.ok(LEAN_NOTES, {"first": 3})
+    with count_statements(org.state.db) as full_counter:
+        full = await org.ok(FULL_NOTES, {"first": 3})
+    # then: the lean page reads no visibility, dates or links it does not answer...
+    [lean_sql] = [sql for sql in lean_counter.statements if "FROM notes" in sql]
+    [full_sql] = [sql for sql in full_counter.statements if "FROM notes" in sql]
+    assert "notes.updated_at" not in lean_sql and "notes.visibility" not in lean_sql and "notes.organization_id" in lean_sql
+    assert "notes.updated_at" in full_sql and "notes.visibility" in full_sql
+    assert lean_counter.count == full_counter.count
+    # ... and answers what the full page answers
+    for lean_edge, full_edge in zip(lean["customers"]["edges"], full["customers"]["edges"], strict=True):
+        full_notes = [edge["node"] for edge in full_edge["node"]["notes"]["edges"]]
+        assert all(note.pop("updatedAt") for note in full_notes)
+        assert [edge["node"] for edge in lean_edge["node"]["notes"]["edges"]] == full_notes
+        assert len(full_notes) == 3
+
+
+def test_a_lean_note_row_makes_the_object_note_from_row_would_with_the_rest_unread() -> None:
+    # given: the same note as a row of NOTE_COLUMNS and of LEAN_NOTE_COLUMNS
+    at = dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC)
+    full = note_from_row((7, "Call back", at, at, models.Visibility.TEAM, True, at, None, 3, 4, 5, "Customer", 6, 6, 8, None))
+    # when
+    lean = lean_note_from_row((7, "Call back", at, 3))
+    # then
+    assert type(lean) is Note and vars(lean).keys() == vars(full).keys()
+    read = {"pk", "id", "body", "created_at", "author_pk"}
+    assert {name: value for name, value in vars(lean).items() if name in read} == {name: value for name, value in vars(full).items() if name in read}
+    assert all(value is None for name, value in vars(lean).items() if name not in read)
