@@ -462,20 +462,43 @@ def _after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnEl
 
 async def paginate(
     session: AsyncSession,
-    stmt: AnySelect,
+    stmt: SelectSource,
     keys: Sequence[SortKey],
     *,
     first: int,
     after: str | None,
     build: Callable[[Any], T],
+    shape: Hashable | None = None,
 ) -> Connection[T]:
-    """Run ``stmt`` ordered by ``keys`` from ``after`` and return one page of ``build(row)``."""
+    """Run ``stmt`` ordered by ``keys`` from ``after`` and return one page of ``build(row)``.
+
+    With a ``shape`` (what determines ``stmt`` and ``keys`` entirely, see
+    :func:`fiche.db.prepared`; ``stmt`` may then be a function that builds it) the page's
+    statement is built once and kept, the page size and the cursor bound parameters:
+    building it and computing its cache key cost more Python than running it."""
     width = len(keys)
     total = Total(((TotalCounts(stmt), None),))
-    stmt = stmt.add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
-    if after:
-        stmt = stmt.where(_after_condition(keys, _after_values(after, keys)))
-    rows = await read_rows(session, stmt.limit(first + 1))
+    after_values = _after_values(after, keys) if after else None
+    if shape is None:
+        page = built(stmt).add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
+        if after_values is not None:
+            page = page.where(_after_condition(keys, after_values))
+        rows = await read_rows(session, page.limit(first + 1))
+    else:
+
+        def make() -> AnySelect:
+            page = built(stmt).add_columns(*(key.column for key in keys)).order_by(*(key.order_by for key in keys))
+            if after_values is not None:
+                bound = [None if value is None else bindparam(f"fiche_after_{i}", type_=key.column.type) for i, (key, value) in enumerate(zip(keys, after_values))]
+                page = page.where(_after_condition(keys, bound))
+            return page.limit(bindparam("fiche_limit", type_=Integer))
+
+        parameters = {"fiche_limit": first + 1}
+        for i, value in enumerate(after_values or ()):
+            if value is not None:
+                parameters[f"fiche_after_{i}"] = value
+        cursor_shape = None if after_values is None else tuple(value is None for value in after_values)
+        rows = await read_rows(session, prepared(("paginate", shape, cursor_shape), make), parameters)
     return _connection(rows[:first], len(rows) > first, after is not None, width, build, total)
 
 

@@ -61,6 +61,15 @@ SORT_COLUMNS = {
 
 
 async def _filtered(session: AsyncSession, stmt: AnySelect, filter: CustomerFilter) -> AnySelect:
+    if filter.parent_id is not None and filter.include_branches:
+        parent = decode_id(filter.parent_id, "Customer")[1]
+        return _filtered_now(stmt, filter).where(models.Customer.id.in_(await descendants(session, parent)))
+    return _filtered_now(stmt, filter)
+
+
+def _filtered_now(stmt: AnySelect, filter: CustomerFilter) -> AnySelect:
+    """``stmt`` with the conditions of ``filter`` that need no read (all but a parent's
+    branches, every level down: :func:`_filtered` adds those)."""
     customer = models.Customer
     for word in fold(filter.search or "").split():
         stmt = stmt.where(customer.search_text.like(like_pattern(word), escape="\\"))
@@ -71,11 +80,8 @@ async def _filtered(session: AsyncSession, stmt: AnySelect, filter: CustomerFilt
     if filter.archived is not None:
         stmt = stmt.where(customer.archived == filter.archived)
     if filter.parent_id is not None:
-        parent = decode_id(filter.parent_id, "Customer")[1]
-        if filter.include_branches:
-            stmt = stmt.where(customer.id.in_(await descendants(session, parent)))
-        else:
-            stmt = stmt.where(customer.parent_id == parent)
+        if not filter.include_branches:
+            stmt = stmt.where(customer.parent_id == decode_id(filter.parent_id, "Customer")[1])
     elif not filter.include_branches:
         stmt = stmt.where(customer.parent_id.is_(None))
     return stmt
@@ -97,9 +103,23 @@ class CustomerQueries:
         size = page_size(first, default=context.settings.default_page_size, maximum=context.settings.max_page_size)
         order = order_by or CustomerOrder()
         keys = [SortKey(SORT_COLUMNS[order.field], order.descending), SortKey(models.Customer.id, order.descending)]
+        filter = filter or CustomerFilter()
         async with context.read() as session:
-            stmt = await _filtered(session, select(*reads.CUSTOMER_COLUMNS), filter or CustomerFilter())
-            return await paginate(session, stmt, keys, first=size, after=after, build=reads.customer_from_row)
+            if filter.parent_id is not None and filter.include_branches:
+                stmt = await _filtered(session, select(*reads.CUSTOMER_COLUMNS), filter)
+                return await paginate(session, stmt, keys, first=size, after=after, build=reads.customer_from_row)
+            # No read decides the statement: it is built once per filter and order, and kept
+            # (a filter whose IDs do not decode raises while building, and is never kept).
+            shape = (
+                "customers.page", filter.search, filter.kind, filter.representative_id, filter.archived, filter.parent_id,
+                filter.include_branches, order.field, order.descending,
+            )  # fmt: skip
+            chosen: CustomerFilter = filter  # (a closure does not keep mypy's narrowing)
+
+            def build() -> AnySelect:
+                return _filtered_now(select(*reads.CUSTOMER_COLUMNS), chosen)
+
+            return await paginate(session, build, keys, first=size, after=after, build=reads.customer_from_row, shape=shape)
 
     @strawberry.field(description="One customer by ID; null when it does not exist or is not in your organisation.")
     async def customer(
