@@ -571,7 +571,7 @@ def _column_name(column: AnyColumn) -> str:
 
 def _selects(stmt: AnySelect, column: AnyColumn) -> bool:
     """Whether ``stmt`` selects ``column`` as it is, under its own name (not relabelled)."""
-    expression = getattr(column, "__clause_element__", lambda: column)()
+    expression = cast("ColumnElement[Any]", getattr(column, "__clause_element__", lambda: column)())
     name = getattr(expression, "name", None)
     selected = stmt.selected_columns.get(name) if isinstance(name, str) else None
     return selected is not None and getattr(selected, "name", None) == name and selected.compare(expression)
