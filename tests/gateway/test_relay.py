@@ -16,7 +16,7 @@ from fiche.notifications import models as inbox
 from fiche.relay import MAX_PK, Edge, InvalidID, SortKey, connection_of, decode_cursor, decode_id, encode_cursor, encode_id, paginate, paginate_grouped, ranked
 from fiche.relay import _edge  # noqa: PLC2701 - the page edge builder itself
 from tests.gateway.conftest import PROBE
-from tests.support import TestOrg
+from tests.support import TestOrg, count_statements
 
 NODE = "query Node($id: ID!) { node(id: $id) { __typename id ... on User { handle } ... on Team { name } } }"
 NODES = "query Nodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
@@ -352,6 +352,36 @@ async def test_paginate_grouped_continues_a_group_after_its_cursor(org: TestOrg)
     assert [edge.node for edge in second[north].edges] == ["member"]
     assert second[north].page_info.has_next_page is False
     assert second[north].page_info.has_previous_page is True
+
+
+async def test_a_grouped_page_whose_statement_selects_its_sort_keys_reads_them_once(org: TestOrg) -> None:
+    # given: the same pages, from a statement that selects its sort keys (handle, id) and
+    # from one that does not
+    keys = [SortKey(models.User.handle, descending=True), SortKey(models.User.id)]
+    joined = (models.TeamMembership, models.TeamMembership.user_id == models.User.id)
+    selecting = select(models.User.id, models.User.handle).join(*joined)
+    plain = select(models.User.name).join(*joined)
+    groups = [org.teams["north"].id, org.teams["south"].id]
+    walked: dict[str, list[tuple[Any, ...]]] = {"selecting": [], "plain": []}
+    # when: each group walked a row at a page, through its cursors
+    async with org.state.db.reader(org.organization_id) as session:
+        with count_statements(org.state.db) as counter:
+            for name, stmt in (("selecting", selecting), ("plain", plain)):
+                for group in groups:
+                    after = None
+                    while True:
+                        pages = await paginate_grouped(session, stmt, models.TeamMembership.team_id, groups, keys, first=1, after=after, build=lambda row: row)
+                        walked[name] += [(group, *edge.key) for edge in pages[group].edges]
+                        if not pages[group].page_info.has_next_page:
+                            break
+                        after = pages[group].page_info.end_cursor()
+    # then: the same keys and cursors; no _rank sent back, and no copy of a selected key
+    assert walked["selecting"] == walked["plain"] and len(walked["plain"]) == 4
+    selecting_sql = [sql for sql in counter.statements if "users.id AS id" in sql]
+    plain_sql = [sql for sql in counter.statements if "users.name AS name" in sql]
+    assert selecting_sql and plain_sql
+    assert all("_k0" not in sql and "_k1" not in sql and "page._rank AS" not in sql for sql in selecting_sql)
+    assert all("page._k0 AS" in sql and "page._k1 AS" in sql and "page._rank AS" not in sql for sql in plain_sql)
 
 
 # ------------------------------------------------------------------ mutation payloads
