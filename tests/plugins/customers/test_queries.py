@@ -282,3 +282,21 @@ async def test_technicians_can_read_customers(org: TestOrg) -> None:
     data = await org.ok(CUSTOMERS, {}, as_="technician")
     # then
     assert [node["displayName"] for node in data["customers"]["nodes"]] == ["Alpha"]
+
+
+async def test_a_kept_list_statement_answers_each_organisation_and_filter_with_its_own_customers(org: TestOrg, other_org: TestOrg) -> None:
+    # given: the list's statement is built once per filter and order and kept
+    member, manager = encode_id("User", org.users["member"].id), encode_id("User", org.users["manager"].id)
+    await company(org, "Alpha", representativeId=member)
+    await company(org, "Bravo", representativeId=manager)
+    await company(other_org, "Tango")
+    # when: the same filters, in turn, by both organisations, twice
+    answers = [
+        (await names(org, {"search": "a"}), await names(other_org, {"search": "a"}), await names(org, {"representativeId": member}),
+         await names(org, {"representativeId": manager}))
+        for _ in range(2)
+    ]  # fmt: skip
+    refused = [(await org.gql(CUSTOMERS, {"filter": {"representativeId": "nonsense"}})).error_codes for _ in range(2)]
+    # then
+    assert answers == [(["Alpha", "Bravo"], ["Tango"], ["Alpha"], ["Bravo"])] * 2
+    assert refused == [["BAD_USER_INPUT"]] * 2
