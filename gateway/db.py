@@ -505,6 +505,16 @@ def _run_statement(connection: Any, operation: str, parameters: Any, many: bool)
         cursor.close()
 
 
+# SELECTs run on the calling thread (the event loop's) instead of aiosqlite's: a trip to the
+# connection's thread and back (queue hand-off, wake-up of the loop through its self-pipe,
+# greenlet switches) costs more CPU than most of a page's reads take to run, and the
+# thread then also contends for the GIL with the loop. Only on connections opened with
+# ``check_same_thread=False`` (Database does so), and only when no statement of the
+# connection is under way on its thread. Writes (and so lock waits, busy_timeout) stay on
+# aiosqlite's thread.
+_INLINE_READS = True
+
+
 class _OneTripCursor:
     """The cursor SQLAlchemy's aiosqlite adapter uses, in one trip to the connection's
     thread per statement instead of four (open the cursor, execute, fetch the rows, close):
@@ -529,8 +539,19 @@ class _OneTripCursor:
         self.description, self.rowcount, self.lastrowid, rows = result
         self._rows = collections.deque(rows)
 
+    async def _run_here(self, operation: str, parameters: Any) -> None:
+        self.description, self.rowcount, self.lastrowid, rows = _run_statement(self._adapt_connection._connection._conn, operation, parameters, False)
+        self._rows = collections.deque(rows)
+
     def execute(self, operation: str, parameters: Any = None) -> None:
         try:
+            adapted = self._adapt_connection
+            if _INLINE_READS and operation.startswith("SELECT") and not adapted._execute_mutex.locked():
+                # A read runs here, on the event loop's thread, without the trip: reads in
+                # WAL mode do not wait for writers, and the mutex is free, so nothing else
+                # is using this connection (see _INLINE_READS).
+                await_(self._run_here(operation, parameters))  # awaits nothing: SQLAlchemy requires an await
+                return
             await_(self._run(operation, parameters, False))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
@@ -603,9 +624,10 @@ class _SQLiteOptimizer:
 
 # aiosqlite runs each connection on a thread of its own, started on connect and stopped on
 # close: a connection the pool closes is a thread started again by the next request. The
-# pool therefore keeps enough connections for a busy page's concurrent loader batches
-# (a customer profile checks out ~8 at once) and never recycles them (a file has no server
-# to time a connection out).
+# pool therefore keeps enough connections for concurrent requests and writes (a page's
+# reads run on the event loop's thread one after the other, _INLINE_READS, and share one
+# kept session: fiche.context) and never recycles them (a file has no server to time a
+# connection out).
 SQLITE_POOL_SIZE = 20
 SQLITE_MAX_OVERFLOW = 20
 
@@ -634,6 +656,9 @@ class Database:
             else:
                 kwargs["pool_size"] = SQLITE_POOL_SIZE
                 kwargs["max_overflow"] = SQLITE_MAX_OVERFLOW
+                # Reads run on the event loop's thread (_INLINE_READS); the adapter's execute
+                # mutex keeps one statement at a time on a connection.
+                kwargs["connect_args"] = {"check_same_thread": False}
         else:
             # No pre-ping: it would add a round trip to every loader's checkout. Connections
             # are recycled instead, and a dead one fails one request, not every request.
@@ -672,11 +697,16 @@ class Database:
         session.info.update(organization_id=organization_id, user_id=user_id, system=system)
         return session
 
+    def read_session(self, organization_id: int | None, *, system: bool = False) -> AsyncSession:
+        """A read session its caller closes (see :meth:`reader`)."""
+        session = self._reader()
+        session.info.update(organization_id=organization_id, user_id=None, system=system)
+        return session
+
     @asynccontextmanager
     async def reader(self, organization_id: int | None, *, system: bool = False) -> AsyncIterator[AsyncSession]:
         """A short-lived read session; one per loader batch or query resolver."""
-        session = self._reader()
-        session.info.update(organization_id=organization_id, user_id=None, system=system)
+        session = self.read_session(organization_id, system=system)
         try:
             yield session
         finally:

@@ -4,6 +4,7 @@ every location asked about."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,17 +44,38 @@ class ReportTimelineEntry(TimelineEntry):
         return await info.context.loaders["activities_by_id"].load(self.report.activity_pk)
 
 
+# Descriptions up to this length have their excerpt kept (see _description_excerpt).
+EXCERPT_KEPT_UP_TO = 2_000
+
+
 def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
 
 
+@functools.lru_cache(maxsize=2048)
+def _kept_excerpt(description: str) -> str:
+    return _excerpt(plain_text(description))
+
+
+def _description_excerpt(description: str | None) -> str:
+    """The excerpt of a description's text. Parsing its HTML is most of building an entry
+    (tens of µs a description, up to 20 per page) and the same activities come back page after page:
+    the excerpt of a short description is kept, keyed by the description itself (it depends
+    on nothing else, so nothing of one organisation can answer for another's text)."""
+    if not description:
+        return ""
+    if len(description) > EXCERPT_KEPT_UP_TO:
+        return _excerpt(plain_text(description))
+    return _kept_excerpt(description)
+
+
 def _activity_entry(row: Any) -> ActivityTimelineEntry:
     summary = row.type_name if row.assignee_name is None else f"{row.type_name} · {row.assignee_name}"
-    text = plain_text(row.description)
+    text = _description_excerpt(row.description)
     return ActivityTimelineEntry(
         occurred_at=row.starts_at,
         kind=ACTIVITY,
-        summary=f"{summary}: {_excerpt(text)}" if text else summary,
+        summary=f"{summary}: {text}" if text else summary,
         location_pk=row.location_id,
         source=SOURCE,
         source_pk=row.id,

@@ -21,7 +21,7 @@ from fiche.accounts import models as accounts
 from fiche.accounts.types import USER_COLUMNS, User, user_from_row
 from fiche.db import in_keys, utcnow
 from fiche.directory import customer_branches
-from fiche.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped
+from fiche.relay import AnySelect, Connection, SortKey, merge_pages, paginate_grouped, rows_by_id
 from fiche.text import like_pattern
 from fiche.plugins.notes import models, services
 from fiche.plugins.notes.inputs import NoteQuery, TaskQuery
@@ -51,6 +51,7 @@ __all__ = [
     "PageKey",
     "TasksByAssigneeLoader",
     "ViewerFollowsByCustomerLoader",
+    "notes_shape",
     "notes_statement",
     "task_sort_keys",
 ]
@@ -70,6 +71,13 @@ class PageKey:
     query: Any  # NoteQuery or TaskQuery
     type_name: str = "Customer"
     lean: bool = False  # the query reads no more of the notes than types.LEAN_NOTE_SELECTION allows
+
+
+def notes_shape(context: OperationContext, query: NoteQuery) -> tuple[Any, ...]:
+    """What :func:`notes_statement` depends on (a :func:`fiche.db.prepared` shape): the
+    viewer's visibility (role, id, teams) and the filter."""
+    viewer = context.require_viewer()
+    return (viewer.role, viewer.user_id, viewer.team_ids, query.kind, query.category_ids, query.author_id, query.search)
 
 
 def notes_statement(context: OperationContext, query: NoteQuery, lean: bool = False) -> AnySelect:
@@ -127,13 +135,14 @@ class NotesByCustomerLoader(_Loader):
                 lean = all(key.lean for key in members)
                 pages = await paginate_grouped(
                     session,
-                    notes_statement(self.context, query, lean=lean),
+                    lambda query=query, lean=lean: notes_statement(self.context, query, lean=lean),  # built once per shape
                     models.Note.customer_id,
                     locations,
                     NEWEST_FIRST,
                     first=first,
                     after=after,
                     build=lean_note_from_row if lean else note_from_row,
+                    shape=("notes_by_customer", lean, *notes_shape(self.context, query)),
                 )
                 for key in members:
                     scope = scopes[key.owner]
@@ -149,9 +158,16 @@ class NotesByTargetLoader(_Loader):
         async with self.context.read() as session:
             for (type_name, first, after, query), members in _group(keys).items():
                 owners = sorted({key.owner for key in members})
-                stmt = notes_statement(self.context, query).where(models.Note.target_type == type_name)
                 pages = await paginate_grouped(
-                    session, stmt, models.Note.target_id, owners, NEWEST_FIRST, first=first, after=after, build=note_from_row
+                    session,
+                    lambda query=query, type_name=type_name: notes_statement(self.context, query).where(models.Note.target_type == type_name),
+                    models.Note.target_id,
+                    owners,
+                    NEWEST_FIRST,
+                    first=first,
+                    after=after,
+                    build=note_from_row,
+                    shape=("notes_by_target", type_name, *notes_shape(self.context, query)),
                 )
                 for key in members:
                     result[key] = pages[key.owner]
@@ -218,9 +234,11 @@ class MentionsByNoteLoader(_Loader):
 class CategoriesByIdLoader(_Loader):
     async def batch_load_fn(self, keys: list[int]) -> list[NoteCategory | None]:
         async with self.context.read() as session:
-            rows = (await session.execute(select(*CATEGORY_COLUMNS).where(in_keys(session, models.NoteCategory.id, keys)))).all()
-        found = {row.id: category_from_row(row) for row in rows}
-        return [found.get(key) for key in keys]
+            return await rows_by_id(session, _categories, models.NoteCategory.id, keys, category_from_row, shape=f"{__name__}.CategoriesByIdLoader")
+
+
+def _categories() -> AnySelect:
+    return select(*CATEGORY_COLUMNS)
 
 
 class FollowersByCustomerLoader(_Loader):

@@ -287,3 +287,40 @@ async def test_identity_from_the_hook_naming_an_impossible_id_is_unauthenticated
     body = await post(client, VIEWER, **bearer(token))
     # then: nobody, never a database error
     assert_unauthenticated(body)
+
+
+# ------------------------------------------------------------------ tokens checked once
+
+
+def test_a_token_checked_before_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a token found valid (and so remembered) that expires in a minute
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="auth-tests-secret-key-long-enough-for-hs256")
+    token = issue_token(settings, 7, 3, ttl=60)
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert decode_token(settings, token) == Identity(user_id=7, organization_id=3)
+    # when: the clock reaches its expiry
+    monkeypatch.setattr("fiche.auth.time.time", lambda: float(expires))
+    # then
+    assert decode_token(settings, token) is None
+
+
+def test_a_token_remembered_for_one_secret_is_not_valid_for_another() -> None:
+    # given: a token found valid under its own secret
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", secret_key="auth-tests-secret-key-long-enough-for-hs256")
+    token = issue_token(settings, 7, 3)
+    assert decode_token(settings, token) == Identity(user_id=7, organization_id=3)
+    # when: the secret changes (a rotation)
+    rotated = dataclasses.replace(settings, secret_key="a-rotated-secret-key-long-enough-for-hs256")
+    # then
+    assert decode_token(rotated, token) is None
+
+
+async def test_a_user_deactivated_after_a_request_is_refused_with_the_same_token(org: TestOrg, client: httpx.AsyncClient) -> None:
+    # given: the member's token served a request (and was remembered as valid)
+    token = org.token("member")
+    assert "errors" not in await post(client, VIEWER, **bearer(token))
+    # when
+    async with org.state.db.session(organization_id=org.organization_id) as session, session.begin():
+        await session.execute(update(models.User).where(models.User.id == org.users["member"].id).values(is_active=False))
+    # then
+    assert_unauthenticated(await post(client, VIEWER, **bearer(token)))

@@ -61,15 +61,30 @@ def thread_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
+async def _readers_at_once(org: TestOrg, count: int) -> None:
+    """``count`` read sessions open at the same time, each having read: on SQLite the page's
+    own reads run one after the other (they do not leave the event loop's thread), so the
+    sessions a busy process holds at once are opened here."""
+
+    async def read() -> None:
+        async with org.state.db.reader(org.organization_id) as session:
+            await session.execute(text("SELECT 1"))
+            await asyncio.sleep(0.005)  # still holding its connection while the others open
+
+    await asyncio.gather(*(read() for _ in range(count)))
+
+
 async def test_requests_start_no_thread_after_warm_up(org: TestOrg, gauge: CheckoutGauge, thread_starts: list[str]) -> None:
-    # given: the pool has served the page once
+    # given: the pool has served the page, and several sessions at once, once
     await org.ok(PAGE)
+    await _readers_at_once(org, 8)
     warm = len(thread_starts)
     idents = {thread.ident for thread in threading.enumerate()}
     active = threading.active_count()
     # when
     for _ in range(20):
         await org.ok(PAGE)
+        await _readers_at_once(org, 8)
     # then
     assert gauge.peak > 5, "the page must hold several read sessions at once"
     assert thread_starts[warm:] == []

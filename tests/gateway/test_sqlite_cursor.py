@@ -1,5 +1,5 @@
-"""On SQLite, a statement is one trip to aiosqlite's connection thread (cursor, execute,
-rows and close together), and the cursor SQLAlchemy sees still behaves as a DB-API cursor:
+"""On SQLite, a read runs on the event loop's thread and a write is one trip to aiosqlite's
+connection thread (cursor, execute, rows and close together), and the cursor SQLAlchemy sees still behaves as a DB-API cursor:
 rows, row counts, ``lastrowid``, ``executemany``, errors.
 
 SQLite only: the cursor is the aiosqlite adapter's; PostgreSQL has no such thread."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fiche.db import Database
 
@@ -40,14 +40,42 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield sent
 
 
-async def test_a_select_is_one_trip_to_the_connection_thread(db: Database, trips: list[str]) -> None:
+async def test_a_select_runs_without_a_trip_to_the_connection_thread(db: Database, trips: list[str]) -> None:
     async with db.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))  # the pool's first connection is made here
         trips.clear()
         rows = (await connection.execute(text("SELECT 1, 'a' UNION ALL SELECT 2, 'b'"))).all()
     assert [tuple(row) for row in rows] == [(1, "a"), (2, "b")]
-    assert trips.count("_run_statement") == 1
+    assert "_run_statement" not in trips
     assert "cursor" not in trips and "fetchall" not in trips and "close" not in trips
+
+
+async def test_a_write_is_one_trip_to_the_connection_thread(db: Database, trips: list[str]) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("SELECT 1"))
+        trips.clear()
+        await connection.execute(text("INSERT INTO t (name) VALUES ('one')"))
+        assert trips.count("_run_statement") == 1
+        assert "cursor" not in trips and "fetchall" not in trips and "close" not in trips
+
+
+async def test_a_read_sees_its_own_transaction_and_what_others_committed(db: Database) -> None:
+    async with db.engine.connect() as reader:
+        async with db.engine.begin() as writer:
+            await writer.execute(text("INSERT INTO t (name) VALUES ('one')"))
+            # the writer's own read, on its connection, sees its uncommitted row; the reader does not
+            assert (await writer.execute(text("SELECT name FROM t"))).scalars().all() == ["one"]
+            assert (await reader.execute(text("SELECT name FROM t"))).scalars().all() == []
+            await reader.rollback()
+        assert (await reader.execute(text("SELECT name FROM t"))).scalars().all() == ["one"]
+
+
+async def test_a_refused_read_is_the_usual_error(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        with pytest.raises(OperationalError, match="no such table"):
+            await connection.execute(text("SELECT * FROM missing"))
+        # the connection is still usable
+        assert (await connection.execute(text("SELECT 2"))).scalar() == 2
 
 
 async def test_writes_report_row_counts_and_new_ids(db: Database) -> None:
