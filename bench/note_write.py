@@ -129,7 +129,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         if args.profile == "pyinstrument":
             from pyinstrument import Profiler  # optional: pip install pyinstrument
 
-            sampler = Profiler(interval=0.0002, async_mode="disabled")
+            sampler = Profiler(interval=0.0005, async_mode="disabled")
             sampler.start()
             for _ in range(args.notes):
                 await post()

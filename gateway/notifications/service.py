@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import Select, String, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche import metrics
@@ -191,9 +192,14 @@ def _preferences_statement(dialect: str, users: Sequence[int]) -> Select[Any]:
     # One bound parameter whatever the number of recipients (ten thousand followers
     # rendered and bound ten thousand parameters).
     users_clause = bound_keys(dialect, preference.user_id, users, "users")
-    return select(preference.user_id, preference.kind, preference.enabled).where(
-        preference.kind.in_(bindparam("kinds", expanding=True)), users_clause
+    # The kinds too as one array parameter on PostgreSQL (an expanding IN is rendered anew
+    # at every execution).
+    kinds_clause = (
+        preference.kind == any_(bindparam("kinds", type_=ARRAY(String)))
+        if dialect == "postgresql"
+        else preference.kind.in_(bindparam("kinds", expanding=True))
     )
+    return select(preference.user_id, preference.kind, preference.enabled).where(kinds_clause, users_clause)
 
 
 async def _preferences(session: AsyncSession, users: Sequence[int], kinds: Sequence[str]) -> dict[tuple[int, str], bool]:

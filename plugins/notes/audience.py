@@ -16,7 +16,8 @@ import dataclasses
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, false, select, union_all
+from sqlalchemy import Integer, Select, String, any_, bindparam, false, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from fiche.accounts import models as accounts
 from fiche.db import prepared, read_rows
@@ -37,15 +38,23 @@ class Audience:
     access: dict[int, services.UserAccess]  # everyone above, and the extra users asked for
 
 
-def _statement(handles: bool, customer: bool, extra: bool) -> Select[Any]:
+def _listed(dialect: str, column: Any, name: str, item: Any) -> Any:
+    """``column`` among the values of parameter ``name``: ONE array parameter on PostgreSQL
+    (an expanding IN is rendered anew for each count of values at every execution)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _statement(dialect: str, handles: bool, customer: bool, extra: bool) -> Select[Any]:
     user, membership, follow = accounts.User, accounts.TeamMembership, models.CustomerFollow
     sources: list[Select[Any]] = []
     if handles:
-        sources.append(select(user.id).where(user.handle.in_(bindparam("handles", expanding=True))))
+        sources.append(select(user.id).where(_listed(dialect, user.handle, "handles", String)))
     if customer:
         sources.append(select(follow.user_id).where(follow.customer_id == bindparam("customer")))
     if extra:
-        sources.append(select(user.id).where(user.id.in_(bindparam("extra", expanding=True))))
+        sources.append(select(user.id).where(_listed(dialect, user.id, "extra", Integer)))
     # A union rather than an OR of the three: each source is an index lookup (handle, the
     # customer's follows, primary key), and the users are then read by primary key.
     wanted = union_all(*sources) if len(sources) > 1 else sources[0]
@@ -71,7 +80,7 @@ async def load_audience(
         return Audience([], [], {})
     dialect = session.bind.dialect.name if session.bind is not None else ""
     shape = ("notes.audience", dialect, bool(handles), customer_id is not None, bool(extra_ids))
-    stmt = prepared(shape, lambda: _statement(bool(handles), customer_id is not None, bool(extra_ids)))
+    stmt = prepared(shape, lambda: _statement(dialect, bool(handles), customer_id is not None, bool(extra_ids)))
     parameters: dict[str, Any] = {}
     if handles:
         parameters["handles"] = handles
