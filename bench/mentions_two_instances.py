@@ -217,6 +217,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for instance in instances:
                 instance.start()
             await asyncio.gather(*(instance.ready() for instance in instances))
+            # For a profiler to attach to (py-spy record -p PID) while the run lasts.
+            print(f"instance pids: {[instance.process.pid for instance in instances if instance.process]}", file=sys.stderr, flush=True)
             return await measure(args, settings, organization_id, author.id, users, handles, instances)
         finally:
             for instance in instances:
