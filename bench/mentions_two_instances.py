@@ -82,7 +82,7 @@ class Instance:
         with open(self.log, "ab") as log:  # a pipe nobody reads would block the server once full
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
 
-    async def ready(self, timeout: float = 60) -> None:
+    async def ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=1) as http:
             while time.monotonic() < deadline:
