@@ -16,17 +16,18 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Select, String, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fiche import metrics
-from fiche.db import UTCDateTime, in_keys, utcnow
+from fiche.db import UTCDateTime, bindable, bound_keys, keys_parameter, keys_shape, prepared, read_rows, utcnow
 from fiche.notifications import models
 
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["NotificationRecord", "notify", "recipients_of", "retarget", "user_topic", "withdraw"]
+__all__ = ["NotificationRecord", "notify", "notify_first", "recipients_of", "retarget", "user_topic", "withdraw"]
 
 
 def user_topic(organization_id: int, user_id: int) -> str:
@@ -127,43 +128,90 @@ async def notify(
     the number of recipients (see :class:`_Outbox`): commit through ``context.mutate()`` or
     ``context.commit()``, never ``session.commit()``, or they are not written. Within the
     transaction the rows are not in the inbox yet. ``kind`` must be registered."""
-    spec = context.app.notification_kinds.get(kind)
-    if spec is None:
-        raise ValueError(f"notification kind {kind!r} is not registered")
-    viewer = context.require_viewer()
-    wanted = sorted(set(recipients))
-    if not wanted:
-        return []
-    session = await context.session()
-    preferences = dict(
-        (
-            await session.execute(
-                select(models.NotificationPreference.user_id, models.NotificationPreference.enabled).where(
-                    models.NotificationPreference.kind == kind,
-                    # One bound parameter whatever the number of recipients (ten thousand
-                    # followers rendered and bound ten thousand parameters).
-                    in_keys(session, models.NotificationPreference.user_id, wanted),
-                )
-            )
-        ).all()
+    notified = await notify_first(
+        context, [(kind, recipients, message)], target_id=target_id, subject_id=subject_id, link=link, actor_id=actor_id
     )
-    notified = [user_id for user_id in wanted if preferences.get(user_id, spec.default_enabled)]
-    if not notified:
-        return []
-    outbox = context.transaction_state.get(_Outbox)
-    if outbox is None:
-        outbox = context.transaction_state[_Outbox] = _Outbox(context, viewer.organization_id)
-    context.before_commit(outbox.write)
-    shared = {
-        "kind": kind,
-        "actor_id": viewer.user_id if actor_id is None else actor_id,
-        "target_id": target_id,
-        "subject_id": subject_id,
-        "message": message,
-        "link": link,
-    }
-    outbox.events.append(_Event(shared=shared, recipients=tuple(notified)))
+    return sorted(notified)
+
+
+async def notify_first(
+    context: OperationContext,
+    rules: Sequence[tuple[str, Iterable[int], str]],
+    *,
+    target_id: str | None = None,
+    subject_id: str | None = None,
+    link: str | None = None,
+    actor_id: int | None = None,
+) -> dict[int, str]:
+    """:func:`notify` for several kinds about one thing, each user at most once.
+
+    ``rules`` are ``(kind, recipients, message)`` in priority order: a user is notified by
+    the first rule that names them AND whose kind they have enabled (one who turned the
+    first kind off still hears through the next rule that names them). One read of the
+    preferences serves every rule. Returns who got which kind."""
+    kinds = context.app.notification_kinds
+    for kind, _, _ in rules:
+        if kind not in kinds:
+            raise ValueError(f"notification kind {kind!r} is not registered")
+    viewer = context.require_viewer()
+    named = [(kind, sorted(set(recipients)), message) for kind, recipients, message in rules]
+    everyone = sorted({user_id for _, users, _ in named for user_id in users})
+    if not everyone:
+        return {}
+    session = await context.session()
+    preferences = await _preferences(session, everyone, sorted({kind for kind, _, _ in named}))
+    notified: dict[int, str] = {}
+    events: list[_Event] = []
+    for kind, users, message in named:
+        default = kinds[kind].default_enabled
+        chosen = tuple(user_id for user_id in users if user_id not in notified and preferences.get((user_id, kind), default))
+        if not chosen:
+            continue
+        for user_id in chosen:
+            notified[user_id] = kind
+        shared = {
+            "kind": kind,
+            "actor_id": viewer.user_id if actor_id is None else actor_id,
+            "target_id": target_id,
+            "subject_id": subject_id,
+            "message": message,
+            "link": link,
+        }
+        events.append(_Event(shared=shared, recipients=chosen))
+    if events:
+        outbox = context.transaction_state.get(_Outbox)
+        if outbox is None:
+            outbox = context.transaction_state[_Outbox] = _Outbox(context, viewer.organization_id)
+        context.before_commit(outbox.write)
+        outbox.events.extend(events)
     return notified
+
+
+def _preferences_statement(dialect: str, users: Sequence[int]) -> Select[Any]:
+    preference = models.NotificationPreference
+    # One bound parameter whatever the number of recipients (ten thousand followers
+    # rendered and bound ten thousand parameters).
+    users_clause = bound_keys(dialect, preference.user_id, users, "users")
+    # The kinds too as one array parameter on PostgreSQL (an expanding IN is rendered anew
+    # at every execution).
+    kinds_clause = (
+        preference.kind == any_(bindparam("kinds", type_=ARRAY(String)))
+        if dialect == "postgresql"
+        else preference.kind.in_(bindparam("kinds", expanding=True))
+    )
+    return select(preference.user_id, preference.kind, preference.enabled).where(kinds_clause, users_clause)
+
+
+async def _preferences(session: AsyncSession, users: Sequence[int], kinds: Sequence[str]) -> dict[tuple[int, str], bool]:
+    """``(user, kind) -> enabled`` of the preferences the users set (absent: the default).
+
+    The statement is kept (built once per shape): building it took more CPU than running it."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if not bindable(users):
+        raise TypeError("recipients are user ids (integers)")
+    stmt = prepared(("notifications.preferences", keys_shape(dialect, users)), lambda: _preferences_statement(dialect, users))
+    rows = await read_rows(session, stmt, {"users": keys_parameter(dialect, users), "kinds": list(kinds)})
+    return {(user_id, kind): enabled for user_id, kind, enabled in rows}
 
 
 class _Outbox:
@@ -196,14 +244,16 @@ class _Outbox:
             for user_id in event.recipients:
                 per_user.setdefault(user_id, []).append(index)
         rows = [(user_id, len(indexes) - position - 1, index) for user_id, indexes in sorted(per_user.items()) for position, index in enumerate(indexes)]
-        session = await context.session()
+        # On the session's connection, in its transaction: text statements need none of the
+        # ORM's per-execution work (the organisation is bound explicitly).
+        connection = await (await context.session()).connection()
         now = utcnow()
-        if (await session.connection()).dialect.name == "postgresql":
-            written = await session.execute(_POSTGRES_WRITE, _postgres_parameters(organization_id, now, events, rows))
+        if connection.dialect.name == "postgresql":
+            written = await connection.execute(_POSTGRES_WRITE, _postgres_parameters(organization_id, now, events, rows))
         else:
             counts = [[user_id, len(indexes)] for user_id, indexes in sorted(per_user.items())]
-            await session.execute(_SQLITE_COUNTERS, {"organization_id": organization_id, "counts": orjson.dumps(counts).decode()})
-            written = await session.execute(_SQLITE_ROWS, _sqlite_parameters(organization_id, now, events, rows))
+            await connection.execute(_SQLITE_COUNTERS, {"organization_id": organization_id, "counts": orjson.dumps(counts).decode()})
+            written = await connection.execute(_SQLITE_ROWS, _sqlite_parameters(organization_id, now, events, rows))
         numbered: dict[int, list[tuple[int, int]]] = {}
         for row in written:
             numbered.setdefault(row.recipient_id, []).append((row.recipient_seq, row.id))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from fiche.accounts import models as accounts
 from fiche.directory import customer_locations
-from fiche.notifications import NotificationKind, notify
+from fiche.notifications import NotificationKind
 from fiche.notifications import service as inbox
 from fiche.relay import encode_id
 from fiche.plugins.notes import models, services
@@ -117,15 +117,11 @@ async def notify_note(
         services.MENTION: f"{viewer.name} mentioned you in a {_what(note)}{where}: “{quote}”",
         services.FOLLOWED_CUSTOMER_NOTE: f"{viewer.name} added a {_what(note)}{where}: “{quote}”",
     }
-    notified: dict[int, str] = {}
-    for kind, users in rules:
-        pending = [user_id for user_id in users if user_id not in notified]
-        target, subject, link = addresses(note)
-        for user_id in await notify(
-            context, pending, kind, message=messages[kind], target_id=target, subject_id=subject, link=link
-        ):
-            notified[user_id] = kind
-    return notified
+    target, subject, link = addresses(note)
+    # One read of the recipients' preferences for every rule.
+    return await inbox.notify_first(
+        context, [(kind, users, messages[kind]) for kind, users in rules], target_id=target, subject_id=subject, link=link
+    )
 
 
 async def notify_task_change(context: OperationContext, note: models.Note, kind: str, recipients: Mapping[int, str]) -> list[int]:
@@ -138,11 +134,14 @@ async def notify_task_change(context: OperationContext, note: models.Note, kind:
     session = await context.session()
     access = await load_access(session, wanted)
     target, subject, link = addresses(note)
-    notified: list[int] = []
-    for user_id, message in wanted.items():
-        if user_id in access and services.can_see(access[user_id], note_access(note)):
-            notified += await notify(context, [user_id], kind, message=message, target_id=target, subject_id=subject, link=link)
-    return notified
+    readable = note_access(note)
+    rules = [
+        (kind, [user_id], message)
+        for user_id, message in wanted.items()
+        if user_id in access and services.can_see(access[user_id], readable)
+    ]
+    # Each recipient their own message; one read of their preferences for all.
+    return list(await inbox.notify_first(context, rules, target_id=target, subject_id=subject, link=link))
 
 
 def addresses(note: models.Note) -> tuple[str | None, str, str]:

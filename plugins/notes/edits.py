@@ -22,8 +22,8 @@ from fiche.plugins.notes.writes import (
     resolve_team,
     resolve_user,
     save_mentions,
-    scan_mentions,
 )
+from fiche.plugins.notes.audience import load_audience
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,10 +78,8 @@ async def update_note(
     require_author(viewer, note)
     session = await context.session()
     before = await _current_mentions(session, note.id)
-    mentions = before
     if body is not None:
         note.body = services.check_body(body, *path, "body")
-        mentions = await scan_mentions(session, note.body)
     if category is not UNSET:
         note.category_id = await resolve_category(session, category, *path, "categoryId")
     audience = (note.visibility, note.team_id)
@@ -90,7 +88,10 @@ async def update_note(
         if not note.is_task:
             raise UserErrors.invalid("Only a task has a due date.", *path, "dueAt")
         note.due_at = services.check_due(due_at, *path, "dueAt")
-    access = await dispatch.load_access(session, [m.user_id for m in mentions])
+    # The new body's mentions (or the kept ones) and their readers' access: one read.
+    audience = await load_audience(session, note.body if body is not None else None, extra=() if body is not None else [m.user_id for m in before])
+    mentions = audience.mentions if body is not None else before
+    access = audience.access
     check_mentions(dispatch.note_access(note), access, mentions, path)
     if body is not None:
         await save_mentions(session, note.id, mentions)

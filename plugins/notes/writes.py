@@ -19,6 +19,8 @@ from fiche.db import utcnow
 from fiche.errors import ErrorCode, UserErrors
 from fiche.relay import decode_input as decode
 from fiche.plugins.notes import dispatch, models, services
+from fiche.plugins.notes.audience import load_audience
+from fiche.plugins.notes.rows import insert_note
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +33,6 @@ __all__ = [
     "check_mentions",
     "create_note",
     "decode",
-    "followers_of",
     "load_for_edit",
     "require_author",
     "resolve_category",
@@ -39,7 +40,6 @@ __all__ = [
     "resolve_team",
     "resolve_user",
     "save_mentions",
-    "scan_mentions",
 ]
 
 
@@ -107,22 +107,6 @@ async def resolve_user(session: AsyncSession, user: str | int, *path: str) -> in
     return pk
 
 
-async def scan_mentions(session: AsyncSession, body: str) -> list[services.ResolvedMention]:
-    """The ``@handle``s of ``body`` that name active users of the organisation."""
-    candidates = services.find_mention_candidates(body)
-    if not candidates:
-        return []
-    handles = sorted({variant for candidate in candidates for variant in services.handle_variants(candidate.handle)})
-    rows = (
-        await session.execute(
-            select(accounts.User.handle, accounts.User.id).where(
-                accounts.User.handle.in_(handles), accounts.User.is_active.is_(True)
-            )
-        )
-    ).all()
-    return services.resolve_mentions(candidates, {row.handle.lower(): row.id for row in rows})
-
-
 def check_mentions(
     note: services.NoteAccess,
     access: dict[int, services.UserAccess],
@@ -162,15 +146,11 @@ async def save_mentions(
     )
 
 
-async def followers_of(session: AsyncSession, customer_id: int | None) -> list[int]:
-    if customer_id is None:
-        return []
-    follow = models.CustomerFollow
-    return list((await session.scalars(select(follow.user_id).where(follow.customer_id == customer_id))).all())
-
-
 async def create_note(context: OperationContext, draft: Draft, path: Sequence[str] = ("input",)) -> models.Note:
-    """Create a note or task, store its mentions and notify (assignee, mentioned, followers)."""
+    """Create a note or task, store its mentions and notify (assignee, mentioned, followers).
+
+    The note returned is not in the session (it was written by :func:`rows.insert_note`):
+    read it, do not change it."""
     viewer = context.require_viewer()
     body = services.check_body(draft.body, *path, "body")
     target = await resolve_target(context, draft.target_gid, *path, "targetId")
@@ -182,13 +162,11 @@ async def create_note(context: OperationContext, draft: Draft, path: Sequence[st
     if draft.is_task:
         assignee = viewer.user_id if draft.assignee is None else draft.assignee
         assignee_id = await resolve_user(session, assignee, *path, "assigneeId")
-    mentions = await scan_mentions(session, body)
     customer_id = target[1] if target is not None and target[0] == "Customer" else None
-    followers = await followers_of(session, customer_id)
-    access = await dispatch.load_access(
-        session, [m.user_id for m in mentions] + followers + ([assignee_id] if assignee_id is not None else [])
-    )
-    check_mentions(services.NoteAccess(draft.visibility, team_id, viewer.user_id, assignee_id), access, mentions, path)
+    # The mentions, the customer's followers and everyone's role and teams: one read.
+    audience = await load_audience(session, body, customer_id, () if assignee_id is None else (assignee_id,))
+    mentions = audience.mentions
+    check_mentions(services.NoteAccess(draft.visibility, team_id, viewer.user_id, assignee_id), audience.access, mentions, path)
     now = utcnow()
     note = models.Note(
         created_at=now,
@@ -204,19 +182,18 @@ async def create_note(context: OperationContext, draft: Draft, path: Sequence[st
         is_task=draft.is_task,
         assignee_id=assignee_id,
         due_at=due_at,
+        completed_at=None,
+        completed_by_id=None,
     )
-    session.add(note)
-    await session.flush()
-    await save_mentions(session, note.id, mentions, replace=False)
+    await insert_note(session, note, mentions)
     await dispatch.notify_note(
         context,
         note,
         mentioned=[m.user_id for m in mentions],
-        followers=followers,
+        followers=audience.followers,
         assigned=draft.is_task,
-        access=access,
+        access=audience.access,
     )
-    await session.flush()
     return note
 
 
