@@ -66,7 +66,7 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
         "_hub_starting", "acknowledged", "binary", "close_sent", "close_timer", "config", "conn", "connections", "context",
         "delegate", "deliveries", "drained", "ended", "fragments", "handler", "inbox", "init_received", "init_timer",
         "lost", "metrics", "paused", "pending", "ping_payload", "ping_timer", "pong_timer", "pump", "request_id",
-        "schema", "server_state", "app_state", "timed_out", "transport", "view", "writable", "websocket",
+        "schema", "server_state", "app_state", "timed_out", "transport", "view", "writable",
     )
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None) -> None:
@@ -85,7 +85,6 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
         self.delegate: WebSocketsSansIOProtocol | None = None
         self.view: Any = None
         self.schema: Any = None
-        self.websocket = self
         self.context: ConnectionContext | None = None
         self.handler = None
         self.inbox = None

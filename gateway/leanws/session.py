@@ -258,5 +258,8 @@ class TransportSession(HubSubscriptions):
         await self._hub_shutdown()
         if self.handler is not None:
             await self.handler.shutdown()
-        self.context = None  # the context's ``request`` is this connection: no cycle left
+        # The context's ``request`` and the handler's ``websocket`` are this connection:
+        # dropped, reference counting frees it all once the transport lets go.
+        self.handler = None
+        self.context = None
 
