@@ -361,6 +361,10 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
         self.init_timer = self.ping_timer = self.pong_timer = None
         if self.metrics is not None:
             self.metrics.websockets.dec()
+        if self.handler is not None:  # as the ASGI path: nothing more is sent once closing
+            for operation in tuple(self.handler.operations.values()):
+                if operation.task is not None:
+                    operation.task.cancel()
         if self.context is not None:
             spawn(self.shut_down())
 

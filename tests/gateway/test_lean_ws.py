@@ -180,3 +180,29 @@ async def test_idle_subscribers_hold_no_task_on_the_lean_layer(org: TestOrg, ser
     finally:
         for context in sockets:
             await context.__aexit__(None, None, None)
+
+
+async def test_a_stopping_server_closes_subscribers_with_1012_and_gives_their_slots_back(org: TestOrg, state: AppState) -> None:
+    async with live_server(create_app(state=state)) as address:
+        context = open_socket(address)
+        socket = await context.__aenter__()
+        try:
+            await connect_as(socket, org, "member")
+            await socket.subscribe("live", SUBSCRIBE)
+            await deliveries(org, "member", 1)
+        except BaseException:
+            await context.__aexit__(None, None, None)
+            raise
+    # the server stopped (live_server's exit): the socket was told why, nothing is left
+    try:
+        assert await closed_with(socket) == (1012, "")
+    finally:
+        await context.__aexit__(None, None, None)
+    for _ in range(100):
+        if not hub_of(state).topics:
+            break
+        await asyncio.sleep(0.02)
+    assert hub_of(state).topics == {}
+    user = org.users["member"]
+    key = f"subscriptions:{org.organization_id}:{user.id}"
+    assert await state.broker.acquire(key, 1) is not None  # the slot was given back
