@@ -60,7 +60,7 @@ class HubSubscriptions:
     """What both protocol handlers share to hand ``notifications`` subscriptions to the hub:
     ``deliveries`` by operation id (None while one starts)."""
 
-    __slots__ = ()
+    __slots__ = ("_hub_starting", "deliveries")
 
     context: Any
     schema: Any

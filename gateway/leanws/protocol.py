@@ -63,10 +63,9 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
     """One WebSocket connection (``FICHE_WS_SERVER=lean``)."""
 
     __slots__ = (
-        "_hub_starting", "acknowledged", "binary", "close_sent", "close_timer", "config", "conn", "connections", "context",
-        "delegate", "deliveries", "drained", "ended", "fragments", "handler", "inbox", "init_received", "init_timer",
-        "lost", "metrics", "paused", "pending", "ping_payload", "ping_timer", "pong_timer", "pump", "request_id",
-        "schema", "server_state", "app_state", "timed_out", "transport", "view", "writable",
+        "app_state", "binary", "close_sent", "close_timer", "config", "conn", "connections", "delegate", "drained",
+        "ended", "fragments", "lost", "metrics", "paused", "pending", "ping_payload", "ping_timer", "pong_timer",
+        "request_id", "server_state", "transport", "writable",
     )
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None) -> None:

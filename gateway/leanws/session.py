@@ -55,7 +55,7 @@ class TransportSession(HubSubscriptions):
     """The ``graphql-transport-ws`` state of one lean connection (a mixin of the protocol,
     which provides ``close``, ``send_text``, ``send_json``, ``pause`` and ``resume``)."""
 
-    __slots__ = ()
+    __slots__ = ("acknowledged", "context", "handler", "inbox", "init_received", "init_timer", "pump", "schema", "timed_out", "view")
 
     view: Any
     schema: Any
@@ -67,8 +67,8 @@ class TransportSession(HubSubscriptions):
     init_received: bool
     acknowledged: bool
     timed_out: bool
-    ended: bool
-    close_sent: bool
+    ended: bool  # (the protocol's)
+    close_sent: bool  # (the protocol's)
 
     # What the protocol provides -----------------------------------------------------------
     async def close(self, code: int = 1000, reason: str = "") -> None:
