@@ -125,8 +125,9 @@ def settings(database_url: str, broker_url: str, upload_dir: Path, ws_server: st
 
 @pytest.fixture
 def ws_server() -> str:
-    """The WebSocket layer of real servers (``FICHE_WS_SERVER``); modules that test
-    WebSockets on a real server override it with both layers (``tests.live_fixtures``)."""
+    """The WebSocket layer of real servers (``FICHE_WS_SERVER``): the lean one, so that
+    every real-server test exercises it; modules that test WebSockets on a real server
+    run on both layers (``tests.live_fixtures.each_ws_server``)."""
     return "lean"
 
 

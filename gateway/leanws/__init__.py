@@ -1,9 +1,10 @@
 """The WebSocket server layer ``fiche serve`` gives uvicorn (``FICHE_WS_SERVER``).
 
-``lean`` (the default): :class:`~fiche.leanws.protocol.LeanWebSocketProtocol` answers
+``lean``: :class:`~fiche.leanws.protocol.LeanWebSocketProtocol` answers
 ``graphql-transport-ws`` on ``/graphql`` itself and hands every other WebSocket to
 uvicorn's ``websockets-sansio`` protocol and the ASGI app. ``asgi``: every WebSocket goes
-through uvicorn's protocol and the ASGI app (Starlette, Strawberry's handlers).
+through uvicorn's protocol and the ASGI app (Starlette, Strawberry's handlers): the
+default until the lean layer is measured at 10,000 sockets (bench/RESULTS.md).
 """
 
 from __future__ import annotations
