@@ -114,7 +114,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         env["FICHE_MAX_SUBSCRIPTIONS_PER_USER"] = "10"
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         command = [sys.executable, *profile, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
+        ws = {"lean": "fiche.leanws.protocol:LeanWebSocketProtocol", "asgi": "websockets-sansio"}[args.ws_server]
+        command += ["--ws", ws, "--ws-per-message-deflate", "false", "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
         server = subprocess.Popen(command, env=env, cwd=ROOT)
         followers = [Follower() for _ in users]
         listeners: list[asyncio.Task[None]] = []
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker-url", default="memory://")
     parser.add_argument("--database-url", default=None, help=f"default: a fresh database made from {ADMIN_URL}, dropped afterwards")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--ws-server", choices=("lean", "asgi"), default="lean", help="the server's WebSocket layer (FICHE_WS_SERVER)")
     parser.add_argument("--profile", default=None, help="write the server's cProfile statistics to this file")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args)), indent=2))

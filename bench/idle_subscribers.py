@@ -102,24 +102,32 @@ def serve_traced(port: int, deflate: bool, report: str) -> None:
 
     signal.signal(signal.SIGUSR1, take)
     signal.signal(signal.SIGUSR2, write)
-    uvicorn.run(asgi_app(), host="127.0.0.1", port=port, ws="websockets-sansio", ws_per_message_deflate=deflate, log_level="warning")
+    from fiche.leanws import ws_protocol
+    from fiche.settings import Settings
+
+    layer = sys.argv[sys.argv.index("--ws-server") + 1] if "--ws-server" in sys.argv else "lean"
+    ws = ws_protocol(Settings.from_env(ws_server=layer))
+    uvicorn.run(asgi_app(), host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=deflate, log_level="warning")
 
 
-async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace: str | None = None) -> dict[str, Any]:
+WS_LAYERS = {"lean": "fiche.leanws.protocol:LeanWebSocketProtocol", "asgi": "websockets-sansio"}
+
+
+async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace: str | None = None, layer: str = "lean") -> dict[str, Any]:
     port = free_port()
     env = dict(os.environ, FICHE_DATABASE_URL=url, FICHE_SECRET_KEY=SECRET, FICHE_LOG_LEVEL="WARNING", FICHE_GC_TUNING="1")
     command = [
         sys.executable, "-m", "uvicorn", "fiche.cli:asgi_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", str(deflate).lower(), "--log-level", "warning",
+        "--ws", WS_LAYERS[layer], "--ws-per-message-deflate", str(deflate).lower(), "--log-level", "warning",
     ]
     if trace:
-        command = [sys.executable, __file__, "--serve-traced", str(port), "--compression", "on" if deflate else "off", "--trace", trace]
+        command = [sys.executable, __file__, "--serve-traced", str(port), "--compression", "on" if deflate else "off", "--trace", trace, "--ws-server", layer]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     sockets: list[Any] = []
     try:
         host = f"127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=f"http://{host}") as client:
-            for _ in range(200):
+            for _ in range(1200):
                 try:
                     if (await client.get("/healthz")).status_code == 200:
                         break
@@ -178,13 +186,15 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="connections opened at once")
     parser.add_argument("--compression", choices=("off", "on", "both"), default="both", help="WebSocket per-message compression of the server")
     parser.add_argument("--trace", default=None, help="run the server under tracemalloc and write where the memory went to this file")
+    parser.add_argument("--ws-server", choices=("lean", "asgi", "both"), default="both", help="the server's WebSocket layer (FICHE_WS_SERVER)")
     parser.add_argument("--serve-traced", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.compression]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/idle.db"
         tokens = await prepare(url, args.subscribers)
-        runs = [await measure(url, tokens, deflate, args.batch, args.trace) for deflate in modes]
+        layers = ("lean", "asgi") if args.ws_server == "both" else (args.ws_server,)
+        runs = [{"ws_server": layer, **await measure(url, tokens, deflate, args.batch, args.trace, layer)} for layer in layers for deflate in modes]
     print(json.dumps({"runs": runs, "database": "sqlite", "broker": "memory"}, indent=2))
 
 

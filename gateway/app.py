@@ -348,4 +348,5 @@ def create_app(settings: Settings | None = None, *, pm: pluggy.PluginManager | N
     app = Starlette(debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers=unavailable)
     app.state.fiche = state
     app.state.schema = schema
+    app.state.graphql_view = view  # the lean WebSocket layer answers with it (fiche.leanws)
     return app

@@ -64,6 +64,8 @@ def serve_workers(settings: Settings, requested: int | None = None, *, reload: b
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from fiche.leanws import ws_protocol
+
     try:
         workers = serve_workers(settings, args.workers, reload=args.reload)
     except WorkersRefused as exc:
@@ -94,7 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=workers,
         log_level=settings.log_level.lower(),
         log_config=uvicorn_log_config(settings),
-        ws="websockets-sansio",
+        ws=ws_protocol(settings),
         # Notifications are small; compression state would cost ~40 kB per idle socket.
         ws_per_message_deflate=settings.ws_compression,
     )

@@ -22,6 +22,7 @@ from fiche.settings import Settings
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "request_id_for",
     "AccessFields",
     "JsonFormatter",
     "RequestId",
@@ -141,6 +142,11 @@ def request_id_of(scope: Scope) -> str | None:
     return state.get("request_id") if isinstance(state, dict) else None
 
 
+def request_id_for(incoming: str) -> str:
+    """A connection's request id: the client's ``X-Request-ID`` when sensible, else a new one."""
+    return incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 class RequestId:
     """Gives each HTTP request and WebSocket connection an id: the client's
     ``X-Request-ID`` when it sends a sensible one, else a new one. The id is kept in
@@ -154,7 +160,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         incoming = next((value for key, value in scope["headers"] if key == b"x-request-id"), b"").decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(incoming)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

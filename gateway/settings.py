@@ -58,6 +58,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     gc_tuning: bool = True
     ws_compression: bool = False
+    ws_server: str = "asgi"  # "lean" once proven at 10,000 sockets (bench/RESULTS.md)
     max_subscriptions_per_user: int = 100
     workers: int = 0
     executor: str = "breadth"
@@ -143,6 +144,7 @@ SETTINGS_DOC: dict[str, str] = {
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
     "max_subscriptions_per_user": "Most subscriptions one user may have open at once, over all their sockets and every gateway instance (code `TOO_MANY_SUBSCRIPTIONS` past it).",
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
+    "ws_server": "`lean` answers `graphql-transport-ws` on `/graphql` in Fiche's own uvicorn WebSocket protocol (no task per idle socket, about half the memory); `asgi` sends every WebSocket through uvicorn's protocol and the ASGI app. `graphql-ws`, other paths, a refused `Origin`, compression and tracing always take the ASGI path.",
     "workers": "Worker processes of `fiche serve` (`--workers`); `0`: one per core with a Redis broker and PostgreSQL, one otherwise. Several need a shared broker; on SQLite they share one writer.",
     "executor": "`breadth` resolves each field once for all the objects at its position; `graphql-core` uses graphql-core's per-object executor.",
     "metrics": "`1` serves Prometheus metrics on `GET /metrics` (requests, operations, SQL statements, WebSockets, notifications, broker, pool); keep that path off the public network.",

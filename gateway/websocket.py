@@ -39,15 +39,15 @@ from fiche.context import ConnectionContext, OperationContext, _take_subscriptio
 from fiche.errors import INTERNAL_SERVER_ERROR, PublicError
 from fiche.notifications.hub import Delivery, hub_of
 from fiche.notifications.projection import Projection, compile_plan
-from fiche.notifications.schema import _seq_of
+from fiche.notifications.schema import seq_of
 from fiche.outcome import MASKED_MESSAGE
 
-__all__ = ["LegacyWSHandler", "TransportWSHandler"]
+__all__ = ["HubSubscriptions", "LegacyWSHandler", "TransportWSHandler", "head_of", "internal_error"]
 
 log = logging.getLogger("fiche.websocket")
 
 
-def _internal_error() -> GraphQLError:
+def internal_error() -> GraphQLError:
     return GraphQLError(MASKED_MESSAGE, extensions={"code": INTERNAL_SERVER_ERROR})
 
 
@@ -59,6 +59,8 @@ class _Fallback(Exception):
 class HubSubscriptions:
     """What both protocol handlers share to hand ``notifications`` subscriptions to the hub:
     ``deliveries`` by operation id (None while one starts)."""
+
+    __slots__ = ("_hub_starting", "deliveries")
 
     context: Any
     schema: Any
@@ -158,7 +160,7 @@ class HubSubscriptions:
             slot = holder.subscription_slot
             try:
                 if projection.after is not None:
-                    last = await _seq_of(context, viewer.user_id, projection.after)
+                    last = await seq_of(context, viewer.user_id, projection.after)
                 else:
                     last = await hub_of(connection.app).latest_seq(viewer)
             except BaseException as exc:
@@ -170,7 +172,11 @@ class HubSubscriptions:
         finally:
             context.subscription_slot = None
             await context.close()
-        return Delivery(connection, viewer, projection, head, self.websocket.ws.send_text, slot, last)
+        return Delivery(connection, viewer, projection, head, self._hub_sender(), slot, last)
+
+    def _hub_sender(self) -> Any:
+        """How the hub writes this socket a text frame (a coroutine function)."""
+        return self.websocket.ws.send_text
 
     async def _hub_stop(self, operation_id: str) -> bool:
         """Stop a hub subscription; False when ``operation_id`` is not one."""
@@ -203,7 +209,7 @@ def _give_back(context: OperationContext, taking: asyncio.Future[None]) -> None:
 _releases: set[asyncio.Future[None]] = set()
 
 
-def _head(operation_id: str, kind: str) -> bytes:
+def head_of(operation_id: str, kind: str) -> bytes:
     """A frame of ``kind`` for ``operation_id`` up to its data (the hub adds the rest)."""
     return b'{"id":' + orjson.dumps(operation_id) + b',"type":"' + kind.encode() + b'","payload":{"data":'
 
@@ -220,7 +226,7 @@ class TransportWSHandler(HubSubscriptions, BaseGraphQLTransportWSHandler[Any, An
             if operation_id not in self.operations:
                 projection = self._hub_projection(message.get("payload"))
                 if projection is not None:
-                    self._hub_start(operation_id, projection, _head(operation_id, "next"), lambda: super(TransportWSHandler, self).handle_subscribe(message))
+                    self._hub_start(operation_id, projection, head_of(operation_id, "next"), lambda: super(TransportWSHandler, self).handle_subscribe(message))
                     return
         await super().handle_subscribe(message)
 
@@ -233,7 +239,7 @@ class TransportWSHandler(HubSubscriptions, BaseGraphQLTransportWSHandler[Any, An
         await super().shutdown()
 
     async def _hub_failed(self, operation_id: str) -> None:
-        await self.send_message({"id": operation_id, "type": "error", "payload": [_internal_error().formatted]})
+        await self.send_message({"id": operation_id, "type": "error", "payload": [internal_error().formatted]})
 
     @staticmethod
     def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
@@ -254,7 +260,7 @@ class TransportWSHandler(HubSubscriptions, BaseGraphQLTransportWSHandler[Any, An
         except Exception:
             log.exception("graphql-transport-ws operation failed outside GraphQL")
             with contextlib.suppress(WebSocketDisconnected):
-                await operation.send_initial_errors([_internal_error()])
+                await operation.send_initial_errors([internal_error()])
 
 
 def _start_problem(message: Any) -> str | None:
@@ -292,7 +298,7 @@ class LegacyWSHandler(HubSubscriptions, BaseGraphQLWSHandler[Any, Any]):
             if operation_id not in self.tasks:
                 projection = self._hub_projection(message["payload"])
                 if projection is not None:
-                    self._hub_start(operation_id, projection, _head(operation_id, "data"), lambda: super(LegacyWSHandler, self).handle_start(message))
+                    self._hub_start(operation_id, projection, head_of(operation_id, "data"), lambda: super(LegacyWSHandler, self).handle_start(message))
                     return
         await super().handle_start(message)
 
@@ -307,7 +313,7 @@ class LegacyWSHandler(HubSubscriptions, BaseGraphQLWSHandler[Any, Any]):
         await super().cleanup()
 
     async def _hub_failed(self, operation_id: str) -> None:
-        await self.send_message(ErrorMessage(type="error", id=operation_id, payload=_internal_error().formatted))
+        await self.send_message(ErrorMessage(type="error", id=operation_id, payload=internal_error().formatted))
 
     async def handle_async_results(
         self,
@@ -339,7 +345,7 @@ class LegacyWSHandler(HubSubscriptions, BaseGraphQLWSHandler[Any, Any]):
         except Exception:
             log.exception("graphql-ws operation failed outside GraphQL")
             with contextlib.suppress(WebSocketDisconnected):
-                await self.send_message(ErrorMessage(type="error", id=operation_id, payload=_internal_error().formatted))
+                await self.send_message(ErrorMessage(type="error", id=operation_id, payload=internal_error().formatted))
         finally:
             self.subscriptions.pop(operation_id, None)
             self.tasks.pop(operation_id, None)

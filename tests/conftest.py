@@ -110,8 +110,9 @@ def broker_url() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, broker_url: str, upload_dir: Path) -> Settings:
+def settings(database_url: str, broker_url: str, upload_dir: Path, ws_server: str) -> Settings:
     return Settings(
+        ws_server=ws_server,
         database_url=database_url,
         broker_url=broker_url,
         broker_namespace=f"fiche-test-{uuid.uuid4().hex[:8]}",
@@ -120,6 +121,14 @@ def settings(database_url: str, broker_url: str, upload_dir: Path) -> Settings:
         log_json=False,
         log_level="WARNING",
     )
+
+
+@pytest.fixture
+def ws_server() -> str:
+    """The WebSocket layer of real servers (``FICHE_WS_SERVER``): the lean one, so that
+    every real-server test exercises it; modules that test WebSockets on a real server
+    run on both layers (``tests.live_fixtures.each_ws_server``)."""
+    return "lean"
 
 
 @pytest.fixture

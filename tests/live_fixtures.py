@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import REDIS_URL
 
-__all__ = ["each_broker", "postgres_and_redis_broker", "postgres_and_redis_database"]
+__all__ = ["each_broker", "each_ws_server", "postgres_and_redis_broker", "postgres_and_redis_database"]
 
 
 @pytest.fixture(name="broker_url")
@@ -35,3 +35,9 @@ def postgres_and_redis_broker() -> str:
     except redis.RedisError as exc:
         _unavailable("redis", exc)
     return REDIS_URL
+
+
+@pytest.fixture(name="ws_server", params=["lean", "asgi"])
+def each_ws_server(request: pytest.FixtureRequest) -> str:
+    """Both WebSocket layers of a real server: Fiche's lean protocol and uvicorn's + ASGI."""
+    return str(request.param)

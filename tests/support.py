@@ -171,7 +171,13 @@ async def live_server(app: Any) -> AsyncIterator[str]:
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+    from fiche.leanws import ws_protocol
+
+    # The WebSocket layer the app's settings choose (FICHE_WS_SERVER), as ``fiche serve`` does.
+    settings = app.state.fiche.settings if hasattr(app, "state") and hasattr(app.state, "fiche") else None
+    ws = ws_protocol(settings) if settings is not None else "websockets-sansio"
+    deflate = settings.ws_compression if settings is not None else True
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws=ws, ws_per_message_deflate=deflate, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):

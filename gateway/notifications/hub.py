@@ -39,7 +39,7 @@ from fiche import metrics
 from fiche.context import ConnectionContext, OperationContext
 from fiche.db import in_keys
 from fiche.notifications import models
-from fiche.notifications.schema import REPLAY_BATCH, _missed
+from fiche.notifications.schema import REPLAY_BATCH, missed_since
 from fiche.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
 from fiche.notifications.visibility import shown
 
@@ -419,7 +419,7 @@ class Hub:
                         if not complete:
                             delivery.dirty = True
                     else:
-                        missed = await _missed(context, viewer.user_id, delivery.queued)
+                        missed = await missed_since(context, viewer.user_id, delivery.queued)
                 finally:
                     await context.close()
                 if delivery.closed:

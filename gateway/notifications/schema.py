@@ -22,7 +22,7 @@ from fiche.relay import Connection, Edge, InvalidID, SortKey, connection_of, dec
 if TYPE_CHECKING:
     from fiche.context import OperationContext
 
-__all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions"]
+__all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions", "missed_since", "seq_of"]
 
 REPLAY_BATCH = 200
 
@@ -184,7 +184,7 @@ class NotificationMutations:
         return await context.mutate(change, NotificationPreferencePayload)
 
 
-async def _missed(context: OperationContext, user_id: int, after_seq: int) -> list[NotificationRecord]:
+async def missed_since(context: OperationContext, user_id: int, after_seq: int) -> list[NotificationRecord]:
     """The next notifications of ``user_id`` after number ``after_seq``, in commit order."""
     async with context.read() as session:
         rows = (
@@ -206,7 +206,7 @@ async def _latest_seq(context: OperationContext, user_id: int) -> int:
     return int(latest or 0)
 
 
-async def _seq_of(context: OperationContext, user_id: int, global_id: str) -> int:
+async def seq_of(context: OperationContext, user_id: int, global_id: str) -> int:
     """The number of the viewer's notification ``global_id`` (a bad ID is the client's mistake)."""
     try:
         pk = decode_id(global_id, "Notification")[1]
@@ -242,7 +242,7 @@ class NotificationSubscriptions:
         # message numbered last + 1 is the next one, a lower one a duplicate, and a higher
         # one means an earlier message is still on its way or was lost: the inbox has them.
         if after is not None:
-            last = await _seq_of(context, viewer.user_id, after)
+            last = await seq_of(context, viewer.user_id, after)
         else:
             # "From now on": fixed BEFORE subscribing. Read after, it could include a
             # notification committed once the subscription was in place, whose broker
@@ -255,7 +255,7 @@ class NotificationSubscriptions:
             while True:
                 if catch_up:
                     while True:
-                        missed = await _missed(context, viewer.user_id, last)
+                        missed = await missed_since(context, viewer.user_id, last)
                         for record in missed:
                             last = record.seq
                             context.reset_loaders()

@@ -18,6 +18,7 @@ from tests.plugins.notes.support import NODE
 from tests.plugins.notes.test_live import write_note
 from tests.plugins.notes.wsclient import NOTIFICATIONS
 from tests.support import TestOrg, live_server
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 VIEWER = "query { viewer { user { handle } } }"
 NOTE_CREATE = """

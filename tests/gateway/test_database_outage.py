@@ -27,6 +27,7 @@ from tests import differential
 from tests.conftest import TEST_SECRET
 from tests.gateway.ws_client import open_socket
 from tests.support import TestOrg, admin_sql, free_port, live_server
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 
 @pytest.fixture
@@ -54,7 +55,9 @@ async def drop_pooled_connections(org: TestOrg) -> None:
 async def unreachable(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose PostgreSQL refuses connections (nothing listens on its port)."""
     settings = Settings(
-        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere", secret_key=TEST_SECRET, upload_dir=str(tmp_path)
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere",
+        secret_key=TEST_SECRET,
+        upload_dir=str(tmp_path),
     )
     state = build_state(settings, get_plugin_manager(settings))
     app = create_app(state=state)
@@ -102,11 +105,14 @@ async def test_a_download_that_cannot_reach_the_database_is_told_to_try_again(un
 
 
 
-async def test_a_socket_that_cannot_reach_the_database_at_connection_init_is_told_to_try_again_later(tmp_path: Path) -> None:
+async def test_a_socket_that_cannot_reach_the_database_at_connection_init_is_told_to_try_again_later(tmp_path: Path, ws_server: str) -> None:
     """Close code 1013 ("try again later"): the `graphql-ws` client retries it, where an
     abrupt close (what it got before, with a traceback on the server) says nothing."""
     settings = Settings(
-        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere", secret_key=TEST_SECRET, upload_dir=str(tmp_path)
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere",
+        secret_key=TEST_SECRET,
+        upload_dir=str(tmp_path),
+        ws_server=ws_server,
     )
     state = build_state(settings, get_plugin_manager(settings))
     async with live_server(create_app(state=state)) as address, open_socket(address) as socket:

@@ -23,6 +23,7 @@ from tests.gateway.test_notifications_live import PROBE_NOTIFY, SUBSCRIBE, conne
 from tests.gateway.ws_client import open_socket
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 from tests.support import REDIS_URL, TestOrg, live_server
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 VIEWER = "query Viewer { viewer { user { handle } } }"
 TYPO = "query Typo { viewer { usr { handle } } }"

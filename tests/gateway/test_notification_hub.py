@@ -19,6 +19,7 @@ from tests.gateway.test_notifications_live import INBOX_IDS, SUBSCRIBE, connect_
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, open_socket
 from tests.support import TestOrg, count_statements
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 # Aliases, a named and an inline fragment (on Notification and on Node), __typename, a
 # skipped and an included field (by variables), a nested lookup, a repeated field merged.

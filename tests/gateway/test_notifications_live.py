@@ -18,6 +18,7 @@ from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import GraphQLSocket, open_socket
 from tests.support import TestOrg
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 SUBSCRIBE = """
 subscription Live($after: ID) {

@@ -19,6 +19,7 @@ from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
 from tests.gateway.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, open_socket
 from tests.support import TestOrg, live_server
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 HTTP = "http"
 TRANSPORTS = [HTTP, TRANSPORT_WS, LEGACY_WS]

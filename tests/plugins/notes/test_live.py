@@ -24,6 +24,7 @@ from tests.gateway.ws_client import receive_text
 from tests.plugins.notes.wsclient import NOTIFICATIONS, WsClient, post_graphql
 from tests.support import TestOrg, live_server
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 
 @pytest.fixture

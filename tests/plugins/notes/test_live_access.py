@@ -19,6 +19,7 @@ from tests.plugins.notes.test_live import live_subscription
 from tests.plugins.notes.wsclient import WsClient, post_graphql
 from tests.support import TestOrg, live_server
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
+from tests.live_fixtures import each_ws_server  # noqa: F401  (both WebSocket layers)
 
 CUSTOMER_DELETE = """
 mutation($id: ID!) { customerDelete(id: $id) { deletedId errors { code } } }
