@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Select, String, any_, bindparam, func, select, text, update
+from sqlalchemy import String, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,11 +187,12 @@ async def notify_first(
     return notified
 
 
-def _preferences_statement(dialect: str, users: Sequence[int]) -> Select[Any]:
+def _preferences_statement(dialect: str, users: Sequence[int]) -> Any:
     preference = models.NotificationPreference
     # One bound parameter whatever the number of recipients (ten thousand followers
     # rendered and bound ten thousand parameters).
     users_clause = bound_keys(dialect, preference.user_id, users, "users")
+    assert users_clause is not None  # integers, checked by the caller
     # The kinds too as one array parameter on PostgreSQL (an expanding IN is rendered anew
     # at every execution).
     kinds_clause = (
@@ -211,7 +212,7 @@ async def _preferences(session: AsyncSession, users: Sequence[int], kinds: Seque
         raise TypeError("recipients are user ids (integers)")
     stmt = prepared(("notifications.preferences", keys_shape(dialect, users)), lambda: _preferences_statement(dialect, users))
     rows = await read_rows(session, stmt, {"users": keys_parameter(dialect, users), "kinds": list(kinds)})
-    return {(user_id, kind): enabled for user_id, kind, enabled in rows}
+    return {(row[0], row[1]): bool(row[2]) for row in rows}
 
 
 class _Outbox:

@@ -46,7 +46,7 @@ def _listed(dialect: str, column: Any, name: str, item: Any) -> Any:
     return column.in_(bindparam(name, expanding=True))
 
 
-def _statement(dialect: str, handles: bool, customer: bool, extra: bool) -> Select[Any]:
+def _statement(dialect: str, handles: bool, customer: bool, extra: bool) -> Any:
     user, membership, follow = accounts.User, accounts.TeamMembership, models.CustomerFollow
     sources: list[Select[Any]] = []
     if handles:

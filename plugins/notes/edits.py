@@ -89,9 +89,9 @@ async def update_note(
             raise UserErrors.invalid("Only a task has a due date.", *path, "dueAt")
         note.due_at = services.check_due(due_at, *path, "dueAt")
     # The new body's mentions (or the kept ones) and their readers' access: one read.
-    audience = await load_audience(session, note.body if body is not None else None, extra=() if body is not None else [m.user_id for m in before])
-    mentions = audience.mentions if body is not None else before
-    access = audience.access
+    readers = await load_audience(session, note.body if body is not None else None, extra=() if body is not None else [m.user_id for m in before])
+    mentions = readers.mentions if body is not None else before
+    access = readers.access
     check_mentions(dispatch.note_access(note), access, mentions, path)
     if body is not None:
         await save_mentions(session, note.id, mentions)

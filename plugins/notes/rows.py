@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, bindparam, func, insert, select, true
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from fiche.db import TenantError
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["insert_note"]
 
-_NOTES = models.Note.__table__
-_MENTIONS = models.NoteMention.__table__
+_NOTES = cast(Table, models.Note.__table__)
+_MENTIONS = cast(Table, models.NoteMention.__table__)
 # Every column of a new note but its ID (the database's), in the order bound.
 _NOTE_COLUMNS = tuple(column.name for column in _NOTES.columns if column.name != "id")
 
