@@ -45,13 +45,6 @@ __all__ = ["AppState", "ConnectionContext", "OperationContext", "OperationScope"
 log = logging.getLogger("fiche.context")
 P = TypeVar("P")
 
-# The most read sessions an operation keeps open for its next readers (each holds a pooled
-# connection): opening and closing a session costs ~0.1 ms of CPU, and a page opens one per
-# loader batch. The loader batches of one level run side by side and each needs its own; the
-# next levels reuse what the previous ones gave back. (On SQLite, reads do not leave the
-# event loop's thread, so the batches run one after the other and share one session.)
-IDLE_READERS = 4
-
 
 @dataclasses.dataclass
 class AppState:
@@ -105,11 +98,6 @@ class OperationContext:
         self._loaders: dict[str, DataLoader[Any, Any]] | None = None
         self._node_loaders: dict[str, DataLoader[int, Any]] = {}
         self._session: AsyncSession | None = None
-        # Read sessions given back by finished loader batches, open for the next (read()).
-        self._idle_readers: list[AsyncSession] = []
-        # Whether read() keeps sessions for the next reader: set for queries and mutations
-        # (OperationScope); a subscription, which can last for hours, holds no connection.
-        self.reuse_reads = False
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
         self._on_rollback: list[Callable[[], Awaitable[None]]] = []
@@ -192,31 +180,9 @@ class OperationContext:
 
     # -- database ------------------------------------------------------------------------
     def read(self) -> Any:
-        """A read session for one loader batch or resolver, for the time of its ``async
-        with`` (never used by two at once). In a query or a mutation, a session given back
-        is kept open for the operation's next reader (see :data:`IDLE_READERS`)."""
+        """A short-lived read session for one loader batch or resolver (never shared)."""
         viewer = self.require_viewer()
-        if not self.reuse_reads:
-            return self.db.reader(viewer.organization_id)
-        return self._kept_read(viewer.organization_id)
-
-    @asynccontextmanager
-    async def _kept_read(self, organization_id: int) -> AsyncIterator[AsyncSession]:
-        idle = self._idle_readers
-        session = idle.pop() if idle else self.db.read_session(organization_id)
-        try:
-            yield session
-        except BaseException:
-            await session.close()  # whatever state a failure left it in is not passed on
-            raise
-        sync = session.sync_session
-        if len(idle) < IDLE_READERS and sync.is_active and not (sync.new or sync.dirty or sync.deleted) and session.info.get("organization_id") == organization_id:
-            # Objects it loaded are forgotten: the next reader reads the rows again (a
-            # mutation's payload sees what it committed).
-            sync.expunge_all()
-            idle.append(session)
-        else:
-            await session.close()
+        return self.db.reader(viewer.organization_id)
 
     async def session(self) -> AsyncSession:
         """The operation's write session (mutations run one at a time, so one is enough)."""
@@ -315,10 +281,6 @@ class OperationContext:
 
     async def close(self) -> None:
         await self._undo(self._forget_transaction())
-        self.reuse_reads = False
-        idle, self._idle_readers = self._idle_readers, []
-        for reader in idle:
-            await reader.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -364,8 +326,6 @@ class OperationScope(SchemaExtension):
                 raise PublicError.unauthenticated()
             if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
                 await _take_subscription_slot(context, viewer)
-            else:
-                context.reuse_reads = True
         yield
 
 

@@ -624,10 +624,9 @@ class _SQLiteOptimizer:
 
 # aiosqlite runs each connection on a thread of its own, started on connect and stopped on
 # close: a connection the pool closes is a thread started again by the next request. The
-# pool therefore keeps enough connections for concurrent requests and writes (a page's
-# reads run on the event loop's thread one after the other, _INLINE_READS, and share one
-# kept session: fiche.context) and never recycles them (a file has no server to time a
-# connection out).
+# pool therefore keeps enough connections for a busy page's concurrent loader batches
+# (a customer profile checks out ~8 at once) and never recycles them (a file has no server
+# to time a connection out).
 SQLITE_POOL_SIZE = 20
 SQLITE_MAX_OVERFLOW = 20
 
@@ -697,16 +696,11 @@ class Database:
         session.info.update(organization_id=organization_id, user_id=user_id, system=system)
         return session
 
-    def read_session(self, organization_id: int | None, *, system: bool = False) -> AsyncSession:
-        """A read session its caller closes (see :meth:`reader`)."""
-        session = self._reader()
-        session.info.update(organization_id=organization_id, user_id=None, system=system)
-        return session
-
     @asynccontextmanager
     async def reader(self, organization_id: int | None, *, system: bool = False) -> AsyncIterator[AsyncSession]:
         """A short-lived read session; one per loader batch or query resolver."""
-        session = self.read_session(organization_id, system=system)
+        session = self._reader()
+        session.info.update(organization_id=organization_id, user_id=None, system=system)
         try:
             yield session
         finally:

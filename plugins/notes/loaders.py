@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,10 @@ def notes_statement(context: OperationContext, query: NoteQuery, lean: bool = Fa
     return stmt
 
 
+def _target_notes(context: OperationContext, query: NoteQuery, type_name: str) -> AnySelect:
+    return notes_statement(context, query).where(models.Note.target_type == type_name)
+
+
 class _Loader(DataLoader[Any, Any]):
     def __init__(self, context: OperationContext) -> None:
         super().__init__()
@@ -135,7 +140,7 @@ class NotesByCustomerLoader(_Loader):
                 lean = all(key.lean for key in members)
                 pages = await paginate_grouped(
                     session,
-                    lambda query=query, lean=lean: notes_statement(self.context, query, lean=lean),  # built once per shape
+                    functools.partial(notes_statement, self.context, query, lean=lean),  # built once per shape
                     models.Note.customer_id,
                     locations,
                     NEWEST_FIRST,
@@ -160,7 +165,7 @@ class NotesByTargetLoader(_Loader):
                 owners = sorted({key.owner for key in members})
                 pages = await paginate_grouped(
                     session,
-                    lambda query=query, type_name=type_name: notes_statement(self.context, query).where(models.Note.target_type == type_name),
+                    functools.partial(_target_notes, self.context, query, type_name),
                     models.Note.target_id,
                     owners,
                     NEWEST_FIRST,
