@@ -211,7 +211,7 @@ async def _preferences(session: AsyncSession, users: Sequence[int], kinds: Seque
     if not bindable(users):
         raise TypeError("recipients are user ids (integers)")
     stmt = prepared(("notifications.preferences", keys_shape(dialect, users)), lambda: _preferences_statement(dialect, users))
-    rows = await read_rows(session, stmt, {"users": keys_parameter(dialect, users), "kinds": list(kinds)})
+    rows: Sequence[Any] = await read_rows(session, stmt, {"users": keys_parameter(dialect, users), "kinds": list(kinds)})  # (user, kind, enabled)
     return {(row[0], row[1]): bool(row[2]) for row in rows}
 
 
