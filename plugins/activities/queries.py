@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy import select
-from strawberry.types.nodes import SelectedField
 
 from fiche.cost import list_size
 from fiche.datetimes import require_instant
 from fiche.errors import PublicError
+from fiche.selections import connection_nodes, fields_of, named
 from fiche.execution import batched
 from fiche.relay import Connection, InvalidID, decode_id, page_size
 from fiche.plugins.activities import models
@@ -116,16 +116,6 @@ async def resolve_customer_activities(
     return await context.loaders["activities_by_customer"].load_many(keys)
 
 
-def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
-    """The fields called ``name`` among ``selections``, looking inside fragments."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                yield selection
-        else:
-            yield from _named(selection.selections, name)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReportsSelection:
     selected: bool  # the activities' reports are selected: fetch them with the page
@@ -149,32 +139,20 @@ def _selects_reports(info: strawberry.Info) -> ReportsSelection:
 
 
 def _analyse_reports(info: strawberry.Info) -> ReportsSelection:
-    nodes: list[SelectedField] = []
-    for field in info.selected_fields:
-        nodes += [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
-        nodes += list(_named(field.selections, "nodes"))
-    reports = [report for node in nodes for report in _named(node.selections, "reports")]
+    nodes = connection_nodes(info)
+    reports = [report for node in nodes for report in named(node.selections, "reports")]
     lean = all(_lean(node.selections) for node in nodes)
-    return ReportsSelection(selected=bool(reports), values=any(True for report in reports for _ in _named(report.selections, "values")), lean=lean)
-
-
-def _fields(selections: Sequence[Any]) -> Iterator[SelectedField]:
-    """Every field among ``selections``, looking inside fragments."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        else:
-            yield from _fields(selection.selections)
+    return ReportsSelection(selected=bool(reports), values=any(True for report in reports for _ in named(report.selections, "values")), lean=lean)
 
 
 def _lean(selections: Sequence[Any]) -> bool:
     """Whether an activity selection asks only for what a lean row carries (see
     ``reads.LEAN_SELECTION``)."""
-    for field in _fields(selections):
+    for field in fields_of(selections):
         if field.name not in LEAN_SELECTION:
             return False
         allowed = LEAN_SELECTION[field.name]
-        if allowed is not None and any(inner.name not in allowed for inner in _fields(field.selections)):
+        if allowed is not None and any(inner.name not in allowed for inner in fields_of(field.selections)):
             return False
     return True
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
-from strawberry.types.nodes import SelectedField
 from sqlalchemy import select
 
 from fiche.accounts.types import User
 from fiche.execution import batched
+from fiche.selections import connection_nodes, fields_of
 from fiche.relay import Connection, Edge, Node, SortKey, encode_id, page_size, paginate
 from fiche.plugins.notes import models
 from fiche.plugins.notes.inputs import After, First, NoteFilter, TaskFilter, note_query, task_query
@@ -76,26 +76,9 @@ def _lean_selection(info: strawberry.Info) -> bool:
     memo_key = ("notes.lean_selection", tuple(id(node) for node in info._raw_info.field_nodes))
     lean = context.memo.get(memo_key)
     if lean is None:
-        nodes: list[SelectedField] = []
-        for field in info.selected_fields:
-            nodes += [node for edges in _named(field.selections, "edges") for node in _named(edges.selections, "node")]
-            nodes += list(_named(field.selections, "nodes"))
-        lean = context.memo[memo_key] = all(inner.name in LEAN_NOTE_SELECTION for node in nodes for inner in _fields(node.selections))
+        nodes = connection_nodes(info)
+        lean = context.memo[memo_key] = all(inner.name in LEAN_NOTE_SELECTION for node in nodes for inner in fields_of(node.selections))
     return bool(lean)
-
-
-def _named(selections: Sequence[Any], name: str) -> Iterator[SelectedField]:
-    """The fields called ``name`` among ``selections``, looking inside fragments."""
-    return (field for field in _fields(selections) if field.name == name)
-
-
-def _fields(selections: Sequence[Any]) -> Iterator[SelectedField]:
-    """Every field among ``selections``, looking inside fragments."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        else:
-            yield from _fields(selection.selections)
 
 
 async def resolve_note_count(root: HasPk, info: strawberry.Info, filter: NotesFilter = None) -> int:
