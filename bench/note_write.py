@@ -37,9 +37,9 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.mention_latency import make_org  # noqa: E402
 from bench.profile_documents import Caller, StatementTimer  # noqa: E402
 from bench.run import ADMIN_URL, SECRET  # noqa: E402
-from fiche.accounts import models as accounts  # noqa: E402
 from fiche.app import build_state, create_app  # noqa: E402
 from fiche.auth import issue_token  # noqa: E402
 from fiche.gc import tame_gc  # noqa: E402
@@ -51,22 +51,6 @@ from tests.support import admin_sql, count_statements  # noqa: E402
 NOTE_CREATE = "mutation($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } errors { code message } } }"
 CUSTOMER_CREATE = "mutation($input: CustomerCreateInput!) { customerCreate(input: $input) { customer { id } errors { message } } }"
 FOLLOW = "mutation($id: ID!) { customerFollow(customerId: $id) { errors { message } } }"
-
-
-async def make_org(state: Any, users: int) -> tuple[int, accounts.User, list[accounts.User]]:
-    slug = f"bench-{uuid.uuid4().hex[:8]}"
-    async with state.db.session(system=True) as session, session.begin():
-        organization = accounts.Organization(name=slug, slug=slug)
-        session.add(organization)
-        await session.flush()
-        session.info["organization_id"] = organization.id
-        author = accounts.User(name="Bench Author", email=f"author@{slug}.example", handle="author", role=accounts.Role.MANAGER)
-        colleagues = [
-            accounts.User(name=f"Colleague {n:05}", email=f"c{n}@{slug}.example", handle=f"c{n:05}", role=accounts.Role.MEMBER)
-            for n in range(users)
-        ]
-        session.add_all([author, *colleagues])
-        return organization.id, author, colleagues
 
 
 async def graphql(caller: Caller, query: str, variables: dict[str, Any]) -> dict[str, Any]:
