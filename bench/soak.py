@@ -450,11 +450,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             stopped_writing = time.time()
             # Quiescence: what committed is delivered by now, or never will be.
             async with state.db.reader(organization_id) as session:
-                rows = (await session.execute(select(Notification.recipient_id, Notification.id))).all()
+                rows = (await session.execute(select(Notification.recipient_id, Notification.id, Notification.created_at))).all()
             inbox: dict[int, list[int]] = {}
-            for recipient, pk in rows:
+            created_at: dict[int, float] = {}
+            for recipient, pk, created in rows:
                 if pk > baseline[recipient]:
                     inbox.setdefault(recipient, []).append(pk)
+                    created_at[pk] = created.timestamp()
             deadline = time.time() + args.settle
             while time.time() < deadline:
                 if all(sorted(pk for pk, _c, _a in client.received) == sorted(inbox.get(client.user_id, [])) for client in clients):
@@ -475,10 +477,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             redis_server.stop()
 
     missing = duplicated = out_of_order = unknown = 0
+    missed: list[dict[str, Any]] = []
     for client in clients:
         got = [pk for pk, _c, _a in client.received]
         expected = set(inbox.get(client.user_id, []))
-        missing += len(expected - set(got))
+        lost = sorted(expected - set(got))
+        missing += len(lost)
+        # What a failure needs to be understood: when each lost one was created (seconds
+        # from the start of the writes, and which fault was under way), and what the
+        # client had received and done by the end.
+        for pk in lost:
+            moment = created_at[pk]
+            missed.append(
+                {
+                    "user": client.user_id,
+                    "notification": pk,
+                    "created_s": round(moment - started, 2),
+                    "during": next((fault.kind for fault in faults if fault.started <= moment <= fault.ended + 1), "steady"),
+                    "later_for_user": sum(1 for other in expected if other > pk),
+                    "last_received": got[-1] if got else None,
+                    "reconnects": client.reconnects,
+                }
+            )
         duplicated += len(got) - len(set(got))
         unknown += len(set(got) - expected)
         out_of_order += sum(1 for a, b in zip(got, got[1:]) if b <= a)
@@ -507,6 +527,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "committed_notifications": sum(len(pks) for pks in inbox.values()),
         "delivered": len(deliveries),
         "missing": missing,
+        "missing_detail": missed[:20],
         "duplicated": duplicated,
         "out_of_order": out_of_order,
         "unknown": unknown,

@@ -60,6 +60,7 @@ class Settings:
     ws_compression: bool = False
     ws_server: str = "asgi"  # "lean" once proven at 10,000 sockets (bench/RESULTS.md)
     max_subscriptions_per_user: int = 100
+    notification_resync_seconds: int = 5
     workers: int = 0
     executor: str = "breadth"
     metrics: bool = False
@@ -143,6 +144,7 @@ SETTINGS_DOC: dict[str, str] = {
     "log_json": "`1` writes one JSON object per log line (every line of `fiche serve`, uvicorn's included); `0` readable text.",
     "public_url": "Base URL printed by `fiche demo` and used in notification deep links.",
     "max_subscriptions_per_user": "Most subscriptions one user may have open at once, over all their sockets and every gateway instance (code `TOO_MANY_SUBSCRIPTIONS` past it).",
+    "notification_resync_seconds": "How often each gateway reads the last notification number of the users it serves live, to deliver from the inbox a notification that committed but whose broker message never went out (its gateway killed between the commit and the publish); such a notification arrives within two periods. `0` turns it off.",
     "ws_compression": "`1` offers WebSocket per-message compression (about 40 kB more server memory per connected socket).",
     "ws_server": "`lean` answers `graphql-transport-ws` on `/graphql` in Fiche's own uvicorn WebSocket protocol (no task per idle socket, about half the memory); `asgi` sends every WebSocket through uvicorn's protocol and the ASGI app. `graphql-ws`, other paths, a refused `Origin`, compression and tracing always take the ASGI path.",
     "workers": "Worker processes of `fiche serve` (`--workers`); `0`: one per core with a Redis broker and PostgreSQL, one otherwise. Several need a shared broker; on SQLite they share one writer.",

@@ -40,6 +40,7 @@ from fiche.context import ConnectionContext, OperationContext
 from fiche.db import in_keys
 from fiche.notifications import models
 from fiche.notifications.schema import REPLAY_BATCH, missed_since
+from fiche.notifications.resync import Resync
 from fiche.notifications.service import RECORD_COLUMNS, NotificationRecord, record_from_row, user_topic
 from fiche.notifications.visibility import shown
 
@@ -176,6 +177,8 @@ class Hub:
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._start_reads: dict[int, _StartReads] = {}
+        # Catches up what committed but was never published (fiche.notifications.resync).
+        self.resync = Resync(self, app.settings.notification_resync_seconds)
         # Counters (tests and diagnostics): projections run, records projected, frames sent,
         # catch-ups from the inbox, subscriptions left to the per-socket path.
         self.projections = 0
@@ -207,6 +210,7 @@ class Hub:
             topic.attached = asyncio.ensure_future(self.app.broker.attach(topic))
         topic.members.append(delivery)
         delivery.topic = topic
+        self.resync.ensure_running()
         delivery.started = time.perf_counter()
         metrics.subscription_started(self.app)
         delivery.busy = delivery.dirty = True  # caught up first, live messages meanwhile wait
