@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Annotated, TYPE_CHECKING
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from fiche.context import OperationContext
 
 __all__ = ["NotificationMutations", "NotificationQueries", "NotificationSubscriptions", "missed_since", "seq_of"]
+
+log = logging.getLogger(__name__)
 
 REPLAY_BATCH = 200
 
@@ -250,6 +254,11 @@ class NotificationSubscriptions:
             last = await _latest_seq(context, viewer.user_id)
         # Subscribe, then catch up from the inbox on what committed since `last`: whatever
         # commits in between is either caught up or delivered by the broker, never both.
+        # Idle for a resync period: read the user's last number; still behind it a period
+        # later, the message of a committed notification never went out (its gateway died
+        # before publishing): catch up (fiche.notifications.resync does this for the hub).
+        period = context.app.settings.notification_resync_seconds or None
+        behind = 0
         async with context.broker.subscribe(user_topic(viewer.organization_id, viewer.user_id)) as events:
             catch_up = True
             while True:
@@ -264,7 +273,21 @@ class NotificationSubscriptions:
                         if len(missed) < REPLAY_BATCH:
                             break
                     catch_up = False
-                message = await events.get()
+                try:
+                    message = await asyncio.wait_for(events.get(), period)
+                except TimeoutError:
+                    if behind > last:
+                        catch_up, behind = True, 0
+                    else:
+                        try:
+                            latest = await _latest_seq(context, viewer.user_id)
+                        except Exception:
+                            # The database away: nothing can be caught up now; read again
+                            # a period later.
+                            log.debug("reading the last notification number failed", exc_info=True)
+                            latest = 0
+                        behind = latest if latest > last else 0
+                    continue
                 if message is None or events.lost:
                     # Messages were dropped (slow consumer, broker reconnect): catch up from the inbox.
                     events.lost = False

@@ -20,7 +20,7 @@ from fiche.notifications.hub import hub_of
 from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
 from tests.gateway.test_notification_hub import deliveries
-from tests.gateway.test_notifications_live import connect_as, notify
+from tests.gateway.test_notifications_live import connect_as, listening, notify
 from tests.gateway.ws_client import open_socket
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 from tests.support import TestOrg, count_statements
@@ -156,3 +156,30 @@ async def test_the_period_runs_by_itself(org: TestOrg, server: str) -> None:
         result = await socket.next("live")
         assert result is not None and result["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")
     assert hub.resync.caught_up == 1
+
+
+async def test_a_subscription_strawberry_delivers_gets_it_too(org: TestOrg, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(org.state, "settings", dataclasses.replace(org.state.settings, notification_resync_seconds=1))
+    hub = hub_of(org.state)
+    async with open_socket(server) as socket:
+        # given: a subscription served by Strawberry's per-socket stream, not the hub
+        await connect_as(socket, org, "member")
+        hub.enabled = False
+        try:
+            await socket.subscribe("live", SUBSCRIBE)
+            await listening(org, "member")
+        finally:
+            hub.enabled = True
+        assert not hub.topics
+        # when: a notification's message is lost
+        async with publishes_lost(org):
+            await notify(org, "member")
+        # then: the idle stream reads the last number, and a period later catches it up
+        result = await socket.next("live")
+        assert result is not None and result["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")
+        # and the next one comes live, once
+        await notify(org, "member")
+        following = await socket.next("live")
+        assert following is not None and following["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")
+        with pytest.raises(TimeoutError):
+            await socket.next("live", timeout=2.5)
