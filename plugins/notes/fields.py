@@ -122,9 +122,11 @@ async def resolve_followed_customers(
     async with context.read() as session:
         page = await paginate(session, stmt, keys, first=_size(context, first), after=after, build=lambda row: row.customer_id)
     customers = await context.load_nodes([encode_id("Customer", edge.node) for edge in page.edges])
-    # A customer that vanished or became hidden is left out rather than shown as null.
+    # A customer deleted since the page was read is left out rather than shown as null.
+    # ``totalCount`` counts the follows: a customer's are deleted with it (lifecycle.py),
+    # and every member of the organisation may read every customer.
     edges = [Edge(key=edge.key, node=customer) for edge, customer in zip(page.edges, customers, strict=True) if customer]
-    return Connection(edges=edges, page_info=page.page_info)
+    return Connection(edges=edges, page_info=page.page_info, total=page.total)
 
 
 SUBJECT_FIELDS = [

@@ -150,3 +150,28 @@ async def test_total_count_of_timelines_costs_the_same_statements_for_any_number
     assert two.count == six.count
     counts = {edge["node"]["timeline"]["totalCount"] for edge in (*small["customers"]["edges"], *large["customers"]["edges"])}
     assert None not in counts
+
+
+FOLLOW = "mutation($id: ID!) { customerFollow(customerId: $id) { errors { code } } }"
+FOLLOWED = """
+query Followed($after: String) {
+  viewer { followedCustomers(first: 2, after: $after) { totalCount nodes { ... on Customer { displayName } } pageInfo { endCursor } } }
+}
+"""
+
+
+async def test_total_count_of_the_followed_customers_counts_every_page(org: TestOrg, other_org: TestOrg) -> None:
+    # given: three customers followed by the member, one by someone else, one in another organisation
+    for name in ("Alpha", "Beta", "Gamma"):
+        customer = await company(org, name)
+        assert (await org.ok(FOLLOW, {"id": customer["id"]}, as_="member"))["customerFollow"]["errors"] == []
+    other = await company(org, "Delta")
+    await org.ok(FOLLOW, {"id": other["id"]}, as_="manager")
+    elsewhere = await company(other_org, "Epsilon")
+    await other_org.ok(FOLLOW, {"id": elsewhere["id"]}, as_="member")
+    # when: the first page of two, then the next
+    first = (await org.ok(FOLLOWED, as_="member"))["viewer"]["followedCustomers"]
+    second = (await org.ok(FOLLOWED, {"after": first["pageInfo"]["endCursor"]}, as_="member"))["viewer"]["followedCustomers"]
+    # then: each page tells the size of the whole list
+    assert [node["displayName"] for node in first["nodes"] + second["nodes"]] == ["Gamma", "Beta", "Alpha"]
+    assert first["totalCount"] == second["totalCount"] == 3
