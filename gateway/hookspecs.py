@@ -98,6 +98,25 @@ def register_subject_types() -> Sequence[str]:
 
 
 @hookspec
+def customer_subjects() -> Mapping[str, Any] | None:
+    """Which of your subject types (``register_subject_types``) belong to a customer, and to
+    which one: subject type name -> a SQL ``SELECT`` of two columns, (subject primary key,
+    customer primary key), over ALL of them (no filter: the caller adds the customers it
+    reads, and the database applies it inside your statement). The notes plugin uses it to
+    list a subject's notes and tasks in its customer's timeline (N8); an activity's notes
+    then show on the timeline of the activity's customer or branch.
+
+    Example (the interventions plugin)::
+
+        @hookimpl
+        def customer_subjects():
+            return {
+                "Intervention": select(Intervention.id, Intervention.customer_id),
+                "Equipment": select(Equipment.id, Equipment.customer_id),
+            }"""
+
+
+@hookspec
 def register_notification_kinds() -> Sequence[NotificationKind]:
     """The notification kinds a plugin sends (``MENTION``, ``TASK_ASSIGNED``, ...), with a
     description and whether they are on by default in users' preferences."""

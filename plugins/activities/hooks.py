@@ -85,6 +85,12 @@ def register_subject_types() -> list[str]:
 
 
 @hookimpl
+def customer_subjects() -> dict[str, Any]:
+    # An activity's notes show on the timeline of its customer or branch (N8).
+    return {"Activity": select(models.Activity.id, models.Activity.location_id)}
+
+
+@hookimpl
 def register_notification_kinds() -> list[NotificationKind]:
     return list(notifications.KINDS)
 

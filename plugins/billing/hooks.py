@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from fiche import hookimpl
 from fiche.documents import document_route
 from fiche.notifications import NotificationKind
 from fiche.org_settings import OrganizationSettingSpec
 from fiche.schema import TypeExtension
 from fiche.plugins.billing import demo as demo_data
-from fiche.plugins.billing import lifecycle, loaders, notices, orders, pdf, timeline
+from fiche.plugins.billing import lifecycle, loaders, models, notices, orders, pdf, timeline
 from fiche.plugins.billing.fields import CUSTOMER_FIELDS
 from fiche.plugins.billing.intervention_fields import INTERVENTION_FIELDS
 from fiche.plugins.billing.inputs import BillingInformationInput, QuoteCreateInput
@@ -83,6 +85,12 @@ def register_node_types() -> dict[str, Any]:
 @hookimpl
 def register_subject_types() -> list[str]:
     return ["Order"]
+
+
+@hookimpl
+def customer_subjects() -> dict[str, Any]:
+    # An order's notes show on its customer's timeline (N8).
+    return {"Order": select(models.Order.id, models.Order.customer_id)}
 
 
 @hookimpl

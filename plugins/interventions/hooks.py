@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from starlette.routing import BaseRoute
 
 from fiche import hookimpl
 from fiche.notifications import NotificationKind
 from fiche.schema import TypeExtension
-from fiche.plugins.interventions import interop, kinds, lifecycle, nodes, timeline
+from fiche.plugins.interventions import interop, kinds, lifecycle, models, nodes, timeline
 from fiche.plugins.interventions.loaders import make_loaders
 from fiche.plugins.interventions.mutations import MUTATIONS
 from fiche.plugins.interventions.queries import CUSTOMER_FIELDS, InterventionFilter, InterventionQueries, MaintenanceVisitFilter, WorksiteFilter
@@ -78,6 +79,13 @@ def register_node_types() -> dict[str, Any]:
 @hookimpl
 def register_subject_types() -> list[str]:
     return ["Intervention", "Equipment", "Worksite"]
+
+
+@hookimpl
+def customer_subjects() -> dict[str, Any]:
+    # The notes of an intervention, a piece of equipment or a worksite show on its
+    # customer's timeline (N8).
+    return {model.__name__: select(model.id, model.customer_id) for model in (models.Intervention, models.Equipment, models.Worksite)}
 
 
 @hookimpl

@@ -138,3 +138,96 @@ class TestWithoutTheNotesPlugin:
         deleted = (await org.ok(ACTIVITY_DELETE, {"id": visit["id"]}, as_="member"))["activityDelete"]
         # then
         assert deleted == {"deletedId": visit["id"], "errors": []}
+
+
+TIMELINE = """
+query ($id: ID!, $filter: TimelineFilter, $first: Int, $after: String) {
+  node(id: $id) { ... on Customer { timeline(filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges { node { kind summary location { id } ... on NoteTimelineEntry { note { id target { id } } } } }
+    pageInfo { endCursor }
+  } } }
+}
+"""
+
+TIMELINE_PAGES = """
+query ($id: ID!, $filter: TimelineFilter, $first: Int, $after: String) {
+  node(id: $id) { ... on Customer { timeline(filter: $filter, first: $first, after: $after) {
+    totalCount edges { node { kind summary } } pageInfo { hasNextPage endCursor }
+  } } }
+}
+"""
+
+
+async def note_entries(org: TestOrg, customer_id: str, *, as_: str = "admin", **variables: object) -> tuple[int, list[dict]]:
+    timeline = (await org.ok(TIMELINE, {"id": customer_id, **variables}, as_=as_))["node"]["timeline"]
+    return timeline["totalCount"], [edge["node"] for edge in timeline["edges"] if edge["node"]["kind"] in ("NOTE", "TASK")]
+
+
+async def test_hook_customer_subjects_an_activitys_notes_are_on_its_customers_timeline(org: TestOrg) -> None:
+    # given: a note about the customer, then one about its activity
+    location = await customer(org)
+    visit = await activity(org, location, starts_at=ago(hours=3))
+    await add_note(org, "Client fidèle", targetId=location)
+    on_activity = await add_note(org, "Le client demande un rappel", targetId=visit["id"], as_="member")
+    # when
+    _, found = await note_entries(org, location, filter={"kinds": ["NOTE"]})
+    # then: both, newest first, the activity's at the activity's customer
+    assert [(entry["summary"], entry["location"]["id"]) for entry in found] == [
+        ("Le client demande un rappel", location),
+        ("Client fidèle", location),
+    ]
+    assert found[0]["note"] == {"id": on_activity["id"], "target": {"id": visit["id"]}}
+
+
+async def test_a_branch_activitys_notes_are_on_the_branch_and_with_branches_on_the_main_customer(org: TestOrg) -> None:
+    # given
+    main = await customer(org, "Dupré Holding")
+    branch = await customer(org, "Dupré Lyon", parent=main)
+    visit = await activity(org, branch)
+    await add_note(org, "Vitrine refaite", targetId=visit["id"])
+    # when
+    _, on_branch = await note_entries(org, branch, filter={"kinds": ["NOTE"]})
+    _, on_main = await note_entries(org, main, filter={"kinds": ["NOTE"]})
+    _, with_branches = await note_entries(org, main, filter={"kinds": ["NOTE"], "includeBranches": True})
+    # then
+    assert [(entry["summary"], entry["location"]["id"]) for entry in on_branch] == [("Vitrine refaite", branch)]
+    assert on_main == []
+    assert [(entry["summary"], entry["location"]["id"]) for entry in with_branches] == [("Vitrine refaite", branch)]
+
+
+async def test_an_activitys_note_the_viewer_may_not_read_is_not_on_the_timeline(org: TestOrg) -> None:
+    # given: a managers-only note on the activity
+    location = await customer(org)
+    visit = await activity(org, location)
+    await add_note(org, "confidentiel", targetId=visit["id"], visibility="MANAGERS", as_="manager")
+    # when
+    member_count, as_member = await note_entries(org, location, filter={"kinds": ["NOTE"]}, as_="member")
+    manager_count, as_manager = await note_entries(org, location, filter={"kinds": ["NOTE"]}, as_="manager")
+    # then
+    assert (member_count, as_member) == (0, [])
+    assert manager_count == 1 and [entry["summary"] for entry in as_manager] == ["confidentiel"]
+
+
+async def test_the_timeline_pages_and_counts_customer_and_activity_notes_as_one_list(org: TestOrg) -> None:
+    # given: notes alternately about the customer and about its activity
+    location = await customer(org)
+    visit = await activity(org, location)
+    for index in range(5):
+        await add_note(org, f"note {index}", targetId=visit["id"] if index % 2 else location)
+    # when: pages of two, as a client reads them
+    seen: list[str] = []
+    counts = set()
+    entries = 0
+    after = None
+    while True:
+        timeline = (await org.ok(TIMELINE_PAGES, {"id": location, "first": 2, "after": after}))["node"]["timeline"]
+        counts.add(timeline["totalCount"])
+        seen += [edge["node"]["summary"] for edge in timeline["edges"] if edge["node"]["kind"] == "NOTE"]
+        entries += len(timeline["edges"])
+        if not timeline["pageInfo"]["hasNextPage"]:
+            break
+        after = timeline["pageInfo"]["endCursor"]
+    # then
+    assert seen == [f"note {index}" for index in reversed(range(5))]
+    assert counts == {entries}  # the notes, the activity and what else the plugins show

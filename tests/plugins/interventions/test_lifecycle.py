@@ -55,6 +55,29 @@ async def test_notes_attach_to_interventions(org: TestOrg) -> None:
     assert (await org.ok(NOTES, {"id": created["id"]}))["node"]["notes"]["edges"] == [{"node": {"body": "Prévoir un escabeau"}}]
 
 
+NOTE_TIMELINE = """
+query ($id: ID!) { node(id: $id) { ... on Customer {
+  timeline(first: 20, filter: {kinds: ["NOTE"]}) { edges { node { summary location { id } ... on NoteTimelineEntry { note { target { id } } } } } } } } }
+"""
+
+
+async def test_hook_customer_subjects_the_notes_of_an_intervention_and_of_equipment_are_on_the_customers_timeline(org: TestOrg) -> None:
+    # given: a note on an intervention, one on a piece of equipment of the same customer
+    client, kind = await customer(org), await intervention_type(org)
+    place = await address(org, client)
+    created = await intervention(org, client, place, kind)
+    boiler = (await org.ok(EQUIPMENT, {"input": {"customerId": client, "addressId": place, "name": "Chaudière"}}))["equipmentCreate"]["equipment"]
+    for body, target in (("Prévoir un escabeau", created["id"]), ("Joint à changer", boiler["id"])):
+        assert (await org.ok(NOTE_CREATE, {"input": {"body": body, "targetId": target}}))["noteCreate"]["errors"] == []
+    # when
+    edges = (await org.ok(NOTE_TIMELINE, {"id": client}))["node"]["timeline"]["edges"]
+    # then: both, newest first, on the customer
+    assert [(edge["node"]["summary"], edge["node"]["note"]["target"]["id"], edge["node"]["location"]["id"]) for edge in edges] == [
+        ("Joint à changer", boiler["id"], client),
+        ("Prévoir un escabeau", created["id"], client),
+    ]
+
+
 async def test_a_merge_moves_interventions_and_equipment_to_the_kept_customer(org: TestOrg) -> None:
     # given
     keep, duplicate, kind = await customer(org, "Dupré"), await customer(org, "Dupre"), await intervention_type(org)
