@@ -191,62 +191,81 @@ class _Merged:
     """The statements of one timeline batch, run as one ``UNION ALL``.
 
     Every plugin's :func:`latest_per_location` call of a batch hands its kept statement here
-    and waits; once no new statement has come for a whole turn of the event loop (the
-    plugins' hooks, started together, have each reached their statements), all of them run
-    as one statement, each branch padded to the columns of all (a branch's own columns, a
-    typed NULL in the others' and the branch's number), and each call gets its own rows
-    back. Two statements whose bound parameters share a name share their value (the
-    locations, page size, dates, cursor and organisation of one batch), so the branches'
-    parameters merge. A call that comes after the statement ran (a plugin awaiting its
-    first statement's rows before asking a second) starts the next one: never a wait,
-    at worst a statement more."""
+    and waits. Once every plugin's hook has either finished or is waiting here (a hook may
+    read something else first: the organisation's time zone...), and no new statement has
+    come for a whole turn of the event loop (a hook asking for two at once, see
+    :func:`together`), all of them run as one statement, each branch padded to the columns
+    of all (see :func:`_union`), and each call gets its own rows back. Two statements whose
+    bound parameters share a name share their value (the locations, page size, dates,
+    cursor and organisation of one batch), so the branches' parameters merge. A call that
+    comes after the statement ran (a hook awaiting its first statement's rows before
+    asking a second) goes into the next one: at worst a statement more, never a wait on
+    a hook that cannot come."""
 
-    # Turns of the event loop the merge waits, at most, for statements still to come.
-    TURNS = 8
-
-    def __init__(self, context: OperationContext) -> None:
+    def __init__(self, context: OperationContext, hooks: int) -> None:
         self.context = context
-        self.pending: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]]]] = []
+        self.hooks = hooks
+        self.pending: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]], int | None]] = []
+        self.waiting: dict[int, int] = defaultdict(int)  # hook → its statements waiting here
+        self.finished: set[int] = set()
         self.scheduled = False
         self.running: set[asyncio.Task[None]] = set()
 
     async def rows(self, shape: Hashable, stmt: AnySelect, parameters: dict[str, Any]) -> Sequence[Any]:
         future: asyncio.Future[Sequence[Any]] = asyncio.get_running_loop().create_future()
-        self.pending.append((shape, stmt, parameters, future))
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().call_soon(self._settle, len(self.pending), self.TURNS)
+        hook = _HOOK.get()
+        self.pending.append((shape, stmt, parameters, future, hook))
+        if hook is not None:
+            self.waiting[hook] += 1
+        self._check(anyway=hook is None)
         return await future
 
-    def _settle(self, seen: int, turns: int) -> None:
-        if len(self.pending) != seen and turns > 0:
-            asyncio.get_running_loop().call_soon(self._settle, len(self.pending), turns - 1)
+    def done(self, hook: int) -> None:
+        """A hook's call has returned (or failed)."""
+        self.finished.add(hook)
+        self._check()
+
+    def _check(self, anyway: bool = False) -> None:
+        if self.scheduled or not self.pending:
+            return
+        if anyway or all(hook in self.finished or self.waiting[hook] for hook in range(self.hooks)):
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self._settle, len(self.pending))
+
+    def _settle(self, seen: int) -> None:
+        if len(self.pending) != seen:  # more came during the last turn: wait one more
+            asyncio.get_running_loop().call_soon(self._settle, len(self.pending))
             return
         branches, self.pending, self.scheduled = self.pending, [], False
+        for *_, hook in branches:
+            if hook is not None:
+                self.waiting[hook] -= 1
         task = asyncio.ensure_future(self._run(branches))
         self.running.add(task)
         task.add_done_callback(self.running.discard)
 
-    async def _run(self, branches: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]]]]) -> None:
+    async def _run(self, branches: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]], int | None]]) -> None:
         try:
             async with self.context.read() as session:
                 if len(branches) == 1:
-                    (_, stmt, parameters, future), = branches
+                    (_, stmt, parameters, _, _), = branches
                     results: list[Sequence[Any]] = [await read_rows(session, stmt, parameters)]
                 else:
-                    results = await _merged_rows(session, branches)
+                    results = await _merged_rows(session, [(shape, stmt, parameters) for shape, stmt, parameters, _, _ in branches])
         except BaseException as exc:
-            for *_, future in branches:
+            for _, _, _, future, _ in branches:
                 if not future.done():
                     future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        for (*_, future), found in zip(branches, results, strict=True):
+        for (_, _, _, future, _), found in zip(branches, results, strict=True):
             if not future.done():
                 future.set_result(found)
 
 
+# The hook (its number in the batch) a latest_per_location call comes from (see _collect).
+_HOOK: contextvars.ContextVar[int | None] = contextvars.ContextVar("fiche_timeline_hook", default=None)
 # The merge of the current timeline batch (see _collect); None outside of one.
 _MERGED: contextvars.ContextVar[_Merged | None] = contextvars.ContextVar("fiche_timeline_merged", default=None)
 
@@ -289,12 +308,12 @@ def _union(branches: Sequence[AnySelect]) -> tuple[AnySelect, list[list[int]]]:
     return select(*merged.c), [[slot + 1 for slot in positions] for positions in placed]
 
 
-async def _merged_rows(session: AsyncSession, branches: Sequence[tuple[Hashable, AnySelect, dict[str, Any], Any]]) -> list[Sequence[Any]]:
+async def _merged_rows(session: AsyncSession, branches: Sequence[tuple[Hashable, AnySelect, dict[str, Any]]]) -> list[Sequence[Any]]:
     """The rows of each branch, read by one statement (see :class:`_Merged`)."""
-    for _, stmt, _, _ in branches:
+    for _, stmt, _ in branches:
         keys = list(stmt.selected_columns.keys())
         if len(set(keys)) != len(keys):  # not nameable one by one: each runs on its own
-            return [await read_rows(session, stmt, parameters) for _, stmt, parameters, _ in branches]
+            return [await read_rows(session, stmt, parameters) for _, stmt, parameters in branches]
     order = sorted(range(len(branches)), key=lambda index: repr(branches[index][0]))
     shape = ("timeline_union", tuple(branches[index][0] for index in order))
     ordered = [branches[index][1] for index in order]
@@ -404,21 +423,28 @@ async def _collect(
         return [], []
     arguments = {"context": context, "location_ids": locations, "query": query, "limit": limit}
 
-    async def contribution(implementation: Any) -> tuple[list[TimelineEntry], list[TotalCounts]]:
-        # One plugin at a time in a context of its own (asyncio.gather runs each call in a
-        # task), so that what latest_per_location records is known to be that plugin's.
+    implementations = context.pm.hook.timeline_entries.get_hookimpls()
+    merged = _Merged(context, len(implementations))
+
+    async def contribution(number: int, implementation: Any) -> tuple[list[TimelineEntry], list[TotalCounts]]:
+        # One plugin at a time in a context of its own (each call runs in a task), so that
+        # what latest_per_location records is known to be that plugin's.
         recorded: list[TotalCounts] = []
         _RECORDED.set(recorded)
-        result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
-        if inspect.isawaitable(result):
-            result = await result
+        _HOOK.set(number)
+        try:
+            result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            merged.done(number)
         return list(result or ()), recorded
 
-    # Their latest_per_location statements run as one (see _Merged): set for the tasks of
-    # the gather below, which copy this context.
-    token = _MERGED.set(_Merged(context))
+    # Their latest_per_location statements run as one (see _Merged): set for the tasks
+    # below, which copy this context.
+    token = _MERGED.set(merged)
     try:
-        contributions = [asyncio.ensure_future(contribution(implementation)) for implementation in context.pm.hook.timeline_entries.get_hookimpls()]
+        contributions = [asyncio.ensure_future(contribution(number, implementation)) for number, implementation in enumerate(implementations)]
     finally:
         _MERGED.reset(token)
     answers = await asyncio.gather(*contributions)
