@@ -273,7 +273,7 @@ _MERGED: contextvars.ContextVar[_Merged | None] = contextvars.ContextVar("fiche_
 @functools.lru_cache(maxsize=256)
 def _row_class(names: tuple[str, ...]) -> type[tuple[Any, ...]]:
     """A named tuple of a branch's columns: its builder reads the row by name or position."""
-    return collections.namedtuple("TimelineRow", names, rename=True)  # type: ignore[return-value]
+    return collections.namedtuple("TimelineRow", names, rename=True)
 
 
 def _union(branches: Sequence[AnySelect]) -> tuple[AnySelect, list[list[int]]]:
@@ -329,7 +329,7 @@ async def _merged_rows(session: AsyncSession, branches: Sequence[tuple[Hashable,
     getters = [operator.itemgetter(*positions) if len(positions) > 1 else (lambda row, at=positions[0]: (row[at],)) for positions in placed]
     for row in await read_rows(session, stmt, parameters):
         number = row[0]
-        found[number].append(makers[number]._make(getters[number](row)))  # type: ignore[attr-defined]
+        found[number].append(makers[number]._make(getters[number](row)))
     results: list[Sequence[Any]] = [()] * len(branches)
     for number, index in enumerate(order):
         results[index] = found[number]
