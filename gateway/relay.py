@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeGuard, 
 
 import orjson
 import strawberry
-from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, bindparam, false, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, bindparam, false, func, literal_column, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement
@@ -544,7 +545,21 @@ async def paginate_grouped(
         for i, value in enumerate(after_values or ()):
             if value is not None:
                 parameters[f"fiche_after_{i}"] = value
-        rows = await keyed_rows(session, group, group_ids, make, shape=("paginate_grouped", shape, cursor_shape), parameters=parameters)
+        dialect = session.bind.dialect.name if session.bind is not None else ""
+        if dialect == "postgresql" and bindable(group_ids):
+
+            def make_lateral() -> AnySelect:
+                inner = built(stmt)
+                names = list(inner.selected_columns.keys())
+                if len(set(names)) != len(names) or "_group" in names:
+                    return make(cast("ColumnElement[bool]", bound_keys(dialect, group, group_ids)))  # same parameters
+                bound = [None if value is None else bindparam(f"fiche_after_{i}", type_=key.column.type) for i, (key, value) in enumerate(zip(keys, after_values or ()))]
+                return _lateral_statement(inner, group, keys, None if after_values is None else bound, bindparam("fiche_limit", type_=Integer))
+
+            kept = prepared(("paginate_lateral", shape, cursor_shape), make_lateral)
+            rows = await read_rows(session, kept, {**parameters, "fiche_keys": list(group_ids)})
+        else:
+            rows = await keyed_rows(session, group, group_ids, make, shape=("paginate_grouped", shape, cursor_shape), parameters=parameters)
     else:
         rows = await read_rows(session, _grouped_statement(session, built(stmt), group, in_keys(session, group, group_ids), keys, after_values, first + 1))
     grouped: dict[Any, list[Any]] = {}
@@ -595,6 +610,37 @@ def _grouped_statement(
     if after_values is not None:
         inner = inner.where(_after_condition(keys, after_values))
     return ranked(session, inner, "page", limit, ("_group", "_rank"), omit=("_rank",))
+
+
+def _lateral_statement(stmt: AnySelect, group: AnyColumn, keys: Sequence[SortKey], after_values: Sequence[Any] | None, limit: Any) -> AnySelect:
+    """:func:`_grouped_statement` for PostgreSQL: each group's page read by its own
+    ``ORDER BY ... LIMIT`` in a ``LATERAL`` subquery over the group keys (one bound array,
+    ``fiche_keys``).
+
+    A window function over ``group = ANY(keys)`` must read and sort every row of every
+    group before it can cut them (the 50 customers of the heavy query: a sequential scan
+    of all the activities); the lateral page walks the group's index and stops at the
+    limit. Same columns as :func:`_grouped_statement`: the statement's, ``_group``, then
+    the sort keys it does not select (``_k<i>``); rows in group order, then page order."""
+    parents = func.unnest(bindparam("fiche_keys", type_=ARRAY(Integer))).table_valued("key").render_derived(name="parents")
+    sort_columns = [(i, key.column.label(f"_k{i}")) for i, key in enumerate(keys) if not _selects(stmt, key.column)]
+    inner = stmt.add_columns(*(column for _, column in sort_columns)).where(group == parents.c.key)
+    if after_values is not None:
+        inner = inner.where(_after_condition(keys, after_values))
+    names = list(stmt.selected_columns.keys())
+    page = inner.order_by(*(key.order_by for key in keys)).limit(limit).lateral("page")
+    added = {i: f"_k{i}" for i, _ in sort_columns}
+
+    def ordered(i: int, key: SortKey) -> ColumnElement[Any]:
+        column = page.c[added[i] if i in added else _column_name(key.column)]
+        order = column.desc() if key.descending else column.asc()
+        return order.nulls_last() if key.nullable else order
+
+    return (
+        select(*(page.c[name] for name in names), parents.c.key.label("_group"), *(page.c[f"_k{i}"] for i, _ in sort_columns))
+        .select_from(parents.join(page, true()))
+        .order_by(parents.c.key, *(ordered(i, key) for i, key in enumerate(keys)))
+    )
 
 
 async def keyed_rows(

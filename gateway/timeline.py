@@ -17,23 +17,27 @@ whole timeline fits on the page.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import dataclasses
 import datetime as dt
+import functools
 import inspect
+import operator
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Annotated, TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Annotated, TYPE_CHECKING, Any, Protocol, cast
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import Integer, Select, and_, bindparam, func, literal_column, null, or_, select, true, union_all
+from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from fiche.cost import list_size
 from fiche.datetimes import instant_problem, require_instant
-from fiche.db import in_keys, read_rows, statement_shape
+from fiche.db import bindable, bound_keys, in_keys, keys_parameter, keys_shape, prepared, read_rows, statement_shape
 from fiche.directory import customer_branches
 from fiche.errors import PublicError
 from fiche.relay import AnyColumn, AnySelect, Connection, Edge, InvalidID, Node, SelectSource, Total, TotalCounts, built, keyed_rows, connection_of, decode_cursor, decode_id, encode_id, page_size, ranked, valid_pk
@@ -46,6 +50,7 @@ __all__ = [
     "TimelineFilter",
     "TimelineQuery",
     "latest_per_location",
+    "together",
     "timeline_field",
     "latest_events_field",
 ]
@@ -169,11 +174,182 @@ async def latest_per_location(
         if before is not None:
             parameters["fiche_before_at"], parameters["fiche_before_pk"] = before[0], before[2]
         kept = ("timeline", shape, source, query.date_from is None, query.date_to is None, relation)
-        rows = await keyed_rows(session, location, location_ids, make, shape=kept, parameters=parameters)
+        merged = _MERGED.get()
+        dialect = session.bind.dialect.name if session.bind is not None else ""
+        if merged is not None and bindable(location_ids):
+            branch = prepared(("keyed_rows", kept, keys_shape(dialect, location_ids)), lambda: make(cast("ColumnElement[bool]", bound_keys(dialect, location, location_ids))))
+            rows = await merged.rows(("keyed_rows", kept, keys_shape(dialect, location_ids)), branch, {**parameters, "fiche_keys": keys_parameter(dialect, location_ids)})
+        else:
+            rows = await keyed_rows(session, location, location_ids, make, shape=kept, parameters=parameters)
     else:
         conditions = [in_keys(session, location, location_ids), before_condition(occurred, pk, source, query.before), *_dated(occurred, query.date_from, query.date_to)]
         rows = await read_rows(session, _numbered(session, built(stmt), location, occurred, pk, conditions, limit))
     return [build(row) for row in rows]
+
+
+class _Merged:
+    """The statements of one timeline batch, run as one ``UNION ALL``.
+
+    Every plugin's :func:`latest_per_location` call of a batch hands its kept statement here
+    and waits. Once every plugin's hook has either finished or is waiting here (a hook may
+    read something else first: the organisation's time zone...), and no new statement has
+    come for a whole turn of the event loop (a hook asking for two at once, see
+    :func:`together`), all of them run as one statement, each branch padded to the columns
+    of all (see :func:`_union`), and each call gets its own rows back. Two statements whose
+    bound parameters share a name share their value (the locations, page size, dates,
+    cursor and organisation of one batch), so the branches' parameters merge. A call that
+    comes after the statement ran (a hook awaiting its first statement's rows before
+    asking a second) goes into the next one: at worst a statement more, never a wait on
+    a hook that cannot come."""
+
+    def __init__(self, context: OperationContext, hooks: int) -> None:
+        self.context = context
+        self.hooks = hooks
+        self.pending: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]], int | None]] = []
+        self.waiting: dict[int, int] = defaultdict(int)  # hook → its statements waiting here
+        self.finished: set[int] = set()
+        self.scheduled = False
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def rows(self, shape: Hashable, stmt: AnySelect, parameters: dict[str, Any]) -> Sequence[Any]:
+        future: asyncio.Future[Sequence[Any]] = asyncio.get_running_loop().create_future()
+        hook = _HOOK.get()
+        self.pending.append((shape, stmt, parameters, future, hook))
+        if hook is not None:
+            self.waiting[hook] += 1
+        self._check(anyway=hook is None)
+        return await future
+
+    def done(self, hook: int) -> None:
+        """A hook's call has returned (or failed)."""
+        self.finished.add(hook)
+        self._check()
+
+    def _check(self, anyway: bool = False) -> None:
+        if self.scheduled or not self.pending:
+            return
+        if anyway or all(hook in self.finished or self.waiting[hook] for hook in range(self.hooks)):
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self._settle, len(self.pending))
+
+    def _settle(self, seen: int) -> None:
+        if len(self.pending) != seen:  # more came during the last turn: wait one more
+            asyncio.get_running_loop().call_soon(self._settle, len(self.pending))
+            return
+        branches, self.pending, self.scheduled = self.pending, [], False
+        for *_, hook in branches:
+            if hook is not None:
+                self.waiting[hook] -= 1
+        task = asyncio.ensure_future(self._run(branches))
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _run(self, branches: list[tuple[Hashable, AnySelect, dict[str, Any], asyncio.Future[Sequence[Any]], int | None]]) -> None:
+        try:
+            async with self.context.read() as session:
+                if len(branches) == 1:
+                    (_, stmt, parameters, _, _), = branches
+                    results: list[Sequence[Any]] = [await read_rows(session, stmt, parameters)]
+                else:
+                    results = await _merged_rows(session, [(shape, stmt, parameters) for shape, stmt, parameters, _, _ in branches])
+        except BaseException as exc:
+            for _, _, _, future, _ in branches:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, _, future, _), found in zip(branches, results, strict=True):
+            if not future.done():
+                future.set_result(found)
+
+
+# The hook (its number in the batch) a latest_per_location call comes from (see _collect).
+_HOOK: contextvars.ContextVar[int | None] = contextvars.ContextVar("fiche_timeline_hook", default=None)
+# The merge of the current timeline batch (see _collect); None outside of one.
+_MERGED: contextvars.ContextVar[_Merged | None] = contextvars.ContextVar("fiche_timeline_merged", default=None)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[tuple[Any, ...]]:
+    """A named tuple of a branch's columns: its builder reads the row by name or position."""
+    return collections.namedtuple("TimelineRow", names, rename=True)
+
+
+def _union(branches: Sequence[AnySelect]) -> tuple[AnySelect, list[list[int]]]:
+    """One ``UNION ALL`` of ``branches`` and, for each, the positions of its columns in the
+    merged rows (after the branch number at position 0).
+
+    Columns of the same type (by ``repr``: an enum's class, a string's length...) share a
+    slot across branches; a branch fills the slots it does not use with a NULL cast to the
+    slot's type (PostgreSQL types the NULLs of a union, text by default)."""
+    slots: list[Any] = []  # the type of each slot
+    placed: list[list[int]] = []
+    for branch in branches:
+        taken: set[int] = set()
+        positions = []
+        for column in branch.selected_columns:
+            key = repr(column.type)
+            slot = next((index for index, type_ in enumerate(slots) if index not in taken and repr(type_) == key), None)
+            if slot is None:
+                slot = len(slots)
+                slots.append(column.type)
+            taken.add(slot)
+            positions.append(slot)
+        placed.append(positions)
+    selects = []
+    for number, (branch, positions) in enumerate(zip(branches, placed, strict=True)):
+        inner = branch.subquery(f"b{number}")
+        owners = {slot: column for slot, column in zip(positions, inner.c, strict=True)}
+        values = [literal_column(str(number), Integer).label("_branch")]
+        values += [(owners[slot] if slot in owners else cast_(null(), type_)).label(f"c{slot}") for slot, type_ in enumerate(slots)]
+        selects.append(select(*values))
+    merged = union_all(*selects).subquery("merged")
+    return select(*merged.c), [[slot + 1 for slot in positions] for positions in placed]
+
+
+async def _merged_rows(session: AsyncSession, branches: Sequence[tuple[Hashable, AnySelect, dict[str, Any]]]) -> list[Sequence[Any]]:
+    """The rows of each branch, read by one statement (see :class:`_Merged`)."""
+    for _, stmt, _ in branches:
+        keys = list(stmt.selected_columns.keys())
+        if len(set(keys)) != len(keys):  # not nameable one by one: each runs on its own
+            return [await read_rows(session, stmt, parameters) for _, stmt, parameters in branches]
+    order = sorted(range(len(branches)), key=lambda index: repr(branches[index][0]))
+    shape = ("timeline_union", tuple(branches[index][0] for index in order))
+    ordered = [branches[index][1] for index in order]
+    stmt = prepared(shape, lambda: _union(ordered)[0])
+    placed = _PLACED.get(shape)
+    if placed is None:
+        placed = _PLACED[shape] = _union(ordered)[1]
+    parameters: dict[str, Any] = {}
+    for index in order:
+        parameters.update(branches[index][2])
+    found: list[list[Any]] = [[] for _ in branches]
+    makers = [_row_class(tuple(branches[index][1].selected_columns.keys())) for index in order]
+    getters = [operator.itemgetter(*positions) if len(positions) > 1 else (lambda row, at=positions[0]: (row[at],)) for positions in placed]
+    for row in await read_rows(session, stmt, parameters):
+        number = row[0]
+        found[number].append(makers[number]._make(getters[number](row)))
+    results: list[Sequence[Any]] = [()] * len(branches)
+    for number, index in enumerate(order):
+        results[index] = found[number]
+    return results
+
+
+# The column positions of each kept union's branches (see _merged_rows).
+_PLACED: dict[Hashable, list[list[int]]] = {}
+
+
+async def together(*reads: Awaitable[list[TimelineEntry]]) -> list[TimelineEntry]:
+    """The entries of several :func:`latest_per_location` calls of one hook on its session:
+    asked at once in a timeline batch (they run as one statement with the other plugins',
+    see :class:`_Merged`), one after the other outside of one (a session runs one
+    statement at a time)."""
+    if _MERGED.get() is None:
+        found = [await read for read in reads]
+    else:
+        found = list(await asyncio.gather(*reads))
+    return [entry for entries in found for entry in entries]
 
 
 def _dated(occurred: AnyColumn, date_from: Any, date_to: Any) -> list[ColumnElement[bool]]:
@@ -247,17 +423,36 @@ async def _collect(
         return [], []
     arguments = {"context": context, "location_ids": locations, "query": query, "limit": limit}
 
-    async def contribution(implementation: Any) -> tuple[list[TimelineEntry], list[TotalCounts]]:
-        # One plugin at a time in a context of its own (asyncio.gather runs each call in a
-        # task), so that what latest_per_location records is known to be that plugin's.
+    implementations = context.pm.hook.timeline_entries.get_hookimpls()
+    # On SQLite, whose reads run one after the other on the event loop's thread, the hooks'
+    # statements run as one (see _Merged). PostgreSQL runs them side by side, each on its
+    # own connection, and a page is served sooner that way than by one larger statement
+    # (planned anew for each page: bench/RESULTS.md, issue 10, late night).
+    merged = _Merged(context, len(implementations)) if context.db.is_sqlite else None
+
+    async def contribution(number: int, implementation: Any) -> tuple[list[TimelineEntry], list[TotalCounts]]:
+        # One plugin at a time in a context of its own (each call runs in a task), so that
+        # what latest_per_location records is known to be that plugin's.
         recorded: list[TotalCounts] = []
         _RECORDED.set(recorded)
-        result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
-        if inspect.isawaitable(result):
-            result = await result
+        _HOOK.set(number)
+        try:
+            result = implementation.function(**{name: arguments[name] for name in implementation.argnames})
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            if merged is not None:
+                merged.done(number)
         return list(result or ()), recorded
 
-    answers = await asyncio.gather(*(contribution(implementation) for implementation in context.pm.hook.timeline_entries.get_hookimpls()))
+    # Their latest_per_location statements run as one (see _Merged): set for the tasks
+    # below, which copy this context.
+    token = _MERGED.set(merged)
+    try:
+        contributions = [asyncio.ensure_future(contribution(number, implementation)) for number, implementation in enumerate(implementations)]
+    finally:
+        _MERGED.reset(token)
+    answers = await asyncio.gather(*contributions)
     entries = [entry for found, _ in answers for entry in found]
     countable = all(recorded or (not found and query.before is None) for found, recorded in answers)
     return entries, [count for _, recorded in answers for count in recorded] if countable else None

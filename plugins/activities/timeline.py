@@ -5,13 +5,13 @@ every location asked about."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy import select
 
-from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location, together
 from fiche.plugins.activities import models
 from fiche.plugins.activities.services.sanitise import plain_text
 from fiche.plugins.activities.reads import REPORT_COLUMNS, activity_from_row, activity_select, report_from_row
@@ -118,17 +118,18 @@ async def timeline_entries(
         )
         return stmt if team_id is None else stmt.where(A.team_id == team_id)
 
-    entries: list[TimelineEntry] = []
+    reads: list[Awaitable[list[TimelineEntry]]] = []
     async with context.read() as session:
-        # The statements depend on the team only: each is built once per team and kept.
+        # The statements depend on the team only: each is built once per team and kept. Both
+        # are asked at once: the timeline runs them with the other plugins' as one statement.
         if wants_activities:
-            entries += await latest_per_location(
+            reads.append(latest_per_location(
                 session, activities, location=A.location_id, occurred=A.starts_at, pk=A.id, source=SOURCE,
                 location_ids=location_ids, query=query, limit=limit, build=_activity_entry, shape=(SOURCE, team_id),
-            )  # fmt: skip
+            ))  # fmt: skip
         if wants_reports:
-            entries += await latest_per_location(
+            reads.append(latest_per_location(
                 session, reports, location=A.location_id, occurred=R.submitted_at, pk=R.id, source=REPORT_SOURCE,
                 location_ids=location_ids, query=query, limit=limit, build=_report_entry, shape=(REPORT_SOURCE, team_id),
-            )  # fmt: skip
-    return entries
+            ))  # fmt: skip
+        return await together(*reads)

@@ -381,7 +381,11 @@ async def test_a_grouped_page_whose_statement_selects_its_sort_keys_reads_them_o
     plain_sql = [sql for sql in counter.statements if "users.name AS name" in sql]
     assert selecting_sql and plain_sql
     assert all("_k0" not in sql and "_k1" not in sql and "page._rank AS" not in sql for sql in selecting_sql)
-    assert all("page._k0 AS" in sql and "page._k1 AS" in sql and "page._rank AS" not in sql for sql in plain_sql)
+    assert all("page._k0" in sql and "page._k1" in sql and "page._rank AS" not in sql for sql in plain_sql)
+    # PostgreSQL reads each group's page through its own LIMIT (a LATERAL subquery over the
+    # group keys), SQLite through a window function
+    lateral = not org.state.db.is_sqlite
+    assert all(("JOIN LATERAL" in sql) is lateral and ("row_number()" not in sql) is lateral for sql in selecting_sql + plain_sql)
 
 
 # ------------------------------------------------------------------ mutation payloads

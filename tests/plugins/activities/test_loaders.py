@@ -206,7 +206,8 @@ fragment A on Activity { id startsAt endsAt hasReports type { id name icon colou
 
 
 def _activity_statement(counter: Any) -> str:
-    (statement,) = [statement for statement in counter.statements if "activity_types" in statement and "row_number()" in statement]
+    # the page statement: a window per location (SQLite), a LATERAL page per location (PostgreSQL)
+    (statement,) = [statement for statement in counter.statements if "activity_types" in statement and ("row_number()" in statement or "LATERAL" in statement)]
     return statement
 
 
