@@ -14,7 +14,7 @@ from sqlalchemy import String, and_, literal, select, union_all
 from sqlalchemy.sql import Subquery
 
 from fiche.accounts import models as accounts
-from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location
+from fiche.timeline import TimelineEntry, TimelineQuery, latest_per_location, together
 from fiche.plugins.notes import models, services
 from fiche.plugins.notes.types import NOTE_COLUMNS, timeline_entry_from_row
 
@@ -46,7 +46,7 @@ async def timeline_entries(
     context: OperationContext, location_ids: Sequence[int], query: TimelineQuery, limit: int
 ) -> list[TimelineEntry]:
     """The newest ``limit`` notes / tasks of each location, about it or about one of its
-    subjects: a statement for each (the same source and order, so they merge)."""
+    subjects: a statement for each, asked at once (the same source and order, so they merge)."""
     wants_notes, wants_tasks = query.wants("NOTE"), query.wants("TASK")
     if not (wants_notes or wants_tasks) or not location_ids:
         return []
@@ -86,7 +86,7 @@ async def timeline_entries(
         "build": timeline_entry_from_row,
     }
     async with context.read() as session:
-        entries = await latest_per_location(session, about_customers, location=note.customer_id, shape=shape, **common)
+        reads = [latest_per_location(session, about_customers, location=note.customer_id, shape=shape, **common)]
         if owned is not None:
-            entries += await latest_per_location(session, about_subjects, location=owned.c.customer_pk, shape=(*shape, "subjects", owned), **common)
-    return entries
+            reads.append(latest_per_location(session, about_subjects, location=owned.c.customer_pk, shape=(*shape, "subjects", owned), **common))
+        return await together(*reads)
