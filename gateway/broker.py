@@ -263,6 +263,8 @@ class RedisBroker(_Subscribing):
         self.url = url
         self.namespace = namespace
         self._redis = redis.Redis.from_url(url)
+        # By its SHA (EVALSHA, loaded on first use): not the script's text with every slot.
+        self._acquire = self._redis.register_script(_ACQUIRE)
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._local = _LocalFanOut()
@@ -322,7 +324,7 @@ class RedisBroker(_Subscribing):
     async def acquire(self, key: str, limit: int) -> str | None:
         token = f"{self._process}:{next(self._tokens)}"
         try:
-            taken = await self._redis.eval(_ACQUIRE, 1, self._channel(f"slots:{key}"), limit, self.lease_seconds, token)
+            taken = await self._acquire(keys=[self._channel(f"slots:{key}")], args=[limit, self.lease_seconds, token])
         except Exception:
             # Redis is away: limits wait for it, subscriptions do not (the inbox is the truth).
             log.warning("could not count %s's slots; allowing this one", key, exc_info=True)
