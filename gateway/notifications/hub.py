@@ -28,7 +28,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -139,7 +139,7 @@ class _StartReads:
         async with self.app.db.reader(self.organization_id) as session:
             dialect = session.bind.dialect.name if session.bind is not None else ""
             stmt = prepared(("hub.latest", keys_shape(dialect, users)), lambda: _latest_statement(dialect, users))
-            rows = await read_rows(session, stmt, {"users": keys_parameter(dialect, users)})
+            rows: Sequence[Any] = await read_rows(session, stmt, {"users": keys_parameter(dialect, users)})  # (user, latest)
         latest = {recipient_id: int(seq) for recipient_id, seq in rows}
         return [latest.get(user_id, 0) for user_id in user_ids]
 
