@@ -110,10 +110,37 @@ def serve_traced(port: int, deflate: bool, report: str) -> None:
     uvicorn.run(asgi_app(), host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=deflate, log_level="warning")
 
 
+def serve_profiled(port: int, deflate: bool, report: str) -> None:
+    """The server under cProfile, profiling from SIGUSR1 to SIGUSR2 (the connecting phase),
+    which writes the profile (``pstats``) to ``report``."""
+    import cProfile
+    import signal
+
+    import uvicorn
+
+    from fiche.cli import asgi_app
+    from fiche.leanws import ws_protocol
+    from fiche.settings import Settings
+
+    profile = cProfile.Profile(time.process_time)  # CPU time: the clients share the cores
+
+    def write(*_: Any) -> None:
+        profile.disable()
+        profile.dump_stats(report)
+
+    signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
+    signal.signal(signal.SIGUSR2, write)
+    layer = sys.argv[sys.argv.index("--ws-server") + 1] if "--ws-server" in sys.argv else "lean"
+    ws = ws_protocol(Settings.from_env(ws_server=layer))
+    uvicorn.run(asgi_app(), host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=deflate, log_level="warning")
+
+
 WS_LAYERS = {"lean": "fiche.leanws.protocol:LeanWebSocketProtocol", "asgi": "websockets-sansio"}
 
 
-async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace: str | None = None, layer: str = "lean") -> dict[str, Any]:
+async def measure(
+    url: str, tokens: list[str], deflate: bool, batch: int, trace: str | None = None, layer: str = "lean", profile: str | None = None
+) -> dict[str, Any]:
     port = free_port()
     env = dict(os.environ, FICHE_DATABASE_URL=url, FICHE_SECRET_KEY=SECRET, FICHE_LOG_LEVEL="WARNING", FICHE_GC_TUNING="1")
     command = [
@@ -122,6 +149,8 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace:
     ]
     if trace:
         command = [sys.executable, __file__, "--serve-traced", str(port), "--compression", "on" if deflate else "off", "--trace", trace, "--ws-server", layer]
+    if profile:
+        command = [sys.executable, __file__, "--serve-profiled", str(port), "--compression", "on" if deflate else "off", "--profile", profile, "--ws-server", layer]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     sockets: list[Any] = []
     try:
@@ -135,7 +164,7 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace:
                     await asyncio.sleep(0.05)
         await subscribe(host, tokens[0], sockets)  # warm every code path once
         await asyncio.sleep(1)
-        if trace:
+        if trace or profile:
             server.send_signal(signal.SIGUSR1)
             await asyncio.sleep(2)
         before = rss_kib(server.pid)
@@ -149,6 +178,13 @@ async def measure(url: str, tokens: list[str], deflate: bool, batch: int, trace:
         await asyncio.sleep(3)
         connect_cpu = cpu_seconds(server.pid) - cpu_before
         after = rss_kib(server.pid)
+        if profile:
+            Path(profile).unlink(missing_ok=True)
+            server.send_signal(signal.SIGUSR2)
+            for _ in range(600):
+                if Path(profile).exists():
+                    break
+                await asyncio.sleep(0.5)
         if trace:
             report = Path(trace)
             report.unlink(missing_ok=True)
@@ -187,19 +223,23 @@ async def main() -> None:
     parser.add_argument("--compression", choices=("off", "on", "both"), default="both", help="WebSocket per-message compression of the server")
     parser.add_argument("--trace", default=None, help="run the server under tracemalloc and write where the memory went to this file")
     parser.add_argument("--ws-server", choices=("lean", "asgi", "both"), default="both", help="the server's WebSocket layer (FICHE_WS_SERVER)")
+    parser.add_argument("--profile", default=None, help="run the server under cProfile while the clients connect and write the profile (pstats) to this file")
     parser.add_argument("--serve-traced", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-profiled", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.compression]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/idle.db"
         tokens = await prepare(url, args.subscribers)
         layers = ("lean", "asgi") if args.ws_server == "both" else (args.ws_server,)
-        runs = [{"ws_server": layer, **await measure(url, tokens, deflate, args.batch, args.trace, layer)} for layer in layers for deflate in modes]
+        runs = [{"ws_server": layer, **await measure(url, tokens, deflate, args.batch, args.trace, layer, args.profile)} for layer in layers for deflate in modes]
     print(json.dumps({"runs": runs, "database": "sqlite", "broker": "memory"}, indent=2))
 
 
 if __name__ == "__main__":
     if "--serve-traced" in sys.argv:  # the server process of --trace (no event loop yet)
         serve_traced(int(sys.argv[sys.argv.index("--serve-traced") + 1]), sys.argv[sys.argv.index("--compression") + 1] == "on", sys.argv[sys.argv.index("--trace") + 1])
+    elif "--serve-profiled" in sys.argv:  # the server process of --profile
+        serve_profiled(int(sys.argv[sys.argv.index("--serve-profiled") + 1]), sys.argv[sys.argv.index("--compression") + 1] == "on", sys.argv[sys.argv.index("--profile") + 1])
     else:
         asyncio.run(main())

@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 import orjson
 import websockets
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,6 +62,22 @@ SUBSCRIPTION = "subscription { notifications { id link } }"
 NOTE_CREATE = "mutation($input: NoteCreateInput!) { noteCreate(input: $input) { note { id } errors { code message } } }"
 MAX_MENTIONS = 20  # per note (fiche.plugins.notes.services.MAX_MENTIONS)
 TICK = os.sysconf("SC_CLK_TCK")
+# uvicorn stops on SIGTERM, then raises it again with the handler it found: this one.
+PROFILED = """
+import cProfile, signal, sys, time
+from fiche.cli import main
+
+def stop(*_):
+    profile.disable()
+    profile.dump_stats(sys.argv[1])
+    sys.exit(0)
+
+profile = cProfile.Profile(time.process_time)
+signal.signal(signal.SIGTERM, stop)
+profile.enable()
+main(sys.argv[2:])
+stop()
+"""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -69,16 +86,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def waited_seconds(pid: int) -> float:
+    """How long the process has been runnable but waiting for a CPU (``/proc/PID/schedstat``):
+    what tells a process starved of CPU from one waiting on I/O or on another process."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def postgres_seconds(database: str) -> tuple[float, float]:
+    """CPU and run-queue wait so far of the PostgreSQL backends connected to ``database``
+    (by their process title, ``postgres: USER DATABASE HOST...``; the server is shared with
+    other databases, and its background writers are not counted)."""
+    cpu = waited = 0.0
+    for title in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = title.read_bytes().replace(b"\0", b" ").split()
+            if not words or words[0] != b"postgres:" or database.encode() not in words:
+                continue
+            pid = int(title.parent.name)
+            cpu += cpu_seconds(pid)
+            waited += waited_seconds(pid)
+        except (OSError, ValueError):
+            continue
+    return cpu, waited
+
+
 class Instance:
     """One ``fiche serve`` process on its own port."""
 
-    def __init__(self, index: int, env: dict[str, str], log: Path) -> None:
-        self.index, self.env, self.log = index, env, log
+    def __init__(self, index: int, env: dict[str, str], log: Path, profile: Path | None = None) -> None:
+        self.index, self.env, self.log, self.profile = index, env, log, profile
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [str(Path(sys.executable).parent / "fiche"), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        arguments = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        command = [str(Path(sys.executable).parent / "fiche"), *arguments]
+        if self.profile is not None:  # the whole life of the process, in CPU time, written when it stops
+            command = [sys.executable, "-c", PROFILED, str(self.profile), *arguments]
         with open(self.log, "ab") as log:  # a pipe nobody reads would block the server once full
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -199,6 +246,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         state = build_state(settings, pm)
         try:
             organization_id, author, users = await make_org(state, args.subscribers)
+            if args.analyze:  # planner statistics, as a database in service has them
+                async with state.db.engine.connect() as connection:
+                    await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE"))
         finally:
             await state.db.dispose()
         handles = {user.id: str(user.handle) for user in users}
@@ -212,13 +262,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "FICHE_LOG_JSON": "0",
         }
         logs = Path(tempfile.mkdtemp(prefix="fiche-two-instances-"))
-        instances = [Instance(index, env, logs / f"instance-{index}.log") for index in range(2)]
+        profiles = [Path(f"{args.profile}.{index}") if args.profile else None for index in range(2)]
+        instances = [Instance(index, env, logs / f"instance-{index}.log", profiles[index]) for index in range(2)]
         try:
             for instance in instances:
                 instance.start()
             await asyncio.gather(*(instance.ready() for instance in instances))
             # For a profiler to attach to (py-spy record -p PID) while the run lasts.
-            print(f"instance pids: {[instance.process.pid for instance in instances if instance.process]}", file=sys.stderr, flush=True)
+            print(f"instance pids: {[instance.process.pid for instance in instances if instance.process]}, database: {url.rsplit('/', 1)[-1]}", file=sys.stderr, flush=True)
             return await measure(args, settings, organization_id, author.id, users, handles, instances)
         finally:
             for instance in instances:
@@ -246,6 +297,7 @@ async def measure(
         lags: list[float] = []
         failures = Counter[str]()
         loop = asyncio.get_running_loop()
+        database_name = settings.database_url.rsplit("/", 1)[-1].split("?")[0]
 
         async def send(index: int, due: float) -> None:
             chosen = rng.sample(ids, min(args.mentions, len(ids)))
@@ -265,10 +317,14 @@ async def measure(
         sends: list[asyncio.Task[None]] = []
         origin = loop.time() + 0.2
         cpu_before: list[float] = []
-        bench_cpu_before = wall_before = 0.0
+        bench_cpu_before = wall_before = bench_wait_before = 0.0
+        wait_before: list[float] = []
+        postgres_before = (0.0, 0.0)
         for index in range(total):
             if index == warm_notes:
                 cpu_before = [cpu_seconds(instance.process.pid) for instance in instances if instance.process]
+                wait_before = [waited_seconds(instance.process.pid) for instance in instances if instance.process]
+                bench_wait_before, postgres_before = waited_seconds(os.getpid()), postgres_seconds(database_name)
                 bench_cpu_before, wall_before = time.process_time(), time.perf_counter()
             due = origin + index / args.rate
             delay = due - loop.time()
@@ -286,7 +342,10 @@ async def measure(
         while received() < want and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         cpu_after = [cpu_seconds(instance.process.pid) for instance in instances if instance.process]
+        wait_after = [waited_seconds(instance.process.pid) for instance in instances if instance.process]
+        bench_wait, postgres_after = waited_seconds(os.getpid()) - bench_wait_before, postgres_seconds(database_name)
         bench_cpu = time.process_time() - bench_cpu_before
+        measured_seconds = time.perf_counter() - wall_before
         load = os.getloadavg()
     finally:
         for task in tasks:
@@ -316,7 +375,13 @@ async def measure(
         "send_lag_p99_ms": latency_figures(lags, digits=1)["p99_ms"],
         "server_cpu_ms_per_note": [round(cpu / max(notes / 2, 1) * 1000, 2) for cpu in per_instance],
         "server_cpu_cores": [round(cpu / max(sent_seconds, 1e-9), 2) for cpu in per_instance],
+        # Seconds per second each gateway was runnable but waiting for a CPU (the other
+        # processes of the machine had it): near its cores used or above, it is starved.
+        "server_cpu_wait": [round((after - before) / max(measured_seconds, 1e-9), 2) for before, after in zip(wait_before, wait_after, strict=True)],
         "bench_cpu_cores": round(bench_cpu / max(sent_seconds, 1e-9), 2),
+        "bench_cpu_wait": round(bench_wait / max(measured_seconds, 1e-9), 2),
+        "postgres_cpu_cores": round((postgres_after[0] - postgres_before[0]) / max(measured_seconds, 1e-9), 2),
+        "postgres_cpu_wait": round((postgres_after[1] - postgres_before[1]) / max(measured_seconds, 1e-9), 2),
         "http_connections": [poster.opened for poster in posters],
         "load_average_after": [round(value, 2) for value in load],
         "python": platform.python_version(),
@@ -336,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for the last deliveries")
     parser.add_argument("--timeout", type=float, default=120.0, help="upper bound of the connecting phases, in seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=True, help="ANALYZE the fresh database before the run")
+    parser.add_argument("--profile", default=None, help="run each instance under cProfile (CPU time) and write its profile to PROFILE.0 / PROFILE.1")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args)), indent=2))
     return 0

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.mention_latency import make_org  # noqa: E402
+from bench.mentions_two_instances import postgres_seconds  # noqa: E402
 from bench.profile_documents import Caller, StatementTimer  # noqa: E402
 from bench.run import ADMIN_URL, SECRET  # noqa: E402
 from fiche.app import build_state, create_app  # noqa: E402
@@ -105,11 +106,14 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
                 print(f"{elapsed * 1000:7.2f} ms  {statement}", file=sys.stderr)
         cpu: list[float] = []
         wall: list[float] = []
+        database = url.rsplit("/", 1)[-1]
+        postgres_before = postgres_seconds(database)[0] if not args.database.startswith("sqlite") else 0.0
         for _ in range(args.notes):
             started_cpu, started = time.process_time(), time.perf_counter()
             await post()
             cpu.append(time.process_time() - started_cpu)
             wall.append(time.perf_counter() - started)
+        postgres_cpu = postgres_seconds(database)[0] - postgres_before if not args.database.startswith("sqlite") else None
         if args.profile == "pyinstrument":
             from pyinstrument import Profiler  # optional: pip install pyinstrument
 
@@ -139,6 +143,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "cpu_ms_median": round(statistics.median(cpu) * 1000, 2),
             "cpu_ms_mean": round(statistics.fmean(cpu) * 1000, 2),
             "wall_ms_p50": round(statistics.median(wall) * 1000, 2),
+            # The database server's side (its backends for this database, /proc, 10 ms ticks).
+            "postgres_cpu_ms_per_note": round(postgres_cpu / args.notes * 1000, 2) if postgres_cpu is not None else None,
         }
     finally:
         await state.broker.disconnect()
@@ -159,6 +165,7 @@ async def main() -> None:
     parser.add_argument("--profile", choices=["cprofile", "pyinstrument"])
     parser.add_argument("--statements", action="store_true", help="print each statement of one note with its wall-clock time")
     parser.add_argument("--top", type=int, default=40, help="functions shown per cProfile ordering")
+    parser.add_argument("--database-setting", action="append", default=[], help="NAME=VALUE set on the fresh PostgreSQL database (ALTER DATABASE)")
     args = parser.parse_args()
     created = None
     if args.database == "sqlite":
@@ -167,6 +174,9 @@ async def main() -> None:
         created = f"fiche_notes_{uuid.uuid4().hex[:10]}"
         url = ADMIN_URL.rsplit("/", 1)[0] + f"/{created}"
         await admin_sql(f'CREATE DATABASE "{created}"', ADMIN_URL)
+        for setting in args.database_setting:  # e.g. plan_cache_mode=force_generic_plan
+            name, _, value = setting.partition("=")
+            await admin_sql(f'ALTER DATABASE "{created}" SET {name} = {value}', ADMIN_URL)
     try:
         print(json.dumps(await measure(url, args), indent=2))
     finally:

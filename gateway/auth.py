@@ -124,7 +124,13 @@ def decode_token(settings: Settings, token: str) -> Identity | None:
 
 
 def token_expiry(settings: Settings, token: str) -> dt.datetime | None:
-    """When a valid default JWT expires; None for any other token (a plugin's)."""
+    """When a valid default JWT expires; None for any other token (a plugin's).
+
+    A token :func:`decode_token` just found valid is not decoded again (a WebSocket's
+    ``connection_init`` asks both)."""
+    known = _DECODED.get((settings.secret_key, token))
+    if known is not None and time.time() < known[1]:
+        return dt.datetime.fromtimestamp(int(known[1]), dt.UTC)
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp"]})
         return dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import orjson
+from aiodataloader import DataLoader
 
 __all__ = ["Broker", "Listener", "MemoryBroker", "RedisBroker", "Subscription", "broker_from_url"]
 
@@ -263,6 +264,13 @@ class RedisBroker(_Subscribing):
         self.url = url
         self.namespace = namespace
         self._redis = redis.Redis.from_url(url)
+        # By its SHA (EVALSHA, loaded on first use): not the script's text with every slot.
+        self._acquire = self._redis.register_script(_ACQUIRE)
+        # The slots taken and given back at the same moment (a burst of sockets connecting or
+        # closing) go to Redis in one pipeline each: one round trip and ONE pooled connection,
+        # where a command each took a connection each and, past the pool's 100, failed (and
+        # the cap was not counted).
+        self._slot_batches: tuple[asyncio.AbstractEventLoop, DataLoader[tuple[str, int, str], int], DataLoader[tuple[str, str], int]] | None = None
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._local = _LocalFanOut()
@@ -319,10 +327,30 @@ class RedisBroker(_Subscribing):
         if messages:
             await self._redis.publish(self._channel(MANY), orjson.dumps(_packed(messages)))
 
+    def _batches(self) -> tuple[DataLoader[tuple[str, int, str], int], DataLoader[tuple[str, str], int]]:
+        loop = asyncio.get_running_loop()
+        if self._slot_batches is None or self._slot_batches[0] is not loop:
+            self._slot_batches = (loop, DataLoader(self._acquire_many, cache=False), DataLoader(self._release_many, cache=False))
+        return self._slot_batches[1], self._slot_batches[2]
+
+    async def _acquire_many(self, wanted: list[tuple[str, int, str]]) -> list[int]:
+        """Take slots ``(channel, limit, token)``, in order (two of one key are counted one
+        after the other: each script runs alone)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, limit, token in wanted:
+                await self._acquire(keys=[channel], args=[limit, self.lease_seconds, token], client=pipe)
+            return [int(taken) for taken in await pipe.execute()]
+
+    async def _release_many(self, slots: list[tuple[str, str]]) -> list[int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, token in slots:
+                pipe.zrem(channel, token)
+            return [int(removed) for removed in await pipe.execute()]
+
     async def acquire(self, key: str, limit: int) -> str | None:
         token = f"{self._process}:{next(self._tokens)}"
         try:
-            taken = await self._redis.eval(_ACQUIRE, 1, self._channel(f"slots:{key}"), limit, self.lease_seconds, token)
+            taken = await self._batches()[0].load((self._channel(f"slots:{key}"), limit, token))
         except Exception:
             # Redis is away: limits wait for it, subscriptions do not (the inbox is the truth).
             log.warning("could not count %s's slots; allowing this one", key, exc_info=True)
@@ -345,7 +373,7 @@ class RedisBroker(_Subscribing):
 
     async def _release(self, key: str, token: str) -> None:
         try:
-            await self._redis.zrem(self._channel(f"slots:{key}"), token)
+            await self._batches()[1].load((self._channel(f"slots:{key}"), token))
         except Exception:
             log.warning("could not release a slot of %s; its lease will end it", key, exc_info=True)
 

@@ -123,7 +123,7 @@ class HubSubscriptions:
                     await app.broker.release(*delivery.slot)
                 return
             deliveries[operation_id] = delivery
-            await hub.add(delivery)
+            await hub.add(delivery, from_latest=projection.after is None)
         except Exception:
             log.exception("notifications subscription failed to start")
             deliveries.pop(operation_id, None)
@@ -135,7 +135,8 @@ class HubSubscriptions:
 
     async def _hub_prepare(self, connection: ConnectionContext, projection: Projection, head: bytes) -> Delivery | None:
         """Check the socket's access, take the user's subscription slot, fix where delivery
-        starts: the steps of the per-socket path, in its order."""
+        starts (``after``; without it the hub reads the latest number once it listens):
+        the steps of the per-socket path, in its order."""
         if connection.live:
             await connection.app.live.check(connection)
             if connection.viewer is None:
@@ -158,11 +159,10 @@ class HubSubscriptions:
                 taking.add_done_callback(partial(_give_back, holder))
                 raise
             slot = holder.subscription_slot
+            last = 0
             try:
                 if projection.after is not None:
                     last = await seq_of(context, viewer.user_id, projection.after)
-                else:
-                    last = await hub_of(connection.app).latest_seq(viewer)
             except BaseException as exc:
                 if slot is not None:
                     await context.broker.release(*slot)

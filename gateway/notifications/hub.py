@@ -28,16 +28,16 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiodataloader import DataLoader
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 
 from fiche import metrics
 from fiche.context import ConnectionContext, OperationContext
-from fiche.db import in_keys
+from fiche.db import bound_keys, keys_parameter, keys_shape, prepared, read_rows
 from fiche.notifications import models
 from fiche.notifications.schema import REPLAY_BATCH, missed_since
 from fiche.notifications.resync import Resync
@@ -101,18 +101,21 @@ class Delivery:
 class _Topic:
     """The hub's broker listener for one user topic (:class:`fiche.broker.Listener`)."""
 
-    __slots__ = ("attached", "hub", "members", "topic")
+    __slots__ = ("attached", "heard", "hub", "members", "topic")
 
     def __init__(self, hub: Hub, topic: str) -> None:
         self.hub = hub
         self.topic = topic
         self.members: list[Delivery] = []
         self.attached: asyncio.Future[None] | None = None
+        self.heard = 0  # broker messages (and losses) so far: a starting subscription's check
 
     def deliver(self, message: Any) -> None:
+        self.heard += 1
         self.hub._arrived(self, message)
 
     def mark_lost(self) -> None:
+        self.heard += 1
         for delivery in self.members:
             self.hub._catch_up(delivery)
 
@@ -120,7 +123,10 @@ class _Topic:
 class _StartReads:
     """The reads of the subscriptions of one organisation that start at the same moment,
     batched: their latest numbers in ONE statement, their first catch-up in ONE statement
-    (a burst of a thousand sockets subscribing costs two statements, not two thousand)."""
+    (a burst of a thousand sockets subscribing costs two statements, not two thousand).
+
+    Both statements are kept from one batch to the next (:func:`fiche.db.prepared`), the
+    users one bound parameter: building them cost more Python than running them."""
 
     def __init__(self, app: AppState, organization_id: int) -> None:
         self.app = app
@@ -130,31 +136,24 @@ class _StartReads:
         self.after: DataLoader[tuple[int, int], tuple[list[NotificationRecord], bool]] = DataLoader(self._after, cache=False)
 
     async def _latest(self, user_ids: list[int]) -> list[int]:
+        users = sorted(set(user_ids))
         async with self.app.db.reader(self.organization_id) as session:
-            rows = await session.execute(
-                select(models.Notification.recipient_id, func.max(models.Notification.recipient_seq))
-                .where(in_keys(session, models.Notification.recipient_id, sorted(set(user_ids))))
-                .group_by(models.Notification.recipient_id)
-            )
-            latest = {recipient_id: int(seq) for recipient_id, seq in rows}
+            dialect = session.bind.dialect.name if session.bind is not None else ""
+            stmt = prepared(("hub.latest", keys_shape(dialect, users)), lambda: _latest_statement(dialect, users))
+            rows: Sequence[Any] = await read_rows(session, stmt, {"users": keys_parameter(dialect, users)})  # (user, latest)
+        latest = {recipient_id: int(seq) for recipient_id, seq in rows}
         return [latest.get(user_id, 0) for user_id in user_ids]
 
     async def _after(self, keys: list[tuple[int, int]]) -> list[tuple[list[NotificationRecord], bool]]:
         """For each ``(user, number)``: the user's next notifications after it (at most a
         replay batch), and whether that is all of them so far."""
         limit = REPLAY_BATCH * len(keys)
+        users = sorted({user_id for user_id, _after in keys})
         async with self.app.db.reader(self.organization_id) as session:
-            rows = (
-                await session.execute(
-                    select(*RECORD_COLUMNS)
-                    .where(
-                        in_keys(session, models.Notification.recipient_id, sorted({user_id for user_id, _after in keys})),
-                        models.Notification.recipient_seq > min(after for _user_id, after in keys),
-                    )
-                    .order_by(models.Notification.recipient_id, models.Notification.recipient_seq)
-                    .limit(limit)
-                )
-            ).all()
+            dialect = session.bind.dialect.name if session.bind is not None else ""
+            stmt = prepared(("hub.after", keys_shape(dialect, users)), lambda: _after_statement(dialect, users))
+            parameters = {"users": keys_parameter(dialect, users), "after": min(after for _user_id, after in keys), "limit": limit}
+            rows = await read_rows(session, stmt, parameters)
         complete = len(rows) < limit  # else some user's rows may have been cut: read again
         by_user: dict[int, list[NotificationRecord]] = {}
         for row in rows:
@@ -164,6 +163,32 @@ class _StartReads:
             records = [record for record in by_user.get(user_id, ()) if record.seq > after][:REPLAY_BATCH]
             answers.append((records, complete and len(records) < REPLAY_BATCH))
         return answers
+
+
+def _users_clause(dialect: str, users: list[int]) -> Any:
+    clause = bound_keys(dialect, models.Notification.recipient_id, users, "users")
+    if clause is None:
+        raise TypeError("user ids are integers")
+    return clause
+
+
+def _latest_statement(dialect: str, users: list[int]) -> Any:
+    notification = models.Notification
+    return (
+        select(notification.recipient_id, func.max(notification.recipient_seq))
+        .where(_users_clause(dialect, users))
+        .group_by(notification.recipient_id)
+    )
+
+
+def _after_statement(dialect: str, users: list[int]) -> Any:
+    notification = models.Notification
+    return (
+        select(*RECORD_COLUMNS)
+        .where(_users_clause(dialect, users), notification.recipient_seq > bindparam("after", type_=Integer))
+        .order_by(notification.recipient_id, notification.recipient_seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 class Hub:
@@ -199,9 +224,14 @@ class Hub:
         without ``after`` starts (batched with the other subscriptions starting now)."""
         return await self._reads(viewer.organization_id).latest.load(viewer.user_id)
 
-    async def add(self, delivery: Delivery) -> None:
+    async def add(self, delivery: Delivery, *, from_latest: bool = False) -> None:
         """Register ``delivery`` and catch it up from the inbox; returns once it is live
-        (what commits from now on reaches it, by the broker or by the catch-up)."""
+        (what commits from now on reaches it, by the broker or by the catch-up).
+
+        ``from_latest``: the subscription starts after the user's latest notification, read
+        here once the topic is attached (``delivery.last`` is ignored). Then what commits
+        after that read reaches it through the broker, and unless a message came while it
+        was read, there is nothing to catch up: one batched statement, not two."""
         viewer = delivery.viewer
         name = user_topic(viewer.organization_id, viewer.user_id)
         topic = self.topics.get(name)
@@ -216,6 +246,17 @@ class Hub:
         delivery.busy = delivery.dirty = True  # caught up first, live messages meanwhile wait
         try:
             await asyncio.shield(topic.attached)  # type: ignore[arg-type]
+            if from_latest:
+                heard = topic.heard
+                latest = await self._reads(viewer.organization_id).latest.load(viewer.user_id)
+                if delivery.closed:
+                    return
+                delivery.last = delivery.queued = latest
+                if topic.heard == heard:
+                    # Nothing arrived while the number was read: what committed before the
+                    # read is not this subscription's, what commits after arrives live.
+                    delivery.busy = delivery.dirty = False
+                    return
         except BaseException:
             await self.remove(delivery)
             raise

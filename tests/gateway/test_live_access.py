@@ -214,6 +214,31 @@ async def test_identify_reads_the_expiry_of_the_default_token(org: TestOrg) -> N
     assert dt.timedelta(seconds=58) <= identity.expires_at - utcnow() <= dt.timedelta(seconds=60)
 
 
+async def test_identify_checks_a_new_token_once(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a token never seen (its signature and claims are checked by jwt.decode); the
+    # tokens of other tests may be the same string (same ids, same second): forgotten
+    import jwt
+
+    from fiche import auth
+
+    monkeypatch.setattr(auth, "_DECODED", {})
+    decodes: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decodes.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    token = issue_token(org.state.settings, org.users["member"].id, org.organization_id, ttl=90)
+    # when: a socket's connection_init identifies it (who, and until when)
+    identity = await identify(org.state.pm, org.state.settings, token)
+    # then: decoded once, the expiry read from that decoding
+    assert decodes == [token]
+    assert identity is not None and identity.expires_at is not None
+    assert dt.timedelta(seconds=88) <= identity.expires_at - utcnow() <= dt.timedelta(seconds=90)
+
+
 async def test_load_viewers_returns_the_current_state_of_active_users_only(org: TestOrg, other_org: TestOrg) -> None:
     # given
     await system_sql(org, update(models.User).where(models.User.id == org.users["member2"].id).values(is_active=False))

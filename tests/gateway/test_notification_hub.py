@@ -236,3 +236,63 @@ async def test_the_batched_start_reads_never_see_another_organisation(org: TestO
     latest, (records, _complete) = await asyncio.gather(reads.latest.load(stranger), reads.after.load((stranger, 0)))
     # then
     assert (latest, records) == (0, [])
+
+
+async def test_a_subscription_from_the_latest_starts_with_one_statement_and_gets_only_what_follows(org: TestOrg) -> None:
+    # given: a user with two notifications already
+    await org.state.broker.connect()
+    await notify(org, "member")
+    await notify(org, "member")
+    hub = hub_of(org.state)
+    frames: list[str] = []
+    delivery = _delivery(org, "member", frames)
+    # when: their subscription starts after the latest one (no `after`)
+    with count_statements(org.state.db) as start:
+        await hub.add(delivery, from_latest=True)
+    try:
+        # then: the latest number is read once the topic listens, and nothing is caught up
+        assert start.count == 1
+        assert (delivery.last, delivery.busy, frames) == (2, False, [])
+        # and what commits next arrives live
+        await notify(org, "member")
+        for _ in range(250):
+            if frames:
+                break
+            await asyncio.sleep(0.02)
+        expected = [node["id"] for node in (await org.ok(INBOX_IDS, as_="member"))["notifications"]["nodes"]][:1]
+        assert _ids(frames) == expected
+    finally:
+        await hub.remove(delivery)
+
+
+async def test_a_notification_heard_while_the_latest_number_is_read_is_caught_up_once(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a notification that commits (and is published) while the start reads the user's
+    # latest number, but after that read's snapshot (the read answers the number before it)
+    await org.state.broker.connect()
+    await notify(org, "member")
+    hub = hub_of(org.state)
+    reads = hub._reads(org.organization_id)
+    read_latest = reads._latest
+
+    async def latest_then_a_commit(user_ids: list[int]) -> list[int]:
+        numbers = await read_latest(user_ids)
+        await notify(org, "member")
+        return numbers
+
+    monkeypatch.setattr(reads.latest, "batch_load_fn", latest_then_a_commit)
+    frames: list[str] = []
+    delivery = _delivery(org, "member", frames)
+    # when
+    await hub.add(delivery, from_latest=True)
+    try:
+        for _ in range(250):
+            if frames and not delivery.busy:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        # then: the start saw a message arrive, caught up from the inbox, and got it once
+        newest = (await org.ok(INBOX_IDS, as_="member"))["notifications"]["nodes"][0]["id"]
+        assert _ids(frames) == [newest]
+        assert delivery.last == 2
+    finally:
+        await hub.remove(delivery)

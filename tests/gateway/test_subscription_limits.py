@@ -168,6 +168,29 @@ async def test_the_cap_counts_every_instance_and_a_dead_instances_slots_end_with
         await two.disconnect()
 
 
+async def test_a_burst_of_slots_is_counted_whole_past_the_redis_pool(broker_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # given: more sockets starting at once than Redis's connection pool holds (100)
+    namespace = f"fiche-test-{uuid.uuid4().hex[:8]}"
+    broker = broker_from_url(REDIS_URL, namespace)
+    assert isinstance(broker, RedisBroker)
+    try:
+        # when: 150 subscriptions of one user and one of each of 150 others ask for a slot together
+        crowd = [broker.acquire("crowded", 3) for _ in range(150)]
+        others = [broker.acquire(f"user-{index}", 3) for index in range(150)]
+        taken = await asyncio.gather(*crowd, *others)
+        # then: the cap held (nothing was let through unchecked), everyone else got one
+        assert sum(token is not None for token in taken[:150]) == 3
+        assert all(token is not None for token in taken[150:])
+        assert "could not count" not in caplog.text
+        # and given back together, every slot is free again
+        held = [(f"user-{index}", token) for index, token in enumerate(taken[150:])]
+        await asyncio.gather(*(broker.release(key, token) for key, token in held if token is not None))
+        assert "could not release" not in caplog.text
+        assert all([await broker.acquire(f"user-{index}", 1) for index in range(5)])
+    finally:
+        await broker.disconnect()
+
+
 async def test_a_slow_consumer_delays_no_one_and_catches_up_in_order(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
     # given: tiny queues, and two subscriptions of the member: one read, one left unread
     monkeypatch.setattr(broker_module, "QUEUE_SIZE", 3)
