@@ -18,7 +18,9 @@ The guarantees of the per-socket generator it replaces stay:
 - a slow socket never delays the others: a write that would wait (the transport's buffer
   is full) is finished by a task of that socket's own, while its next frames wait in a
   bounded outbox; past the bound they are dropped and caught up from the inbox once the
-  socket drains.
+  socket drains;
+- a large fan-out does not hold the process: the frames are written in slices of
+  :data:`FANOUT_SLICE`, the event loop running its other work between two.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ __all__ = ["Delivery", "Hub", "hub_of"]
 
 log = logging.getLogger("fiche.notifications.hub")
 OUTBOX_SIZE = 256  # frames a slow socket may have waiting before it is caught up instead
+FANOUT_SLICE = 1000  # frames written before the event loop runs its other work
 
 
 def hub_of(app: AppState) -> Hub:
@@ -325,15 +328,19 @@ class Hub:
             ordered = list(records.values())
             for record, answer in zip(ordered, await self._project(projection, viewer, ordered), strict=True):
                 answers[id(record)] = answer
-        # Sent in one pass; the metrics count them once per event.
-        sent: dict[dt.datetime, int] = {}
+        # Written in slices, the loop's other work (the note's own response, other
+        # sockets) running in between; the metrics count them once per event and slice.
         offer = self._offer
-        for delivery, record, answers in chosen:
-            if offer(delivery, record.seq, delivery.head + answers[id(record)] + b"}}"):
-                created_at = record.created_at
-                sent[created_at] = sent.get(created_at, 0) + 1
-        for created_at, count in sent.items():
-            metrics.notifications_delivered(self.app, created_at, count)
+        for start in range(0, len(chosen), FANOUT_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            sent: dict[dt.datetime, int] = {}
+            for delivery, record, answers in chosen[start : start + FANOUT_SLICE]:
+                if offer(delivery, record.seq, delivery.head + answers[id(record)] + b"}}"):
+                    created_at = record.created_at
+                    sent[created_at] = sent.get(created_at, 0) + 1
+            for created_at, count in sent.items():
+                metrics.notifications_delivered(self.app, created_at, count)
 
     async def _project(self, projection: Projection, viewer: Viewer | None, records: list[NotificationRecord]) -> list[bytes]:
         """Each record's ``data`` as JSON: ONE projection over them all."""

@@ -21,6 +21,7 @@ from websockets.server import ServerProtocol
 from fiche.context import ConnectionContext, OperationContext
 from fiche.leanws.protocol import _text_header
 from fiche.metrics import _LAG_BUCKETS, Metrics, _LagHistogram
+from fiche.notifications import hub as hub_module
 from fiche.notifications.hub import hub_of
 from fiche.notifications.projection import compile_plan
 from fiche.notifications.service import NotificationRecord
@@ -164,3 +165,42 @@ async def test_a_batch_of_deliveries_writes_the_same_frames_both_ways_and_counts
         for delivery in deliveries:
             await hub.remove(delivery)
     assert not hub.topics
+
+
+async def test_a_large_fan_out_lets_the_loop_run_between_slices_and_keeps_every_guarantee(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "FANOUT_SLICE", 2)
+    await org.state.broker.connect()
+    hub = hub_of(org.state)
+    # given: five subscriptions, one of which closes while the fan-out is under way, and a
+    # task that notes how many frames were written each time it runs
+    frames: list[list[bytes]] = [[] for _ in range(5)]
+    deliveries = [_delivery(org, who, got, writes=True) for who, got in zip(["member", "member2", "technician", "manager", "member"], frames, strict=True)]
+    for delivery in deliveries:
+        await hub.add(delivery)
+    seen: list[int] = []
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while not stop.is_set():
+            seen.append(sum(len(got) for got in frames))
+            if seen[-1] == 2:
+                await hub.remove(deliveries[2])
+            await asyncio.sleep(0)
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        # when: one event reaches them all
+        await notify(org, "member", "member2", "technician", "manager")
+        for _ in range(250):
+            if sum(len(got) for got in frames) == 4 and not hub._pending and hub._worker is None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await watcher
+        for delivery in deliveries:
+            await hub.remove(delivery)
+    # then: the loop ran between the slices (after two frames, before the others)
+    assert 2 in seen
+    # and each open subscription got it once, the closed one nothing
+    assert [len(got) for got in frames] == [1, 1, 0, 1, 1]
