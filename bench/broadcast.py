@@ -177,19 +177,28 @@ async def post(http: httpx.AsyncClient, token: str, body: str, target: str) -> s
 
 
 async def wait_all(followers: list[Follower], note: str, timeout: float) -> None:
+    """Until every follower got ``note``. Nothing is parsed while a follower still waits
+    for bytes (parsing would delay the reading of the others' deliveries); then every
+    socket's bytes are parsed, which also answers the server's pings."""
     deadline = time.perf_counter() + timeout
     waiting = followers
     while True:
-        for follower in waiting:
-            if follower.chunks:
+        if all(follower.chunks for follower in waiting):
+            for follower in waiting:
                 follower.pump()
-        waiting = [follower for follower in waiting if note not in follower.arrivals]
-        if not waiting:
-            return
+            waiting = [follower for follower in waiting if note not in follower.arrivals]
+            if not waiting:
+                break
         if time.perf_counter() > deadline:
-            missing = len(waiting)
-            raise RuntimeError(f"{missing} followers never got {note}")
+            raise RuntimeError(f"{len(waiting)} followers never got {note}")
         await asyncio.sleep(0.01)
+    pump_all(followers)
+
+
+def pump_all(followers: list[Follower]) -> None:
+    for follower in followers:
+        if follower.chunks:
+            follower.pump()
 
 
 async def wait_any(followers: list[Follower], notes: list[str], timeout: float) -> None:
@@ -246,6 +255,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for start in range(0, len(users), args.batch):
                     chunk = list(zip(followers[start : start + args.batch], tokens[start : start + args.batch], strict=True))
                     await asyncio.gather(*(follower.connect(host, token) for follower, token in chunk))
+                    pump_all(followers[:start])  # the server's pings, answered
                 connect_seconds = time.perf_counter() - connect_started
                 # A first note proves every subscription live. The server may still be
                 # starting some when it commits (a subscription starts after the latest
@@ -260,6 +270,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError("some subscriptions never started")
                 connect_cpu = cpu_seconds(server.pid) - cpu_before  # connect, subscribe, one note
                 await asyncio.sleep(1)
+                pump_all(followers)
                 rss_idle = rss_kib(server.pid)
                 notes: dict[str, tuple[float, float]] = {}  # note -> (POST started, POST answered)
                 cpu_before = cpu_seconds(server.pid)
