@@ -4,10 +4,12 @@ WebSocket of its own, one gateway process.
 Creates a fresh PostgreSQL database, N followers of one customer, and serves ``fiche`` in a
 subprocess (``uvicorn fiche.cli:asgi_app``, memory broker unless ``--broker-url``). The
 bench process opens the N sockets (``graphql-transport-ws``, ``subscription { notifications
-{ id kind message link createdAt } }``), proves each one live with a first note, then posts
+{ id kind message link createdAt } }``; each a sans-I/O client that notes the time its
+bytes arrive and parses them later), proves each one live with a first note, then posts
 K notes on the customer one after the other. Reported: from each note's POST to each of its
 deliveries p50 / p99 / max, the note's own request time, the time to its LAST delivery
-(what "10,000 followers in under a second" is about), and the server process's CPU time per
+(what "10,000 followers in under a second" is about), from its first delivery to its last
+(the fan-out alone), and the server process's CPU time per
 delivery (read from ``/proc``, the note's request included, and without it: the same K notes
 are first posted with nobody connected) and per connection — the bench's clients share the
 machine's cores, so compare figures within one run. ``--profile FILE`` runs the server under
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -32,7 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
+import uvloop
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,32 +64,108 @@ CUSTOMER_CREATE = "mutation($input: CustomerCreateInput!) { customerCreate(input
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid``."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time of process ``pid``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
-class Follower:
+class Follower(asyncio.Protocol):
+    """One follower's socket: websockets' sans-I/O client in an asyncio protocol that only
+    notes when bytes arrive (``data_received`` does nothing else), the frames being parsed
+    later by :meth:`pump`. A delivery's time is when its bytes reached this process, not
+    when a busy client got round to parsing it: with ten thousand sockets in one client
+    process, parsing on arrival would delay the reading of the others."""
+
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}  # note global ID -> perf_counter
-        self.socket: Any = None
+        self.chunks: list[tuple[float, bytes]] = []
+        self.transport: asyncio.Transport | None = None
+        self.conn: ClientProtocol | None = None
+        self.woken: asyncio.Event | None = None
+        self.messages: list[dict[str, Any]] = []  # before the subscription: what came back
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append((time.perf_counter(), data))
+        if self.woken is not None:
+            self.woken.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.woken is not None:
+            self.woken.set()
+
+    def _write(self) -> None:
+        assert self.conn is not None and self.transport is not None
+        output = self.conn.data_to_send()
+        if output and not self.transport.is_closing():
+            self.transport.write(b"".join(output))
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.conn is not None
+        self.conn.send_text(json.dumps(message).encode())
+        self._write()
+
+    def pump(self) -> None:
+        """Parse what arrived: a ``next`` is recorded with the time its last bytes came."""
+        chunks, self.chunks = self.chunks, []
+        conn = self.conn
+        assert conn is not None
+        for arrived, data in chunks:
+            conn.receive_data(data)
+            for event in conn.events_received():
+                if not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
+                    continue
+                message = json.loads(bytes(event.data))
+                kind = message["type"]
+                if kind == "next":
+                    self.arrivals[message["payload"]["data"]["notifications"]["link"].rsplit("#note-", 1)[-1]] = arrived
+                elif kind == "ping":
+                    self.send({"type": "pong"})
+                elif kind in ("error", "complete"):
+                    raise RuntimeError(f"subscription ended: {message}")
+                else:
+                    self.messages.append(message)
+        self._write()
+
+    async def _until(self, done: Any) -> None:
+        self.woken = asyncio.Event()
+        try:
+            while True:
+                self.pump()
+                if done():
+                    return
+                if self.transport is None or self.transport.is_closing():
+                    raise RuntimeError("closed")
+                self.woken.clear()
+                await asyncio.wait_for(self.woken.wait(), 30)
+        finally:
+            self.woken = None
 
     async def connect(self, host: str, token: str) -> None:
-        self.socket = await websockets.connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"], compression=None, max_queue=None)  # type: ignore[list-item]
-        await self.socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-        if json.loads(await self.socket.recv())["type"] != "connection_ack":
+        name, port = host.rsplit(":", 1)
+        await asyncio.get_running_loop().create_connection(lambda: self, name, int(port))
+        conn = self.conn = ClientProtocol(parse_uri(f"ws://{host}/graphql"), subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None)
+        conn.send_request(conn.connect())
+        self._write()
+        await self._until(lambda: conn.state is State.OPEN or conn.handshake_exc is not None)
+        if conn.handshake_exc is not None:
+            raise conn.handshake_exc
+        self.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        await self._until(lambda: bool(self.messages))
+        if self.messages.pop(0)["type"] != "connection_ack":
             raise RuntimeError("refused")
-        await self.socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+        self.send({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
 
-    async def listen(self) -> None:
-        async for raw in self.socket:
-            arrived = time.perf_counter()
-            message = json.loads(raw)
-            if message["type"] == "next":
-                self.arrivals[message["payload"]["data"]["notifications"]["link"].rsplit("#note-", 1)[-1]] = arrived
-            elif message["type"] == "ping":
-                await self.socket.send(json.dumps({"type": "pong"}))
-            elif message["type"] in ("error", "complete"):
-                raise RuntimeError(f"subscription ended: {message}")
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 async def post(http: httpx.AsyncClient, token: str, body: str, target: str) -> str:
@@ -93,11 +177,43 @@ async def post(http: httpx.AsyncClient, token: str, body: str, target: str) -> s
 
 
 async def wait_all(followers: list[Follower], note: str, timeout: float) -> None:
+    """Until every follower got ``note``. Nothing is parsed while a follower still waits
+    for bytes (parsing would delay the reading of the others' deliveries); then every
+    socket's bytes are parsed, which also answers the server's pings."""
     deadline = time.perf_counter() + timeout
-    while any(note not in follower.arrivals for follower in followers):
+    waiting = followers
+    while True:
+        if all(follower.chunks for follower in waiting):
+            for follower in waiting:
+                follower.pump()
+            waiting = [follower for follower in waiting if note not in follower.arrivals]
+            if not waiting:
+                break
         if time.perf_counter() > deadline:
-            missing = sum(note not in follower.arrivals for follower in followers)
-            raise RuntimeError(f"{missing} followers never got {note}")
+            raise RuntimeError(f"{len(waiting)} followers never got {note}")
+        await asyncio.sleep(0.01)
+    pump_all(followers)
+
+
+def pump_all(followers: list[Follower]) -> None:
+    for follower in followers:
+        if follower.chunks:
+            follower.pump()
+
+
+async def wait_any(followers: list[Follower], notes: list[str], timeout: float) -> None:
+    """Until each follower got one of ``notes``."""
+    deadline = time.perf_counter() + timeout
+    waiting = followers
+    while True:
+        for follower in waiting:
+            if follower.chunks:
+                follower.pump()
+        waiting = [follower for follower in waiting if not any(note in follower.arrivals for note in notes)]
+        if not waiting:
+            return
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{len(waiting)} followers got none of {notes}")
         await asyncio.sleep(0.01)
 
 
@@ -118,7 +234,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         command += ["--ws", ws, "--ws-per-message-deflate", "false", "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
         server = subprocess.Popen(command, env=env, cwd=ROOT)
         followers = [Follower() for _ in users]
-        listeners: list[asyncio.Task[None]] = []
         try:
             author_token = issue_token(settings, author.id, organization_id)
             await wait_ready(f"http://{host}")
@@ -140,27 +255,36 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for start in range(0, len(users), args.batch):
                     chunk = list(zip(followers[start : start + args.batch], tokens[start : start + args.batch], strict=True))
                     await asyncio.gather(*(follower.connect(host, token) for follower, token in chunk))
+                    pump_all(followers[:start])  # the server's pings, answered
                 connect_seconds = time.perf_counter() - connect_started
-                listeners = [asyncio.create_task(follower.listen()) for follower in followers]
-                # A first note proves every subscription live.
-                warm = await post(http, author_token, "Premier passage", customer)
-                await wait_all(followers, warm, args.timeout)
+                # A first note proves every subscription live. The server may still be
+                # starting some when it commits (a subscription starts after the latest
+                # notification it reads): another one then, until every socket got one.
+                warm: list[str] = []
+                for attempt in range(10):
+                    warm.append(await post(http, author_token, f"Premier passage {attempt}", customer))
+                    with contextlib.suppress(RuntimeError):
+                        await wait_any(followers, warm, args.timeout / 10)
+                        break
+                else:
+                    raise RuntimeError("some subscriptions never started")
                 connect_cpu = cpu_seconds(server.pid) - cpu_before  # connect, subscribe, one note
                 await asyncio.sleep(1)
+                pump_all(followers)
                 rss_idle = rss_kib(server.pid)
                 notes: dict[str, tuple[float, float]] = {}  # note -> (POST started, POST answered)
                 cpu_before = cpu_seconds(server.pid)
+                system_before = cpu_split(server.pid)[1]
                 for index in range(args.notes):
                     started = time.perf_counter()
                     note = await post(http, author_token, f"Nouvelle du client, numéro {index}", customer)
                     notes[note] = (started, time.perf_counter())
                     await wait_all(followers, note, args.timeout)
                 cpu = cpu_seconds(server.pid) - cpu_before
+                system = cpu_split(server.pid)[1] - system_before
         finally:
-            for task in listeners:
-                task.cancel()
-            await asyncio.gather(*listeners, return_exceptions=True)
-            await asyncio.gather(*(follower.socket.close() for follower in followers if follower.socket is not None), return_exceptions=True)
+            for follower in followers:
+                follower.close()
             if args.profile:
                 server.send_signal(signal.SIGINT)  # a clean exit, so that cProfile writes its file
             else:
@@ -169,6 +293,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await state.db.dispose()
     latencies = [follower.arrivals[note] - started for note, (started, _answered) in notes.items() for follower in followers]
     last = [max(follower.arrivals[note] for follower in followers) - started for note, (started, _answered) in notes.items()]
+    spread = [max(follower.arrivals[note] for follower in followers) - min(follower.arrivals[note] for follower in followers) for note in notes]
     deliveries = len(latencies)
     return {
         "followers": args.followers,
@@ -178,7 +303,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         **latency_figures(latencies, digits=1),
         "note_request_ms": round(statistics.median(answered - started for started, answered in notes.values()) * 1000, 1),
         "last_delivery_ms": {"p50": round(statistics.median(last) * 1000, 1), "max": round(max(last) * 1000, 1)},
+        # From a note's first delivery to its last: the fan-out alone (the write excluded).
+        "fan_out_ms": {"p50": round(statistics.median(spread) * 1000, 1), "max": round(max(spread) * 1000, 1)},
         "server_cpu_us_per_delivery": round(cpu / deliveries * 1e6, 1),
+        # Of which in the kernel (the sockets' writes, the note's statements' I/O).
+        "server_system_cpu_us_per_delivery": round(system / deliveries * 1e6, 1),
         # The same notes' writes without subscribers taken off: delivery alone.
         "server_cpu_us_per_delivery_without_the_writes": round((cpu - write_cpu) / deliveries * 1e6, 1),
         "write_cpu_ms_per_note": round(write_cpu / args.notes * 1000, 1),
@@ -204,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws-server", choices=("lean", "asgi"), default="lean", help="the server's WebSocket layer (FICHE_WS_SERVER)")
     parser.add_argument("--profile", default=None, help="write the server's cProfile statistics to this file")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    print(json.dumps(uvloop.run(run(args)), indent=2))
     return 0
 
 

@@ -58,7 +58,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     gc_tuning: bool = True
     ws_compression: bool = False
-    ws_server: str = "asgi"  # "lean" once proven at 10,000 sockets (bench/RESULTS.md)
+    ws_server: str = "lean"  # measured at 10,000 sockets against "asgi": bench/RESULTS.md
     max_subscriptions_per_user: int = 100
     notification_resync_seconds: int = 5
     workers: int = 0

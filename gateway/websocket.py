@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from functools import partial
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -172,11 +173,21 @@ class HubSubscriptions:
         finally:
             context.subscription_slot = None
             await context.close()
-        return Delivery(connection, viewer, projection, head, self._hub_sender(), slot, last)
+        return Delivery(connection, viewer, projection, head, self._hub_sender(), slot, last, self._hub_writer())
 
-    def _hub_sender(self) -> Any:
-        """How the hub writes this socket a text frame (a coroutine function)."""
-        return self.websocket.ws.send_text
+    def _hub_sender(self) -> Callable[[bytes], Coroutine[Any, Any, None]]:
+        """How the hub writes this socket a text frame of a UTF-8 message, waiting if need be."""
+        send_text = self.websocket.ws.send_text
+
+        def send(message: bytes) -> Coroutine[Any, Any, None]:
+            return send_text(message.decode())
+
+        return send
+
+    def _hub_writer(self) -> Callable[[bytes], bool] | None:
+        """How the hub writes this socket a text frame without waiting (see
+        :attr:`fiche.notifications.hub.Delivery.write`); None: through the sender only."""
+        return None
 
     async def _hub_stop(self, operation_id: str) -> bool:
         """Stop a hub subscription; False when ``operation_id`` is not one."""

@@ -20,6 +20,7 @@ subprotocol, a refused ``Origin`` (answered 403 there), compression
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import struct
@@ -35,6 +36,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from fiche.context import ConnectionContext
@@ -307,13 +309,37 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
             raise WebSocketDisconnected from exc
         self.transport.write(b"".join(self.conn.data_to_send()))
 
+    def write_frame(self, data: bytes) -> bool:
+        """Write a text frame of the UTF-8 message ``data`` now, or answer False while the
+        transport's buffer is above its limit (the hub's notifications: the frame's header
+        is websockets', made once per length, and no copy of the payload is made on the
+        way but the one into the frame)."""
+        conn = self.conn
+        if self.close_sent or self.lost or conn is None or conn.state is not State.OPEN or conn.expect_continuation_frame:
+            raise WebSocketDisconnected
+        if not self.writable:
+            return False
+        if conn.writes:  # (never: what websockets queues is flushed at once) kept in order
+            self._flush()
+        self.transport.write(_text_header(len(data)) + data)
+        return True
+
+    async def send_frame(self, data: bytes) -> None:
+        """Write a text frame of the UTF-8 message ``data``, once the transport's buffer is
+        below its limit."""
+        await self._writable()
+        self.write_frame(data)
+
     async def send_text(self, text: str) -> None:
         """Write a text frame, once the transport's buffer is below its limit."""
+        await self._writable()
+        self.send_now(text.encode())
+
+    async def _writable(self) -> None:
         while not self.writable and not (self.lost or self.close_sent):
             if self.drained is None:
                 self.drained = asyncio.get_running_loop().create_future()
             await asyncio.shield(self.drained)
-        self.send_now(text.encode())
 
     async def send_json(self, message: Any) -> None:
         await self.send_text(orjson.dumps(message).decode())
@@ -403,6 +429,14 @@ class LeanWebSocketProtocol(TransportSession, asyncio.Protocol):
         self.ping_payload = None
         if not (self.close_sent or self.transport.is_closing()):
             self._fail(1011, "keepalive ping timeout")
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_header(length: int) -> bytes:
+    """The header websockets writes before a server's (unmasked, final, uncompressed)
+    text frame of ``length`` bytes."""
+    frame = Frame(Opcode.TEXT, bytes(length)).serialize(mask=False, extensions=[])
+    return frame[: len(frame) - length]
 
 
 def _origin_allowed(view: Any, headers: Any) -> bool:

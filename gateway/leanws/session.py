@@ -83,6 +83,12 @@ class TransportSession(HubSubscriptions):
     def send_now(self, data: bytes) -> None:
         raise NotImplementedError
 
+    async def send_frame(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def write_frame(self, data: bytes) -> bool:
+        raise NotImplementedError
+
     def abort(self) -> None:
         raise NotImplementedError
 
@@ -236,7 +242,10 @@ class TransportSession(HubSubscriptions):
         await self.send_json({"id": operation_id, "type": "error", "payload": [internal_error().formatted]})
 
     def _hub_sender(self) -> Any:
-        return self.send_text
+        return self.send_frame
+
+    def _hub_writer(self) -> Any:
+        return self.write_frame
 
     def _is_ping(self, text: str) -> bool:
         """Whether ``text`` is a plain ``ping`` (answered at once, without a task)."""

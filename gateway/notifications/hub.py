@@ -18,7 +18,9 @@ The guarantees of the per-socket generator it replaces stay:
 - a slow socket never delays the others: a write that would wait (the transport's buffer
   is full) is finished by a task of that socket's own, while its next frames wait in a
   bounded outbox; past the bound they are dropped and caught up from the inbox once the
-  socket drains.
+  socket drains;
+- a large fan-out does not hold the process: the frames are written in slices of
+  :data:`FANOUT_SLICE`, the event loop running its other work between two.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
@@ -53,6 +56,7 @@ __all__ = ["Delivery", "Hub", "hub_of"]
 
 log = logging.getLogger("fiche.notifications.hub")
 OUTBOX_SIZE = 256  # frames a slow socket may have waiting before it is caught up instead
+FANOUT_SLICE = 1000  # frames written before the event loop runs its other work
 
 
 def hub_of(app: AppState) -> Hub:
@@ -69,7 +73,7 @@ class Delivery:
 
     __slots__ = (
         "busy", "closed", "connection", "dirty", "head", "last", "outbox", "projection",
-        "queued", "send", "slot", "started", "topic", "viewer",
+        "queued", "send", "slot", "started", "topic", "viewer", "write",
     )
 
     def __init__(
@@ -78,15 +82,19 @@ class Delivery:
         viewer: Viewer,
         projection: Projection,
         head: bytes,
-        send: Callable[[str], Coroutine[Any, Any, None]],
+        send: Callable[[bytes], Coroutine[Any, Any, None]],
         slot: tuple[str, str] | None,
         last: int,
+        write: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.connection = connection
         self.viewer = viewer  # at the start: a different current viewer means access changed
         self.projection = projection
         self.head = head  # the frame up to the data: ``{"id":..,"type":"next","payload":{"data":``
-        self.send = send
+        self.send = send  # writes a message (UTF-8 JSON) as a text frame, waiting if need be
+        # Writes a text frame now, or answers False while the transport's buffer is full
+        # (the lean layer); None: every write goes through ``send``.
+        self.write = write
         self.slot = slot
         self.last = last  # the last number decided on (handed on, or about to be)
         self.queued = last  # the last number sent or in the outbox
@@ -94,7 +102,7 @@ class Delivery:
         self.busy = False  # a task of its own is writing or catching up
         self.dirty = False  # the inbox holds what it must get next: catch up
         self.closed = False
-        self.outbox: collections.deque[tuple[int, str]] | None = None
+        self.outbox: collections.deque[tuple[int, bytes]] | None = None
         self.started = 0.0  # perf_counter() once registered (the operation's duration)
 
 
@@ -324,10 +332,12 @@ class Hub:
     async def _deliver(self, batch: list[tuple[_Topic, Any]]) -> None:
         # Decide, in arrival order, what each subscription gets; group them by projection
         # (and organisation, for the lookups of nested fields).
-        chosen: list[tuple[Delivery, NotificationRecord]] = []
-        groups: dict[Any, tuple[Viewer, dict[int, NotificationRecord]]] = {}
+        chosen: list[tuple[Delivery, NotificationRecord, dict[int, bytes]]] = []
+        groups: dict[Any, tuple[Projection, Viewer, dict[int, NotificationRecord], dict[int, bytes]]] = {}
+        catch_up = self._catch_up
         for topic, message in batch:
-            if not topic.members:
+            members = topic.members
+            if not members:
                 continue
             try:
                 record = NotificationRecord.from_message(message)
@@ -335,37 +345,47 @@ class Hub:
                 log.warning("dropped a malformed notification message on %s", topic.topic)
                 continue
             seq = record.seq
-            for delivery in topic.members:
+            for delivery in members:
                 if delivery.dirty or delivery.closed:
                     continue  # its catch-up reads the inbox, this one included
                 viewer = delivery.connection.viewer
                 if viewer is None:
                     continue  # the socket is being closed (4403): its user lost access
-                if seq <= delivery.last:
+                last = delivery.last
+                if seq <= last:
                     continue  # already delivered (caught up from the inbox, or sent twice)
-                if seq > delivery.last + 1 or viewer != delivery.viewer:
+                if seq > last + 1 or (viewer is not delivery.viewer and viewer != delivery.viewer):
                     # A gap (the inbox holds the missing ones, this one included), or the
                     # socket's access changed: the inbox read applies visibility again.
-                    self._catch_up(delivery)
+                    catch_up(delivery)
                     continue
                 delivery.last = seq
                 projection = delivery.projection
-                key = (projection, viewer.organization_id if projection.needs_actor else None)
+                key = (projection, viewer.organization_id) if projection.needs_actor else projection
                 group = groups.get(key)
                 if group is None:
-                    group = groups[key] = (viewer, {})
-                group[1][id(record)] = record
-                chosen.append((delivery, record))
+                    group = groups[key] = (projection, viewer, {}, {})
+                group[2][id(record)] = record
+                chosen.append((delivery, record, group[3]))
         if not chosen:
             return
-        data: dict[tuple[int, int], bytes] = {}
-        for (projection, _organization), (viewer, records) in groups.items():
-            answers = await self._project(projection, viewer, list(records.values()))
-            for record, answer in zip(records.values(), answers, strict=True):
-                data[(id(projection), id(record))] = answer
-        for delivery, record in chosen:
-            payload = data[(id(delivery.projection), id(record))]
-            self._offer(delivery, record, (delivery.head + payload + b"}}").decode())
+        for projection, viewer, records, answers in groups.values():
+            ordered = list(records.values())
+            for record, answer in zip(ordered, await self._project(projection, viewer, ordered), strict=True):
+                answers[id(record)] = answer
+        # Written in slices, the loop's other work (the note's own response, other
+        # sockets) running in between; the metrics count them once per event and slice.
+        offer = self._offer
+        for start in range(0, len(chosen), FANOUT_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            sent: dict[dt.datetime, int] = {}
+            for delivery, record, answers in chosen[start : start + FANOUT_SLICE]:
+                if offer(delivery, record.seq, delivery.head + answers[id(record)] + b"}}"):
+                    created_at = record.created_at
+                    sent[created_at] = sent.get(created_at, 0) + 1
+            for created_at, count in sent.items():
+                metrics.notifications_delivered(self.app, created_at, count)
 
     async def _project(self, projection: Projection, viewer: Viewer | None, records: list[NotificationRecord]) -> list[bytes]:
         """Each record's ``data`` as JSON: ONE projection over them all."""
@@ -373,22 +393,22 @@ class Hub:
         self.projected += len(records)
         context = OperationContext(ConnectionContext(self.app, viewer=viewer))
         try:
-            answers = await projection.project(context, records)
+            return await projection.serialize(context, records)
         finally:
             await context.close()
-        return [orjson.dumps(answer) for answer in answers]
 
     # -- writing ---------------------------------------------------------------------------
-    def _offer(self, delivery: Delivery, record: NotificationRecord, frame: str) -> None:
-        """Hand ``frame`` (number ``record.seq``) to the socket, in order, without waiting."""
+    def _offer(self, delivery: Delivery, seq: int, frame: bytes) -> bool:
+        """Hand ``frame`` (the message of number ``seq``) to the socket, in order, without
+        waiting; True when it is handed on (written, or waiting in the outbox)."""
         if delivery.closed or delivery.dirty:
-            return
-        seq = record.seq
-        if seq <= delivery.queued:
-            return
-        if seq > delivery.queued + 1:
+            return False
+        queued = delivery.queued
+        if seq <= queued:
+            return False
+        if seq > queued + 1:
             self._catch_up(delivery)
-            return
+            return False
         if delivery.busy:
             outbox = delivery.outbox
             assert outbox is not None
@@ -397,28 +417,43 @@ class Hub:
                 delivery.last = delivery.queued = outbox[0][0] - 1  # the last one written
                 outbox.clear()
                 delivery.dirty = True
-                return
+                return False
             outbox.append((seq, frame))
             delivery.queued = seq
-            metrics.notification_delivered(self.app, record.created_at)
-            return
+            return True
+        write = delivery.write
+        if write is not None:
+            # The socket writes synchronously: a frame now, or False while its transport's
+            # buffer is full (then a task of its own sends it once the buffer drains).
+            try:
+                written = write(frame)
+            except Exception:
+                self._spawn(self.remove(delivery))  # the socket is gone
+                return False
+            delivery.queued = seq
+            if written:
+                self.frames += 1
+                return True
+            delivery.busy = True
+            delivery.outbox = collections.deque(((seq, frame),))
+            self._spawn(self._drain(delivery, None, seq))
+            return True
         coroutine = delivery.send(frame)
         try:
             waiting = coroutine.send(None)
         except StopIteration:
             delivery.queued = seq
             self.frames += 1
-            metrics.notification_delivered(self.app, record.created_at)
-            return
+            return True
         except Exception:
             self._spawn(self.remove(delivery))  # the socket is gone
-            return
+            return False
         # The write waits for the transport: a task of this socket's own finishes it.
         delivery.queued = seq
-        metrics.notification_delivered(self.app, record.created_at)
         delivery.busy = True
         delivery.outbox = collections.deque()
         self._spawn(self._drain(delivery, _Resumed(coroutine, waiting), seq))
+        return True
 
     def _catch_up(self, delivery: Delivery) -> None:
         """Deliver from the inbox what follows the last number written (a task of its own)."""
@@ -478,7 +513,7 @@ class Hub:
                         if record.seq > delivery.queued + 1:
                             delivery.dirty = True
                             break
-                        delivery.outbox.append((record.seq, (delivery.head + answer + b"}}").decode()))
+                        delivery.outbox.append((record.seq, delivery.head + answer + b"}}"))
                         delivery.queued = record.seq
                         delivery.last = max(delivery.last, record.seq)
                         metrics.notification_delivered(self.app, record.created_at)

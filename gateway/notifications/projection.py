@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -54,6 +55,9 @@ _USER_TYPES = frozenset({"User", "Node"})
 _CACHE_SIZE = 512
 
 
+_encode_id = encode_id.__wrapped__
+
+
 def _iso(value: Any) -> Any:
     return None if value is None else value.isoformat()
 
@@ -61,7 +65,9 @@ def _iso(value: Any) -> Any:
 # Notification's leaves: how each is read from a NotificationRecord.
 _NOTIFICATION_LEAVES: dict[str, Callable[[NotificationRecord], Any]] = {
     "__typename": lambda record: "Notification",
-    "id": lambda record: encode_id("Notification", record.id),
+    # Not through encode_id's cache: each recipient's notification has an id of its own,
+    # and ten thousand of them at once would only push out the ids that recur (users).
+    "id": lambda record: _encode_id("Notification", record.id),
     "kind": lambda record: record.kind,
     "message": lambda record: record.message,
     "link": lambda record: record.link,
@@ -69,6 +75,16 @@ _NOTIFICATION_LEAVES: dict[str, Callable[[NotificationRecord], Any]] = {
     "readAt": lambda record: _iso(record.read_at),
     "read": lambda record: record.read_at is not None,
 }
+# The leaves that differ between the recipients of one event (each has a row of its own);
+# every other leaf reads only what the event's recipients share (:func:`_event_key`).
+_PER_RECIPIENT_LEAVES = frozenset({"id"})
+
+
+def _event_key(record: NotificationRecord) -> tuple[Any, ...]:
+    """What the shared leaves (and ``actor``) read of a record: equal for the recipients of
+    one event, so that their JSON is made once for them all."""
+    return (record.kind, record.message, record.link, record.created_at, record.read_at, record.actor_id)
+
 # User's leaves (fiche.accounts.types.User), read from what ``users_by_id`` loads.
 _USER_LEAVES: dict[str, Callable[[Any], Any]] = {
     "__typename": lambda user: "User",
@@ -126,7 +142,7 @@ class Plan:
                 if name == "actor":
                     plan.append((response_key, _ACTOR, _user_fields(self, nodes, values)))
                 elif name in _NOTIFICATION_LEAVES and not any(node.selection_set for node in nodes):
-                    plan.append((response_key, _NOTIFICATION_LEAVES[name], None))
+                    plan.append((response_key, _NOTIFICATION_LEAVES[name], name in _PER_RECIPIENT_LEAVES))
                 else:
                     raise Unsupported(name)
             after = self._after(values)
@@ -263,7 +279,11 @@ _ACTOR = object()  # the plan's marker for the nested ``actor`` field
 
 
 class Projection:
-    """A plan for given variable values: ``project`` gives each record's ``data``."""
+    """A plan for given variable values: ``project`` gives each record's ``data``.
+
+    ``fields`` holds ``(response key, getter, extra)``: for ``actor`` the getter is
+    :data:`_ACTOR` and ``extra`` its user fields; for a leaf ``extra`` tells whether the leaf
+    differs between the recipients of one event."""
 
     __slots__ = ("after", "fields", "key", "needs_actor", "plan")
 
@@ -274,26 +294,74 @@ class Projection:
         self.key = key
         self.needs_actor = any(getter is _ACTOR for _key, getter, _sub in fields)
 
+    async def _actors(self, context: OperationContext, records: Sequence[NotificationRecord]) -> dict[int, Any]:
+        """The actors of ``records`` by id (one loader batch), when the selection has them."""
+        if not self.needs_actor:
+            return {}
+        wanted = sorted({record.actor_id for record in records if record.actor_id is not None})
+        if not wanted:
+            return {}
+        loaded = await context.loaders["users_by_id"].load_many(wanted)
+        return dict(zip(wanted, loaded, strict=True))
+
+    def _item(self, record: NotificationRecord, actors: Mapping[int, Any]) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        for key, getter, sub in self.fields:
+            if getter is _ACTOR:
+                user = actors.get(record.actor_id) if record.actor_id is not None else None
+                item[key] = None if user is None else {sub_key: read(user) for sub_key, read in sub}
+            else:
+                item[key] = getter(record)
+        return item
+
     async def project(self, context: OperationContext, records: Sequence[NotificationRecord]) -> list[dict[str, Any]]:
         """The ``data`` of each record: ``{response key: notification}``, in order."""
-        actors: dict[int, Any] = {}
-        if self.needs_actor:
-            wanted = sorted({record.actor_id for record in records if record.actor_id is not None})
-            if wanted:
-                loaded = await context.loaders["users_by_id"].load_many(wanted)
-                actors = dict(zip(wanted, loaded, strict=True))
+        actors = await self._actors(context, records)
         root = self.plan.response_key
+        return [{root: self._item(record, actors)} for record in records]
+
+    async def serialize(self, context: OperationContext, records: Sequence[NotificationRecord]) -> list[bytes]:
+        """The ``data`` of each record as JSON: the bytes ``orjson.dumps`` makes of what
+        :meth:`project` answers, but the JSON of what the recipients of one event share is
+        made once for them all, and only their own leaves (``id``) per record."""
+        actors = await self._actors(context, records)
+        templates: dict[tuple[Any, ...], tuple[list[bytes], list[Callable[[NotificationRecord], Any]]]] = {}
         answers = []
+        dumps = orjson.dumps
         for record in records:
-            item: dict[str, Any] = {}
-            for key, getter, sub in self.fields:
-                if getter is _ACTOR:
-                    user = actors.get(record.actor_id) if record.actor_id is not None else None
-                    item[key] = None if user is None else {sub_key: read(user) for sub_key, read in sub}
-                else:
-                    item[key] = getter(record)
-            answers.append({root: item})
+            key = _event_key(record)
+            template = templates.get(key)
+            if template is None:
+                template = templates[key] = self._template(record, actors)
+            texts, getters = template
+            if not getters:
+                answers.append(texts[0])
+                continue
+            parts = [texts[0]]
+            for getter, text in zip(getters, texts[1:], strict=True):
+                parts.append(dumps(getter(record)))
+                parts.append(text)
+            answers.append(b"".join(parts))
         return answers
+
+    def _template(self, record: NotificationRecord, actors: Mapping[int, Any]) -> tuple[list[bytes], list[Callable[[NotificationRecord], Any]]]:
+        """A record's JSON cut around its per-recipient leaves: ``texts`` (one more than
+        ``getters``) to be joined with the JSON of each getter's value in between."""
+        dumps = orjson.dumps
+        item = self._item(record, actors)
+        texts: list[bytes] = []
+        getters: list[Callable[[NotificationRecord], Any]] = []
+        text = b"{" + dumps(self.plan.response_key) + b":{"
+        for index, (key, getter, per_recipient) in enumerate(self.fields):
+            text += (b"," if index else b"") + dumps(key) + b":"
+            if per_recipient is True:
+                texts.append(text)
+                getters.append(getter)
+                text = b""
+            else:
+                text += dumps(item[key])
+        texts.append(text + b"}}")
+        return texts, getters
 
 
 def compile_plan(schema: Any, settings: Any, query: str | None, operation_name: str | None) -> Plan | None:

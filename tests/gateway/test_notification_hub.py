@@ -146,35 +146,45 @@ async def test_replay_with_after_then_live_is_exact_through_the_hub(org: TestOrg
     assert [result["data"]["notifications"]["id"] for result in [*replayed, live]] == every[1:]  # type: ignore[index]
 
 
-def _delivery(tenant: TestOrg, who: str, frames: list[str], gate: asyncio.Event | None = None) -> Delivery:
+def _delivery(tenant: TestOrg, who: str, frames: list[bytes], gate: asyncio.Event | None = None, *, writes: bool = False) -> Delivery:
+    """A hub subscription whose socket takes no frame until ``gate`` is set: its writes
+    wait (``writes=False``: every frame through the coroutine) or are refused while the
+    transport is full (``writes=True``: the lean layer's synchronous write)."""
     projection = compile_plan(tenant.schema, tenant.state.settings, PLAIN, None).projection({})  # type: ignore[union-attr]
     assert projection is not None
     viewer = tenant.viewer(who)
 
-    async def send(frame: str) -> None:
+    async def send(frame: bytes) -> None:
         if gate is not None:
             await gate.wait()
         frames.append(frame)
 
-    return Delivery(ConnectionContext(tenant.state, viewer=viewer), viewer, projection, b'{"payload":{"data":', send, None, 0)
+    def write(frame: bytes) -> bool:
+        if gate is not None and not gate.is_set():
+            return False
+        frames.append(frame)
+        return True
+
+    return Delivery(ConnectionContext(tenant.state, viewer=viewer), viewer, projection, b'{"payload":{"data":', send, None, 0, write if writes else None)
 
 
-def _ids(frames: list[str]) -> list[str]:
+def _ids(frames: list[bytes]) -> list[str]:
     import json
 
     return [json.loads(frame)["payload"]["data"]["notifications"]["id"] for frame in frames]
 
 
-async def test_a_slow_socket_delays_no_other_and_gets_everything_once_in_order(org: TestOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("writes", [False, True], ids=["send", "write"])
+async def test_a_slow_socket_delays_no_other_and_gets_everything_once_in_order(org: TestOrg, monkeypatch: pytest.MonkeyPatch, writes: bool) -> None:
     monkeypatch.setattr(hub_module, "OUTBOX_SIZE", 2)
     await org.state.broker.connect()
     hub = hub_of(org.state)
     gate = asyncio.Event()
-    slow_frames: list[str] = []
-    fast_frames: list[str] = []
+    slow_frames: list[bytes] = []
+    fast_frames: list[bytes] = []
     # given: one user's two subscriptions, one whose socket does not take its frames
-    slow = _delivery(org, "member", slow_frames, gate)
-    fast = _delivery(org, "member", fast_frames)
+    slow = _delivery(org, "member", slow_frames, gate, writes=writes)
+    fast = _delivery(org, "member", fast_frames, writes=writes)
     await hub.add(slow)
     await hub.add(fast)
     try:
