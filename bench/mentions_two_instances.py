@@ -162,13 +162,23 @@ class Poster:
         self.opened = 0
 
     async def post(self, payload: bytes) -> tuple[int, bytes]:
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            self.opened += 1
-        writer.write(f"{self.head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
-        status = int((await reader.readline()).split()[1])
+        request = f"{self.head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+        while True:
+            reused = bool(self.idle)
+            if reused:
+                reader, writer = self.idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                self.opened += 1
+            writer.write(request)
+            line = await reader.readline()
+            if line or not reused:
+                break
+            # The server closed this kept-alive connection while it was idle (uvicorn's
+            # keep-alive timeout) before reading the request: send it on another, as an
+            # HTTP client does.
+            writer.close()
+        status = int(line.split()[1])
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
