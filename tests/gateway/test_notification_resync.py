@@ -21,7 +21,7 @@ from fiche.settings import Settings
 from tests.gateway.conftest import PROBE
 from tests.gateway.test_notification_hub import deliveries
 from tests.gateway.test_notifications_live import connect_as, listening, notify
-from tests.gateway.ws_client import open_socket
+from tests.gateway.ws_client import GraphQLSocket, open_socket
 from tests.live_fixtures import each_broker  # noqa: F401  (fixture)
 from tests.support import TestOrg, count_statements
 
@@ -56,16 +56,23 @@ async def publishes_lost(tenant: TestOrg) -> AsyncIterator[list[Sequence[tuple[s
         del broker.publish_many  # the class's own again
 
 
+@contextlib.asynccontextmanager
+async def member_subscribed(tenant: TestOrg, server: str) -> AsyncIterator[GraphQLSocket]:
+    """A socket of ``member`` with a live hub subscription ``live``."""
+    async with open_socket(server) as socket:
+        await connect_as(socket, tenant, "member")
+        await socket.subscribe("live", SUBSCRIBE)
+        await deliveries(tenant, "member", 1)
+        yield socket
+
+
 async def latest_inbox_id(tenant: TestOrg, who: str) -> str:
     return str((await tenant.ok(INBOX, as_=who))["notifications"]["nodes"][0]["id"])
 
 
 async def test_a_notification_whose_message_never_went_out_arrives_at_the_second_reading(org: TestOrg, server: str) -> None:
     hub = hub_of(org.state)
-    async with open_socket(server) as socket:
-        await connect_as(socket, org, "member")
-        await socket.subscribe("live", SUBSCRIBE)
-        await deliveries(org, "member", 1)
+    async with member_subscribed(org, server) as socket:
         # given: a notification committed, its broker message lost
         async with publishes_lost(org) as dropped:
             await notify(org, "member")
@@ -97,10 +104,7 @@ async def test_a_notification_whose_message_never_went_out_arrives_at_the_second
 async def test_a_message_late_through_the_broker_is_not_caught_up(org: TestOrg, server: str) -> None:
     hub = hub_of(org.state)
     broker = org.state.broker
-    async with open_socket(server) as socket:
-        await connect_as(socket, org, "member")
-        await socket.subscribe("live", SUBSCRIBE)
-        await deliveries(org, "member", 1)
+    async with member_subscribed(org, server) as socket:
         # given: a notification committed whose message is held back past a first reading
         async with publishes_lost(org) as held:
             await notify(org, "member")
@@ -138,10 +142,7 @@ async def test_a_reading_costs_one_statement_per_organisation_whatever_the_subsc
 async def test_the_period_runs_by_itself(org: TestOrg, server: str) -> None:
     hub = hub_of(org.state)
     hub.resync.seconds = 0.2
-    async with open_socket(server) as socket:
-        await connect_as(socket, org, "member")
-        await socket.subscribe("live", SUBSCRIBE)
-        await deliveries(org, "member", 1)
+    async with member_subscribed(org, server) as socket:
         # the running task sleeps an hour: start it again with the short period
         task = hub.resync.task
         assert task is not None
