@@ -41,6 +41,7 @@ from sqlalchemy import Integer, bindparam, func, select
 from fiche import metrics
 from fiche.context import ConnectionContext, OperationContext
 from fiche.db import bound_keys, keys_parameter, keys_shape, prepared, read_rows
+from fiche.errors import is_unavailable
 from fiche.notifications import models
 from fiche.notifications.schema import REPLAY_BATCH, missed_since
 from fiche.notifications.resync import Resync
@@ -57,6 +58,7 @@ __all__ = ["Delivery", "Hub", "hub_of"]
 log = logging.getLogger("fiche.notifications.hub")
 OUTBOX_SIZE = 256  # frames a slow socket may have waiting before it is caught up instead
 FANOUT_SLICE = 1000  # frames written before the event loop runs its other work
+CATCH_UP_RETRY_SECONDS = 1.0  # a catch-up that found the database away is tried again after
 
 
 def hub_of(app: AppState) -> Hub:
@@ -470,6 +472,7 @@ class Hub:
         the subscription's first catch-up, read with those of the others starting now)."""
         if delivery.outbox is None:
             delivery.outbox = collections.deque()
+        retry = False
         try:
             if writing is not None:
                 await writing
@@ -519,16 +522,30 @@ class Hub:
                         metrics.notification_delivered(self.app, record.created_at)
                 if len(missed) >= REPLAY_BATCH:
                     delivery.dirty = True
-        except Exception:
-            # The socket is gone (or the database away: the client reconnects with `after`).
-            log.debug("a notifications subscription stopped", exc_info=True)
-            await self.remove(delivery)
+        except Exception as exc:
+            if (is_unavailable(exc) or is_unavailable(exc.__cause__)) and not delivery.closed:
+                # The database is away, the socket is not: read again in a moment. (Removed
+                # here, the subscription would leave its client waiting for ever.)
+                log.warning("the database is away: a notifications catch-up is tried again in %ss", CATCH_UP_RETRY_SECONDS)
+                retry = True
+            else:
+                log.debug("a notifications subscription stopped", exc_info=True)  # its socket is gone
+                await self.remove(delivery)
         finally:
             delivery.busy = False
             delivery.outbox = None
-            if delivery.dirty and not delivery.closed:
+            if retry and not delivery.closed:
+                delivery.dirty = True  # live messages wait for the catch-up, which reads them
+                self._spawn(self._retry(delivery))
+            elif delivery.dirty and not delivery.closed:
                 delivery.dirty = False
                 self._catch_up(delivery)
+
+    async def _retry(self, delivery: Delivery) -> None:
+        await asyncio.sleep(CATCH_UP_RETRY_SECONDS)
+        if not delivery.closed:
+            delivery.dirty = False
+            self._catch_up(delivery)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

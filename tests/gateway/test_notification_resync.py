@@ -184,3 +184,38 @@ async def test_a_subscription_strawberry_delivers_gets_it_too(org: TestOrg, serv
         assert following is not None and following["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")
         with pytest.raises(TimeoutError):
             await socket.next("live", timeout=2.5)
+
+
+async def test_a_catch_up_that_finds_the_database_away_is_tried_again_and_the_subscription_stays(
+    org: TestOrg, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fiche.notifications import hub as hub_module
+
+    hub = hub_of(org.state)
+    monkeypatch.setattr(hub_module, "CATCH_UP_RETRY_SECONDS", 0.1)
+    real = hub_module.missed_since
+    failures = []
+
+    async def away_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise ConnectionRefusedError("the database is restarting")
+        return await real(*args, **kwargs)
+
+    async with member_subscribed(org, server) as socket:
+        # given: a notification whose message was lost, and the database away at the first
+        # catch-up (the broker tells the hub it lost messages, as after a Redis outage)
+        async with publishes_lost(org):
+            await notify(org, "member")
+        monkeypatch.setattr(hub_module, "missed_since", away_once)
+        [topic] = hub.topics.values()
+        # when
+        topic.mark_lost()
+        # then: the catch-up is tried again, the notification arrives once, the subscription stays
+        result = await socket.next("live")
+        assert result is not None and result["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")
+        assert failures == [1]
+        assert [delivery.closed for delivery in topic.members] == [False]
+        await notify(org, "member")
+        following = await socket.next("live")
+        assert following is not None and following["data"]["notifications"]["id"] == await latest_inbox_id(org, "member")

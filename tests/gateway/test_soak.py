@@ -10,6 +10,7 @@ servers are never stopped."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -34,6 +35,7 @@ async def test_every_notification_is_delivered_exactly_once_through_a_gateway_ki
     )
     # when
     report = await soak.run(args)
+    print(json.dumps(report, indent=1, default=str))  # shown when an assertion fails
     # then
     assert report["faults"] == ["kill", "redis", "postgres"], report
     assert report["committed_notifications"] > 300, report
