@@ -91,8 +91,10 @@ class Resync:
                 if number <= delivery.last:
                     continue
                 before = previous.get(id(delivery))
-                resynced = before.resynced if before is not None and before.delivery is delivery else 0
-                if before is not None and before.delivery is delivery and resynced < before.latest <= number and delivery.last < before.latest:
+                if before is not None and before.delivery is not delivery:
+                    before = None  # another delivery that had the same id()
+                resynced = 0 if before is None else before.resynced
+                if before is not None and resynced < before.latest <= number and delivery.last < before.latest:
                     # Already missing at the previous reading, a period ago: its message is
                     # not coming. (A number the catch-up does not deliver — a notification
                     # this user may no longer read — is not tried again.)
